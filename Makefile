@@ -1,0 +1,37 @@
+# Two commands: `make run` (set up, start the app) and `make test` (set up, run the tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED := $(abspath ../shared)
+
+# Offline machines: models come from the shared Hugging Face cache, by their usual ids.
+ifneq ($(wildcard $(SHARED)/models/hf-cache),)
+export HF_HUB_CACHE := $(SHARED)/models/hf-cache
+export HF_HUB_OFFLINE := 1
+endif
+# The MS MARCO cross-encoder cannot be had here: fall back to the shared stand-in (and say so).
+ifneq ($(wildcard $(SHARED)/models/cross-encoders/minilm-l6-bootstrap),)
+export RANKLENS_CE_FALLBACKS ?= $(SHARED)/models/cross-encoders/minilm-l6-bootstrap
+endif
+ifneq ($(wildcard $(SHARED)/datasets),)
+export RANKLENS_DATASETS ?= $(SHARED)/datasets
+endif
+export TOKENIZERS_PARALLELISM := false
+
+# pip's own cache of local wheels (torch's CPU build lies there on our machines)
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
+
+.PHONY: setup run test
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(FIND_LINKS) -r requirements.txt
+	touch $@
+
+run: setup
+	$(PY) -m streamlit run app.py
+
+test: setup
+	$(PY) -m pytest

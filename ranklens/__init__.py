@@ -1,0 +1,1 @@
+"""RankLens engine: corpus -> index -> search -> fusion -> evaluate, with no UI dependency."""

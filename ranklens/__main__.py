@@ -1,0 +1,175 @@
+"""Command line: `python -m ranklens index|search|eval ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from ranklens import fusion
+from ranklens.corpus import Corpus, CorpusError, TableColumns, load_beir, load_paths
+from ranklens.evaluate import METRICS, NDCG_GAIN, collect_runs, score_runs
+from ranklens.index import CorpusIndex, build_index
+from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
+from ranklens.search import DEFAULT_TOP_N, Candidate, SearchError, SearchResult, Searcher
+
+
+def _progress_bar(description: str):
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=description, unit="", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _corpus_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", nargs="+", required=True, help="a BEIR folder, a folder of files, or files")
+    parser.add_argument("--text-column", default="text", help="CSV/TSV column with the text")
+    parser.add_argument("--id-column", help="CSV/TSV column with the document id")
+    parser.add_argument("--title-column", help="CSV/TSV column with the title")
+    parser.add_argument("--bi-model", default=DEFAULT_BI_ENCODER, help="bi-encoder id or path")
+
+
+def _search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER, help="cross-encoder id or path")
+    parser.add_argument("--top-n", type=int, default=DEFAULT_TOP_N, help="candidates the cross-encoder reranks")
+    parser.add_argument("--alpha", type=float, default=fusion.DEFAULT_ALPHA, help="bi-encoder weight in the hybrid")
+    parser.add_argument("--fusion", choices=list(fusion.METHODS), default="hybrid")
+    parser.add_argument("--ce-passages", choices=["best", "max"], default="best",
+                        help="cross-encoder reads the best bi-encoder passage, or every passage (max)")
+
+
+def _load_index(args: argparse.Namespace) -> CorpusIndex:
+    columns = TableColumns(text=args.text_column, id=args.id_column, title=args.title_column)
+    corpus = load_paths(args.corpus, columns=columns)
+    embedder = load_embedder(args.bi_model)
+    index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
+    state = "loaded from cache" if index.from_cache else "built"
+    print(f"index {state}: {index.doc_count} documents, {index.passage_count} passages, "
+          f"{args.bi_model}, {index.seconds:.1f} s", file=sys.stderr)
+    return index
+
+
+def _searcher(args: argparse.Namespace, index: CorpusIndex) -> Searcher:
+    return Searcher(index, load_embedder(args.bi_model), load_reranker(args.ce_model))
+
+
+def _cell(candidate: Candidate | None, result: SearchResult, ranker: str, top_k: int, width: int) -> str:
+    if candidate is None:
+        return " " * width
+    score = {"bi": candidate.bi_score, "ce": candidate.ce_score, "hybrid": candidate.hybrid_score}[ranker]
+    arrow = "" if ranker == "bi" else result.shift(candidate, ranker, top_k).label
+    label = (candidate.title or candidate.text).replace("\n", " ")
+    head = f"{arrow:>4} {score:7.3f} {candidate.doc_id[:10]:<10} "
+    return (head + textwrap.shorten(label, width=max(10, width - len(head)), placeholder="…")).ljust(width)
+
+
+def format_result(result: SearchResult, top_k: int, width: int = 52) -> str:
+    columns = {
+        "bi": "bi-encoder (cosine)",
+        "ce": "reranked (CE logit)",
+        "hybrid": f"{'hybrid' if result.fusion_method == 'hybrid' else result.fusion_method + ' fusion'} α={result.alpha:g}",
+    }
+    rankings = {ranker: result.ranking(ranker)[:top_k] for ranker in columns}
+    lines = [f"query: {result.query}", f"bi-encoder: {result.bi_model}   cross-encoder: {result.ce_model}"]
+    if result.ce_fallback_reason:
+        lines.append(f"note: {result.ce_fallback_reason}")
+    lines.append("  # " + " | ".join(title.ljust(width) for title in columns.values()))
+    for row in range(top_k):
+        cells = [_cell(rankings[r][row] if row < len(rankings[r]) else None, result, r, top_k, width) for r in columns]
+        lines.append(f"{row + 1:>3} " + " | ".join(cells))
+    t = result.timings
+    lines.append(
+        f"timings: query embed {t.embed_ms:.1f} ms, FAISS {t.faiss_ms:.1f} ms, cross-encoder {t.rerank_ms:.1f} ms "
+        f"({t.pairs_scored} pairs scored, {t.pairs_cached} cached), total {t.total_ms:.1f} ms"
+    )
+    truncated = sum(c.ce_truncated for c in result.candidates)
+    chunked = sum(c.passage_count > 1 for c in result.candidates)
+    lines.append(f"{chunked} of {len(result.candidates)} candidates were chunked (scored by their best passage); "
+                 f"{truncated} were truncated at the cross-encoder's window")
+    return "\n".join(lines)
+
+
+def cmd_index(args: argparse.Namespace) -> None:
+    _load_index(args)
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    searcher = _searcher(args, _load_index(args))
+    result = searcher.search(args.query, top_n=args.top_n, alpha=args.alpha, fusion_method=args.fusion,
+                             ce_passages=args.ce_passages)
+    print(format_result(result, top_k=min(args.top_k, len(result.candidates))))
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    corpus: Corpus = load_beir(args.dataset, split=args.split)
+    queries = corpus.judged_queries()
+    if not queries:
+        raise CorpusError(f"{args.dataset}: no queries with judgements in qrels/{args.split}.tsv")
+    if args.max_queries:
+        queries = dict(list(queries.items())[: args.max_queries])
+    embedder = load_embedder(args.bi_model)
+    index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
+    reranker = None if args.no_rerank else load_reranker(args.ce_model)
+    if reranker and reranker.fallback_reason:
+        print(f"note: {reranker.fallback_reason}", file=sys.stderr)
+    runs = collect_runs(
+        Searcher(index, embedder, reranker), queries, top_n=args.top_n, rerank=reranker is not None, alpha=args.alpha,
+        fusion_method=args.fusion, ce_passages=args.ce_passages, progress=_progress_bar("queries"),
+    )
+    table = score_runs({qid: corpus.qrels[qid] for qid in queries}, runs)
+    print(f"dataset: {corpus.name} ({len(corpus)} documents, {len(queries)} judged queries, qrels/{args.split}.tsv)")
+    print(f"bi-encoder: {args.bi_model}")
+    if reranker:
+        print(f"cross-encoder: {reranker.name}, top-N {args.top_n}; hybrid: {args.fusion} at alpha {args.alpha:g}")
+    print(f"metrics: ranx; nDCG uses {NDCG_GAIN}; unjudged documents count as non-relevant")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ranklens", description="RankLens: inspect two-stage search.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="embed a corpus into a cached FAISS index")
+    _corpus_options(index)
+    index.set_defaults(run=cmd_index)
+
+    search = commands.add_parser("search", help="bi-encoder and reranked rankings side by side")
+    _corpus_options(search)
+    _search_options(search)
+    search.add_argument("--query", required=True)
+    search.add_argument("--top-k", type=int, default=10, help="rows to show")
+    search.set_defaults(run=cmd_search)
+
+    evaluation = commands.add_parser("eval", help=f"{', '.join(METRICS)} on a BEIR-layout dataset")
+    evaluation.add_argument("--dataset", required=True, help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    evaluation.add_argument("--split", default="test", help="which qrels/<split>.tsv to evaluate on")
+    evaluation.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
+    evaluation.add_argument("--max-queries", type=int, help="evaluate on the first N judged queries only")
+    evaluation.add_argument("--no-rerank", action="store_true", help="bi-encoder only (fast)")
+    _search_options(evaluation)
+    evaluation.set_defaults(run=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (CorpusError, ModelError, SearchError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Chunking: split documents longer than the bi-encoder's window into overlapping passages.
+
+A passage is a character span of its document's text, cut on token boundaries of the
+bi-encoder's own tokenizer, so every token of every document is seen by the bi-encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ranklens.corpus import Document
+
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of the model's window
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    max_tokens: int = 256  # the bi-encoder's window, special tokens included
+    overlap: int = 32
+
+    def __post_init__(self) -> None:
+        if self.max_tokens - SPECIAL_TOKENS <= self.overlap:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than the window ({self.max_tokens} tokens)")
+
+    @property
+    def window(self) -> int:
+        return self.max_tokens - SPECIAL_TOKENS
+
+
+@dataclass(frozen=True)
+class Passage:
+    doc_id: str
+    number: int  # 0-based position within its document
+    of: int  # how many passages the document has
+    text: str
+
+
+def _spans(offsets: Sequence[tuple[int, int]], words: Sequence[int | None], settings: ChunkSettings) -> list[tuple[int, int]]:
+    """Character spans of overlapping token windows that never cut a word in two."""
+    if len(offsets) <= settings.window:
+        return [(0, -1)]
+    step = settings.window - settings.overlap
+    spans = []
+    first = 0
+    while True:
+        last = min(first + settings.window, len(offsets)) - 1
+        # a window ending inside a word gives that word back to the next window
+        while last > first and last + 1 < len(offsets) and words[last] is not None and words[last] == words[last + 1]:
+            last -= 1
+        spans.append((offsets[first][0], offsets[last][1]))
+        if last == len(offsets) - 1:
+            return spans
+        following = max(first + 1, min(first + step, last))
+        # the next window starts at the beginning of a word
+        while following > first + 1 and words[following] is not None and words[following] == words[following - 1]:
+            following -= 1
+        first = following
+
+
+def chunk_documents(documents: Sequence[Document], tokenizer, settings: ChunkSettings) -> list[Passage]:
+    """Passages for every document, in document order; a short document is one passage."""
+    texts = [doc.full_text for doc in documents]
+    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
+    passages: list[Passage] = []
+    for position, (doc, text, offsets) in enumerate(zip(documents, texts, encoded["offset_mapping"])):
+        spans = _spans(offsets, encoded.word_ids(position), settings)
+        for number, (start, end) in enumerate(spans):
+            passage_text = text if end == -1 else text[start:end]
+            passages.append(Passage(doc_id=doc.id, number=number, of=len(spans), text=passage_text))
+    return passages

@@ -1,0 +1,252 @@
+"""Search: stage 1 bi-encoder top-N from FAISS, stage 2 cross-encoder reranking of those N.
+
+A document is scored by its best passage with the bi-encoder; the cross-encoder scores
+that passage ("best") or every passage of the document, keeping the maximum ("max").
+Cross-encoder scores are cached per (model, query, passage), so running a query again
+costs no model call, and changing alpha only re-sorts numbers already in the result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ranklens import fusion
+from ranklens.index import CorpusIndex
+from ranklens.models import Embedder, Reranker
+
+DEFAULT_TOP_N = 100
+CE_PASSAGE_MODES = ("best", "max")
+CE_CACHE_LIMIT = 200_000
+
+
+class SearchError(ValueError):
+    """A query that cannot be run; the message says why."""
+
+
+@dataclass(frozen=True)
+class Timings:
+    embed_ms: float
+    faiss_ms: float
+    rerank_ms: float
+    total_ms: float
+    pairs_scored: int  # pairs the cross-encoder actually ran on (0 when all came from the cache)
+    pairs_cached: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    doc_id: str
+    title: str
+    text: str  # the whole document
+    passage: str  # what the cross-encoder read (the best bi-encoder passage in "best" mode)
+    passage_count: int  # >1: the document was chunked and the bi-encoder scored its best passage
+    ce_truncated: bool  # the cross-encoder's window cut off part of the passage it read
+    bi_score: float
+    bi_rank: int
+    ce_score: float  # raw logit
+    ce_rank: int
+    hybrid_score: float
+    hybrid_rank: int
+
+    @property
+    def coverage(self) -> str:
+        """What the models saw, in words, for the result row's badge."""
+        parts = []
+        if self.passage_count > 1:
+            parts.append(f"best of {self.passage_count} passages")
+        if self.ce_truncated:
+            parts.append("cross-encoder saw a truncated passage")
+        return "; ".join(parts) or "whole text"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    candidates: tuple[Candidate, ...]  # in bi-encoder order
+    timings: Timings
+    bi_model: str
+    ce_model: str
+    ce_fallback_reason: str | None
+    alpha: float
+    fusion_method: str
+    ce_passages: str
+    top_n: int
+
+    def ranking(self, ranker: str) -> list[Candidate]:
+        """Candidates ordered by 'bi', 'ce' or 'hybrid'."""
+        key = {"bi": "bi_rank", "ce": "ce_rank", "hybrid": "hybrid_rank"}[ranker]
+        return sorted(self.candidates, key=lambda c: getattr(c, key))
+
+    def scores(self, ranker: str) -> dict[str, float]:
+        key = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
+        return {c.doc_id: float(getattr(c, key)) for c in self.candidates}
+
+    def shift(self, candidate: Candidate, ranker: str, top_k: int, baseline: str = "bi") -> fusion.Shift:
+        rank_of = {"bi": "bi_rank", "ce": "ce_rank", "hybrid": "hybrid_rank"}
+        return fusion.shift(getattr(candidate, rank_of[baseline]), getattr(candidate, rank_of[ranker]), top_k)
+
+    def with_fusion(self, alpha: float, method: str | None = None) -> SearchResult:
+        """The same candidates re-fused at another alpha (or method): arithmetic only, no model call."""
+        method = method or self.fusion_method
+        bi = np.array([c.bi_score for c in self.candidates])
+        ce = np.array([c.ce_score for c in self.candidates])
+        scores = fusion.fuse(bi, ce, alpha, method)
+        hybrid_ranks = fusion.ranks(scores)
+        candidates = tuple(
+            replace(c, hybrid_score=float(s), hybrid_rank=int(r)) for c, s, r in zip(self.candidates, scores, hybrid_ranks)
+        )
+        return replace(self, candidates=candidates, alpha=alpha, fusion_method=method)
+
+
+def _check_query(query: str, top_n: int) -> None:
+    if not query.strip():
+        raise SearchError("the query is empty: type what you are looking for")
+    if top_n < 1:
+        raise SearchError(f"top-N must be at least 1, got {top_n}")
+
+
+@dataclass
+class Searcher:
+    index: CorpusIndex
+    embedder: Embedder
+    reranker: Reranker | None = None  # None: retrieval only
+    ce_batch_size: int = 32
+    _ce_cache: dict[tuple[str, str, str], tuple[float, bool]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._passages_of: dict[str, list[int]] = defaultdict(list)
+        for position, passage in enumerate(self.index.passages):
+            self._passages_of[passage.doc_id].append(position)
+
+    def retrieve(self, query: str, top_n: int = DEFAULT_TOP_N) -> dict[str, float]:
+        """Stage 1 alone: the bi-encoder's top-N documents and their scores, best first."""
+        _check_query(query, top_n)
+        return {doc_id: score for doc_id, score, _ in self._retrieve(self.embedder.encode([query.strip()]), top_n)}
+
+    def _retrieve(self, query_vector: np.ndarray, top_n: int) -> list[tuple[str, float, int]]:
+        """(doc id, best passage score, best passage position) for the top-N documents."""
+        total = self.index.faiss_index.ntotal
+        k = min(total, top_n)
+        while True:
+            scores, positions = self.index.faiss_index.search(query_vector, k)
+            best: dict[str, tuple[float, int]] = {}
+            for score, position in zip(scores[0], positions[0]):
+                if position < 0:
+                    continue
+                doc_id = self.index.passages[position].doc_id
+                if doc_id not in best:  # FAISS returns passages best first
+                    best[doc_id] = (float(score), int(position))
+            if len(best) >= top_n or k >= total:
+                break
+            k = min(total, k * 2)  # several passages of one document took places: look deeper
+        return [(doc_id, score, position) for doc_id, (score, position) in list(best.items())[:top_n]]
+
+    def _cross_scores(self, query: str, passages: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
+        """Logits and truncation flags for (query, passage) pairs, from the cache where possible."""
+        assert self.reranker is not None
+        keys = [(self.reranker.fingerprint, query, passage) for passage in passages]
+        missing = [key for key in dict.fromkeys(keys) if key not in self._ce_cache]
+        if missing:
+            pairs = [(query, passage) for _, _, passage in missing]
+            logits = self.reranker.score(pairs, batch_size=self.ce_batch_size)
+            lengths = self.reranker.token_lengths(pairs)
+            if len(self._ce_cache) + len(missing) > CE_CACHE_LIMIT:
+                self._ce_cache.clear()
+            for key, logit, length in zip(missing, logits, lengths):
+                self._ce_cache[key] = (float(logit), length > self.reranker.max_tokens)
+        values = [self._ce_cache[key] for key in keys]
+        return (
+            np.array([v[0] for v in values], dtype=np.float64),
+            np.array([v[1] for v in values], dtype=bool),
+            len(missing),
+        )
+
+    def search(
+        self,
+        query: str,
+        top_n: int = DEFAULT_TOP_N,
+        alpha: float = fusion.DEFAULT_ALPHA,
+        fusion_method: str = "hybrid",
+        ce_passages: str = "best",
+    ) -> SearchResult:
+        _check_query(query, top_n)
+        query = query.strip()
+        if self.reranker is None:
+            raise SearchError("no cross-encoder is loaded: only retrieval is available")
+        if ce_passages not in CE_PASSAGE_MODES:
+            raise SearchError(f"ce_passages must be one of {CE_PASSAGE_MODES}, got {ce_passages!r}")
+        started = time.perf_counter()
+        query_vector = self.embedder.encode([query])
+        embedded = time.perf_counter()
+        hits = self._retrieve(query_vector, top_n)
+        retrieved = time.perf_counter()
+
+        if ce_passages == "best":
+            groups = [[position] for _, _, position in hits]
+        else:
+            groups = [self._passages_of[doc_id] for doc_id, _, _ in hits]
+        flat = [position for group in groups for position in group]
+        logits, truncated, scored = self._cross_scores(query, [self.index.passages[p].text for p in flat])
+        reranked = time.perf_counter()
+
+        ce_scores, ce_truncated, ce_passage = [], [], []
+        offset = 0
+        for group in groups:
+            best = offset + int(np.argmax(logits[offset : offset + len(group)]))
+            ce_scores.append(logits[best])
+            ce_truncated.append(bool(truncated[best]))
+            ce_passage.append(flat[best])
+            offset += len(group)
+
+        bi_scores = np.array([score for _, score, _ in hits])
+        ce_array = np.array(ce_scores)
+        bi_ranks = fusion.ranks(bi_scores)
+        ce_ranks = fusion.ranks(ce_array)
+        hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method)
+        hybrid_ranks = fusion.ranks(hybrid)
+        candidates = []
+        for i, (doc_id, bi_score, _) in enumerate(hits):
+            doc = self.index.corpus.get(doc_id)
+            passage = self.index.passages[ce_passage[i]]
+            candidates.append(
+                Candidate(
+                    doc_id=doc_id,
+                    title=doc.title,
+                    text=doc.text,
+                    passage=passage.text,
+                    passage_count=passage.of,
+                    ce_truncated=ce_truncated[i],
+                    bi_score=bi_score,
+                    bi_rank=int(bi_ranks[i]),
+                    ce_score=float(ce_array[i]),
+                    ce_rank=int(ce_ranks[i]),
+                    hybrid_score=float(hybrid[i]),
+                    hybrid_rank=int(hybrid_ranks[i]),
+                )
+            )
+        finished = time.perf_counter()
+        timings = Timings(
+            embed_ms=(embedded - started) * 1000,
+            faiss_ms=(retrieved - embedded) * 1000,
+            rerank_ms=(reranked - retrieved) * 1000,
+            total_ms=(finished - started) * 1000,
+            pairs_scored=scored,
+            pairs_cached=len(flat) - scored,
+        )
+        return SearchResult(
+            query=query,
+            candidates=tuple(candidates),
+            timings=timings,
+            bi_model=self.embedder.name,
+            ce_model=self.reranker.name,
+            ce_fallback_reason=self.reranker.fallback_reason,
+            alpha=alpha,
+            fusion_method=fusion_method,
+            ce_passages=ce_passages,
+            top_n=top_n,
+        )

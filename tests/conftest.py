@@ -1,0 +1,71 @@
+"""Shared fixtures: the real models and datasets from ../shared, loaded once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RANKLENS_SHARED", ROOT.parent / "shared"))
+DATASETS = Path(os.environ.get("RANKLENS_DATASETS", SHARED / "datasets"))
+STAND_IN_CE = SHARED / "models" / "cross-encoders" / "minilm-l6-bootstrap"
+
+# The same setup the Makefile does, so `pytest` alone works too.
+if (SHARED / "models" / "hf-cache").is_dir():
+    os.environ.setdefault("HF_HUB_CACHE", str(SHARED / "models" / "hf-cache"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if STAND_IN_CE.is_dir():
+    os.environ.setdefault("RANKLENS_CE_FALLBACKS", str(STAND_IN_CE))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ranklens_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Indexes and databases of a test session go to a fresh folder, never the user's."""
+    home = tmp_path_factory.mktemp("ranklens-home")
+    os.environ["RANKLENS_HOME"] = str(home)
+    return home
+
+
+def dataset(name: str) -> Path:
+    path = DATASETS / name
+    assert (path / "corpus.jsonl").is_file(), f"dataset {name} not found at {path}: ../shared/datasets must sit beside the repo"
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from ranklens.models import load_embedder
+
+    return load_embedder("sentence-transformers/all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def reranker():
+    from ranklens.models import load_reranker
+
+    assert STAND_IN_CE.is_dir(), f"the stand-in cross-encoder is missing at {STAND_IN_CE}"
+    return load_reranker(str(STAND_IN_CE), fallbacks=[])
+
+
+@pytest.fixture(scope="session")
+def adi():
+    from ranklens.corpus import load_beir
+
+    return load_beir(dataset("adi"))
+
+
+@pytest.fixture(scope="session")
+def adi_index(adi, embedder, ranklens_home):
+    from ranklens.index import build_index
+
+    return build_index(adi, embedder)
+
+
+@pytest.fixture(scope="session")
+def adi_searcher(adi_index, embedder, reranker):
+    from ranklens.search import Searcher
+
+    return Searcher(adi_index, embedder, reranker)

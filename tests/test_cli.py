@@ -1,0 +1,42 @@
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, dataset
+
+
+def ranklens(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ranklens", *args], cwd=ROOT, env=os.environ.copy(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_search_prints_both_rankings_with_arrows_and_timings():
+    done = ranklens("search", "--corpus", str(dataset("adi")), "--query", "computer indexing", "--top-n", "20")
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("#"))
+    assert "bi-encoder" in header and "reranked" in header and "hybrid" in header
+    rows = [line for line in done.stdout.splitlines() if line[:3].strip().isdigit()]
+    assert len(rows) == 10
+    assert any(mark in done.stdout for mark in ("▲", "▼", "new"))
+    assert "timings: query embed" in done.stdout and "cross-encoder" in done.stdout
+    assert "fallback" in done.stdout, "the stand-in cross-encoder is in use here, and the output must say so"
+
+
+def test_eval_prints_the_metrics_table():
+    done = ranklens("eval", "--dataset", str(dataset("adi")), "--no-rerank")
+    assert done.returncode == 0, done.stderr
+    assert "ndcg@10" in done.stdout and "mrr@10" in done.stdout and "recall@100" in done.stdout
+    assert "linear gain" in done.stdout
+    line = next(line for line in done.stdout.splitlines() if line.startswith("bi-encoder "))
+    assert float(line.split()[1]) == __import__("pytest").approx(0.4975, abs=0.002)
+
+
+def test_bad_input_exits_with_a_message_not_a_traceback(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"_id": "1", "text": "fine"}\n{broken\n')
+    done = ranklens("search", "--corpus", str(bad), "--query", "x")
+    assert done.returncode == 2
+    assert "error: " in done.stderr and "bad.jsonl, line 2: not valid JSON" in done.stderr
+    assert "Traceback" not in done.stderr
+    empty = ranklens("search", "--corpus", str(dataset("adi")), "--query", "  ")
+    assert empty.returncode == 2 and "the query is empty" in empty.stderr

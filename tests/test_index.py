@@ -1,0 +1,41 @@
+from dataclasses import replace
+
+from ranklens.chunking import ChunkSettings
+from ranklens.corpus import Corpus
+from ranklens.index import build_index, cache_key
+
+
+def test_index_holds_every_passage_and_reports_progress(adi, embedder, tmp_path):
+    seen = []
+    index = build_index(adi, embedder, cache_dir=tmp_path, progress=lambda done, total: seen.append((done, total)))
+    assert not index.from_cache
+    assert index.doc_count == 82 and index.passage_count >= 82
+    assert index.faiss_index.ntotal == index.passage_count
+    assert seen[-1] == (index.passage_count, index.passage_count)
+    assert {p.doc_id for p in index.passages} == {d.id for d in adi.documents}
+
+
+def test_second_build_loads_from_disk_without_embedding(adi, embedder, tmp_path):
+    first = build_index(adi, embedder, cache_dir=tmp_path)
+    calls = embedder.calls
+    second = build_index(adi, embedder, cache_dir=tmp_path)
+    assert second.from_cache and embedder.calls == calls
+    assert second.key == first.key and second.passages == first.passages
+    query = embedder.encode(["computer indexing"])
+    assert (second.faiss_index.search(query, 5)[1] == first.faiss_index.search(query, 5)[1]).all()
+
+
+def test_cache_key_changes_with_corpus_model_settings(adi, embedder):
+    base = cache_key(adi, embedder, ChunkSettings())
+    edited = Corpus(adi.name, [replace(adi.documents[0], text=adi.documents[0].text + " edited"), *adi.documents[1:]])
+    assert cache_key(edited, embedder, ChunkSettings()) != base
+    assert cache_key(adi, embedder, ChunkSettings(overlap=16)) != base
+    other_model = type(embedder)("another/model", embedder.model)
+    assert cache_key(adi, other_model, ChunkSettings()) != base
+
+
+def test_a_damaged_cache_is_rebuilt(adi, embedder, tmp_path):
+    index = build_index(adi, embedder, cache_dir=tmp_path)
+    (tmp_path / index.key / "passages.json").write_text("[[truncated")
+    rebuilt = build_index(adi, embedder, cache_dir=tmp_path)
+    assert not rebuilt.from_cache and rebuilt.passage_count == index.passage_count

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from ranklens.corpus import Document, Corpus
+from ranklens.index import build_index
+from ranklens.search import SearchError, Searcher
+
+QUERY = "automatic indexing of documents by computer"
+
+
+def test_result_holds_both_rankings_scores_and_timings(adi_searcher):
+    result = adi_searcher.search(QUERY, top_n=20, alpha=0.5)
+    assert len(result.candidates) == 20
+    bi = result.ranking("bi")
+    assert [c.bi_rank for c in bi] == list(range(1, 21))
+    assert all(a.bi_score >= b.bi_score for a, b in zip(bi, bi[1:]))
+    ce = result.ranking("ce")
+    assert all(a.ce_score >= b.ce_score for a, b in zip(ce, ce[1:]))
+    hybrid = result.ranking("hybrid")
+    assert all(a.hybrid_score >= b.hybrid_score for a, b in zip(hybrid, hybrid[1:]))
+    top = ce[0]
+    assert top.hybrid_score == pytest.approx(0.5 * top.bi_score + 0.5 / (1 + np.exp(-top.ce_score)))
+    assert top.text == adi_searcher.index.corpus.get(top.doc_id).text
+    t = result.timings
+    assert t.total_ms >= t.embed_ms + t.faiss_ms + t.rerank_ms > 0
+    assert result.ce_model == adi_searcher.reranker.name
+
+
+def test_bi_ranking_matches_exact_faiss_search(adi_searcher, embedder):
+    result = adi_searcher.search(QUERY, top_n=10)
+    doc_vectors = embedder.encode([d.full_text for d in adi_searcher.index.corpus.documents])
+    scores = doc_vectors @ embedder.encode([QUERY])[0]
+    expected = [adi_searcher.index.corpus.documents[i].id for i in np.argsort(-scores)[:10]]
+    assert [c.doc_id for c in result.ranking("bi")] == expected
+
+
+def test_same_query_again_reuses_cross_encoder_scores(adi_searcher):
+    first = adi_searcher.search("information retrieval evaluation", top_n=15)
+    calls = adi_searcher.reranker.calls
+    second = adi_searcher.search("information retrieval evaluation", top_n=15)
+    assert adi_searcher.reranker.calls == calls
+    assert second.timings.pairs_scored == 0 and second.timings.pairs_cached == 15
+    assert [c.ce_score for c in second.ranking("ce")] == [c.ce_score for c in first.ranking("ce")]
+    assert first.timings.pairs_scored == 15
+
+
+def test_moving_alpha_is_arithmetic_only(adi_searcher):
+    result = adi_searcher.search(QUERY, top_n=20)
+    calls = (adi_searcher.reranker.calls, adi_searcher.embedder.calls)
+    bi_only = result.with_fusion(1.0)
+    ce_only = result.with_fusion(0.0)
+    assert (adi_searcher.reranker.calls, adi_searcher.embedder.calls) == calls
+    assert [c.doc_id for c in bi_only.ranking("hybrid")] == [c.doc_id for c in result.ranking("bi")]
+    assert [c.doc_id for c in ce_only.ranking("hybrid")] == [c.doc_id for c in result.ranking("ce")]
+    assert result.with_fusion(0.5, "rrf").fusion_method == "rrf"
+
+
+def test_rank_shift_of_each_candidate(adi_searcher):
+    result = adi_searcher.search(QUERY, top_n=30)
+    for candidate in result.ranking("ce")[:10]:
+        shift = result.shift(candidate, "ce", top_k=10)
+        if candidate.bi_rank > 10:
+            assert shift.label == "new"
+        else:
+            assert shift.change == candidate.bi_rank - candidate.ce_rank
+
+
+def test_empty_query_and_bad_knobs(adi_searcher):
+    with pytest.raises(SearchError, match="the query is empty"):
+        adi_searcher.search("   ")
+    with pytest.raises(SearchError, match="top-N must be at least 1"):
+        adi_searcher.search("x", top_n=0)
+
+
+def test_top_n_larger_than_the_corpus_returns_every_document(adi_searcher):
+    assert len(adi_searcher.search("retrieval", top_n=500).candidates) == 82
+
+
+def test_long_documents_are_chunked_and_truncation_is_reported(embedder, reranker, tmp_path):
+    filler = " ".join(f"The committee met on day {i} to discuss the budget." for i in range(60))
+    corpus = Corpus("long", [
+        Document(id="long", text=filler + " Pythons are large constricting snakes found in Africa and Asia."),
+        Document(id="short", text="Python is a programming language."),
+        Document(id="other", text="Rainfall in the desert is rare."),
+    ])
+    index = build_index(corpus, embedder, cache_dir=tmp_path)
+    searcher = Searcher(index, embedder, reranker)
+    result = searcher.search("constricting snakes of Africa", top_n=3)
+    long_doc = next(c for c in result.candidates if c.doc_id == "long")
+    assert long_doc.passage_count > 1 and "best of" in long_doc.coverage
+    assert "constricting snakes" in long_doc.passage, "the bi-encoder's best passage is the one about snakes"
+    assert result.ranking("bi")[0].doc_id == "long"
+    by_max = searcher.search("constricting snakes of Africa", top_n=3, ce_passages="max")
+    assert next(c for c in by_max.candidates if c.doc_id == "long").ce_score >= long_doc.ce_score
+    short = next(c for c in result.candidates if c.doc_id == "short")
+    assert short.passage_count == 1 and not short.ce_truncated and short.coverage == "whole text"
+    # a passage of the bi-encoder's 256-token window is longer than the cross-encoder's 192
+    first_passage = searcher.search("committee budget day 3", top_n=1, ce_passages="max")
+    assert first_passage.candidates[0].doc_id == "long" and first_passage.candidates[0].ce_truncated
