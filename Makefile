@@ -22,8 +22,16 @@ export TOKENIZERS_PARALLELISM := false
 # pip's own cache of local wheels (torch's CPU build lies there on our machines)
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: setup run test
 setup: $(VENV)/.installed
+
+# Debian's Chromium for the real-browser test (Playwright drives it; it downloads no browser of its own)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,5 +41,5 @@ $(VENV)/.installed: requirements.txt
 run: setup
 	$(PY) -m streamlit run app.py
 
-test: setup
+test: setup $(CHROMIUM)
 	$(PY) -m pytest

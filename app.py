@@ -1,7 +1,29 @@
-"""RankLens app entry point (the full app is built on the engine in ranklens/)."""
+"""RankLens: see, explain and improve a reranker. Wires the panels in components/ together."""
 
 import streamlit as st
 
-st.set_page_config(page_title="RankLens", layout="wide")
+from components import corpus_picker, index_status, latency_panel, model_settings, search_panel, throughput_panel
+
+st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
 st.title("RankLens")
-st.info("The app is under construction: use `python -m ranklens search|eval` meanwhile.")
+st.caption("Bi-encoder retrieval and cross-encoder reranking, side by side.")
+
+with st.sidebar:
+    corpus = corpus_picker.render()
+    settings = model_settings.render()
+
+if corpus is None:
+    st.info("Pick a built-in corpus or upload files in the sidebar.")
+    st.stop()
+
+index = index_status.render(corpus, settings.bi_model)
+if index is None:
+    st.stop()
+
+search_tab, latency_tab, throughput_tab = st.tabs(["Search", "Latency", "Throughput"])
+with search_tab:
+    search_panel.render(index, settings)
+with latency_tab:
+    latency_panel.render()
+with throughput_tab:
+    throughput_panel.render(index, settings.ce_model)

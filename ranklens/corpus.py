@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+BUILTIN_DIR = Path(__file__).resolve().parents[1] / "corpora"
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 200 * 1024 * 1024  # the UI's upload limit (.streamlit/config.toml) matches this
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -297,3 +298,14 @@ def load_paths(paths: Sequence[str | Path], columns: TableColumns | None = None,
         raise CorpusError(f"{total / 2**20:.1f} MiB in all is more than the limit of {MAX_TOTAL_BYTES / 2**20:.0f} MiB")
     name = resolved[0].stem if len(resolved) == 1 else resolved[0].parent.name or "files"
     return load_files([(str(p), p.read_bytes()) for p in resolved], name=name, columns=columns, pdf_per_page=pdf_per_page)
+
+
+def builtin_names() -> list[str]:
+    """The demo corpora shipped in corpora/, each a BEIR folder with queries and graded qrels."""
+    return sorted(p.name for p in BUILTIN_DIR.iterdir() if is_beir_dir(p)) if BUILTIN_DIR.is_dir() else []
+
+
+def load_builtin(name: str) -> Corpus:
+    if name not in builtin_names():
+        raise CorpusError(f"no built-in corpus {name!r}; there are {', '.join(builtin_names())}")
+    return load_beir(BUILTIN_DIR / name)

@@ -1,0 +1,1 @@
+"""RankLens UI: one Streamlit panel per module, each with a render() function."""

@@ -1,0 +1,39 @@
+"""One ranking as rows: rank, rank shift, score, and the document's text shown literally."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.text import literal, shorten
+from ranklens.search import Candidate, SearchResult
+
+SCORE_LABELS = {"bi": "cosine", "ce": "logit", "hybrid": "score"}
+PREVIEW_CHARS = 220
+
+
+def _shift_markdown(result: SearchResult, candidate: Candidate, ranker: str, top_k: int) -> str:
+    if ranker == "bi":
+        return ""
+    label = result.shift(candidate, ranker, top_k).label
+    color = {"=": "gray", "new": "blue"}.get(label, "green" if label.startswith("▲") else "red")
+    return f":{color}[**{label}**]"
+
+
+def render(result: SearchResult, ranker: str, top_k: int) -> None:
+    score_of = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
+    for position, candidate in enumerate(result.ranking(ranker)[:top_k], start=1):
+        with st.container(border=True):
+            heading = literal(shorten(candidate.title or candidate.text, 90))
+            score = getattr(candidate, score_of)
+            st.markdown(f"**{position}.** {_shift_markdown(result, candidate, ranker, top_k)} "
+                        f"`{score:.3f}` {SCORE_LABELS[ranker]} · **{heading}**")
+            badges = f"id {literal(candidate.doc_id)}"
+            if candidate.coverage != "whole text":
+                badges += f" · :orange-badge[{literal(candidate.coverage)}]"
+            st.caption(badges)
+            if len(candidate.text) <= PREVIEW_CHARS:
+                st.markdown(literal(candidate.text))
+            else:
+                st.markdown(literal(shorten(candidate.text, PREVIEW_CHARS)))
+                with st.expander("Whole text"):
+                    st.markdown(literal(candidate.text))

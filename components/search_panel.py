@@ -1,0 +1,86 @@
+"""Search panel: the query, then bi-encoder, reranked and hybrid rankings side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import ranking_view, resources
+from components.model_settings import Settings
+from components.text import literal
+from ranklens import fusion
+from ranklens.index import CorpusIndex
+from ranklens.models import ModelError
+from ranklens.search import SearchError, SearchResult
+
+RESULT = "search_result"
+RESULT_FOR = "search_result_for"
+LATENCY_LOG = "latency_log"
+ALPHA = "alpha"
+FUSION = "fusion_method"
+
+
+def _run(index: CorpusIndex, settings: Settings, query: str) -> SearchResult | None:
+    """The search for these inputs, run once: later reruns of the page reuse the stored result."""
+    wanted = (index.key, settings.bi_model, settings.ce_model, settings.top_n, settings.ce_passages, query.strip())
+    if st.session_state.get(RESULT_FOR) == wanted:
+        return st.session_state[RESULT]
+    try:
+        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index)
+        with st.spinner("Reranking with the cross-encoder…"):
+            result = searcher.search(query, top_n=settings.top_n, ce_passages=settings.ce_passages)
+    except (SearchError, ModelError) as err:
+        st.error(str(err))
+        return None
+    st.session_state[RESULT] = result
+    st.session_state[RESULT_FOR] = wanted
+    t = result.timings
+    st.session_state.setdefault(LATENCY_LOG, []).append({
+        "query #": len(st.session_state.get(LATENCY_LOG, [])) + 1, "query": result.query,
+        "query embed": t.embed_ms, "FAISS": t.faiss_ms, "cross-encoder": t.rerank_ms, "total": t.total_ms,
+        "pairs scored": t.pairs_scored, "pairs cached": t.pairs_cached,
+    })
+    return result
+
+
+@st.fragment
+def _hybrid_column(top_k: int) -> None:
+    """Its own fragment: moving alpha re-sorts this column only, from scores already computed."""
+    result: SearchResult = st.session_state[RESULT]
+    st.markdown("#### Hybrid")
+    method = st.selectbox("Fusion", list(fusion.METHODS), key=FUSION, format_func=lambda m: f"{m}: {fusion.METHODS[m]}",
+                          label_visibility="collapsed")
+    alpha = st.slider("alpha (bi-encoder weight)", 0.0, 1.0, fusion.DEFAULT_ALPHA, 0.05, key=ALPHA,
+                      help="0 = cross-encoder only, 1 = bi-encoder only")
+    ranking_view.render(result.with_fusion(alpha, method), "hybrid", top_k)
+
+
+def render(index: CorpusIndex, settings: Settings) -> SearchResult | None:
+    examples = list(index.corpus.queries.values())
+    query = st.text_input("Query", value=examples[0] if examples else "", key="query",
+                          placeholder="Type a query and press Enter")
+    if examples:
+        st.caption("Try: " + " · ".join(f"*{literal(q)}*" for q in examples[:6]))
+    if not query.strip():
+        st.info("Type a query to see the bi-encoder's ranking and the cross-encoder's reranking side by side.")
+        return None
+    result = _run(index, settings, query)
+    if result is None:
+        return None
+    if result.ce_fallback_reason:
+        st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
+    t = result.timings
+    st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} · "
+               f"{len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · FAISS {t.faiss_ms:.1f} ms · "
+               f"rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, {t.pairs_cached} cached)")
+    top_k = min(settings.top_k, len(result.candidates))
+    bi_column, ce_column, hybrid_column = st.columns(3)
+    with bi_column:
+        st.markdown("#### Bi-encoder")
+        ranking_view.render(result, "bi", top_k)
+    with ce_column:
+        st.markdown("#### Reranked")
+        st.caption(f"Arrows: change against the bi-encoder's rank; **new** = outside its top-{top_k}")
+        ranking_view.render(result, "ce", top_k)
+    with hybrid_column:
+        _hybrid_column(top_k)
+    return result

@@ -1,0 +1,111 @@
+"""The app through streamlit.testing.v1.AppTest, with the real models and built-in corpora."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, STAND_IN_CE
+from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
+
+ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    return at.run()
+
+
+def rows(at: AppTest, column: int) -> list[str]:
+    return [m.value for m in at.columns[column].markdown if ROW.match(m.value)]
+
+
+def search(at: AppTest, query: str) -> AppTest:
+    at.text_input(key="query").set_value(query)
+    return at.run()
+
+
+def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
+    at = start()
+    assert not at.exception
+    at.selectbox(key="builtin_name").set_value("negation").run()
+    assert any("Index: 41 documents" in c.value for c in at.caption)
+    search(at, "hotel without a pool")
+    assert not at.exception and not at.error
+    bi, reranked, hybrid = rows(at, 0), rows(at, 1), rows(at, 2)
+    assert len(bi) == len(reranked) == len(hybrid) == 10
+    assert all(re.search(r"(▲\d+|▼\d+|new|=)", row) for row in reranked)
+    assert not any(re.search(r"(▲\d+|▼\d+|new)", row) for row in bi), "the baseline has no arrows"
+    assert bi != reranked
+    assert any("could not be loaded" in w.value for w in at.warning), "the fallback cross-encoder is named"
+
+
+def test_alpha_change_resorts_with_no_model_call():
+    at = search(start(), "is a python bite dangerous")
+    embedder = load_embedder(DEFAULT_BI_ENCODER)
+    reranker = load_reranker(DEFAULT_CROSS_ENCODER)
+    calls = (embedder.calls, reranker.calls)
+    at.slider(key="alpha").set_value(1.0).run()
+    assert rows(at, 2)[0].split("·")[-1] == rows(at, 0)[0].split("·")[-1], "alpha 1 is the bi-encoder's ranking"
+    at.slider(key="alpha").set_value(0.0).run()
+    assert [r.split("·")[-1] for r in rows(at, 2)] == [r.split("·")[-1] for r in rows(at, 1)]
+    at.selectbox(key="fusion_method").set_value("rrf").run()
+    assert (embedder.calls, reranker.calls) == calls
+
+
+def test_bad_upload_shows_the_error_and_keeps_the_corpus():
+    at = start()
+    at.radio(key="corpus_mode").set_value("Upload").run()
+    at.file_uploader(key="upload_files").set_value([
+        ("good.txt", b"a fine document", "text/plain"),
+        ("broken.jsonl", b'{"_id": "1", "text": "ok"}\n{oops\n', "application/json"),
+    ]).run()
+    at.button(key="load_upload").click().run()
+    assert any("broken.jsonl, line 2: not valid JSON" in e.value for e in at.error)
+    assert any("Still using" in c.value and "python" in c.value for c in at.caption)
+    assert rows(at, 0), "the previous corpus still searches"
+
+
+def test_csv_upload_with_column_picker():
+    at = start()
+    at.radio(key="corpus_mode").set_value("Upload").run()
+    data = b"sku,name,blurb\n1,Kettle,Boils water fast\n2,Toaster,Browns bread evenly\n3,Fan,Moves air quietly\n"
+    at.file_uploader(key="upload_files").set_value(("items.csv", data, "text/csv")).run()
+    at.selectbox(key="csv_text").set_value("blurb")
+    at.selectbox(key="csv_id").set_value("sku")
+    at.selectbox(key="csv_title").set_value("name")
+    at.button(key="load_upload").click().run()
+    assert not at.error
+    assert any("Index: 3 documents" in c.value for c in at.caption)
+    search(at, "make toast")
+    assert "Toaster" in rows(at, 0)[0]
+
+
+def test_corpus_text_is_never_rendered_as_html():
+    at = start()
+    at.radio(key="corpus_mode").set_value("Upload").run()
+    hostile = b'{"_id": "x", "title": "<script>alert(1)</script>", "text": "<img src=x onerror=alert(1)> **bold** $x$"}\n'
+    at.file_uploader(key="upload_files").set_value(("evil.jsonl", hostile, "application/json")).run()
+    at.button(key="load_upload").click().run()
+    search(at, "alert")
+    shown = "\n".join(m.value for m in at.markdown)
+    assert re.search(r"(?<!\\)<", shown) is None, "every < reaches Markdown escaped"
+    assert r"\<script\>alert\(1\)\</script\>" in shown and r"\<img src\=x onerror\=alert\(1\)\>" in shown
+    assert r"\*\*bold\*\* \$x\$" in shown
+
+
+def test_throughput_panel_reports_pairs_per_second():
+    at = start()
+    at.multiselect(key="throughput_sizes").set_value([10])
+    at.number_input(key="throughput_repeats").set_value(1)
+    at.button(key="throughput_run").click().run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table["candidates"]) == [10] and float(table["pairs/s"].iloc[0]) > 0
+
+
+@pytest.fixture(autouse=True)
+def _stand_in_is_configured(monkeypatch):
+    monkeypatch.setenv("RANKLENS_CE_FALLBACKS", str(STAND_IN_CE))
