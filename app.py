@@ -2,7 +2,17 @@
 
 import streamlit as st
 
-from components import corpus_picker, index_status, latency_panel, model_settings, search_panel, throughput_panel
+from components import (
+    corpus_picker,
+    index_status,
+    label_panel,
+    labels_panel,
+    latency_panel,
+    model_settings,
+    project_settings,
+    search_panel,
+    throughput_panel,
+)
 
 st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
 st.title("RankLens")
@@ -11,6 +21,7 @@ st.caption("Bi-encoder retrieval and cross-encoder reranking, side by side.")
 with st.sidebar:
     corpus = corpus_picker.render()
     settings = model_settings.render()
+    project = project_settings.render()
 
 if corpus is None:
     st.info("Pick a built-in corpus or upload files in the sidebar.")
@@ -20,9 +31,14 @@ index = index_status.render(corpus, settings.bi_model)
 if index is None:
     st.stop()
 
-search_tab, latency_tab, throughput_tab = st.tabs(["Search", "Latency", "Throughput"])
+search_tab, label_tab, labels_tab, latency_tab, throughput_tab = st.tabs(
+    ["Search", "Label", "Labels & export", "Latency", "Throughput"])
 with search_tab:
-    search_panel.render(index, settings)
+    result = search_panel.render(index, settings, project)
+with label_tab:
+    label_panel.render(result, corpus, project, settings.top_k)
+with labels_tab:
+    labels_panel.render(corpus, project)
 with latency_tab:
     latency_panel.render()
 with throughput_tab:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import grading
 from components.text import literal, shorten
+from ranklens.corpus import Document
 from ranklens.search import Candidate, SearchResult
 
 SCORE_LABELS = {"bi": "cosine", "ce": "logit", "hybrid": "score"}
@@ -19,7 +21,9 @@ def _shift_markdown(result: SearchResult, candidate: Candidate, ranker: str, top
     return f":{color}[**{label}**]"
 
 
-def render(result: SearchResult, ranker: str, top_k: int) -> None:
+def render(result: SearchResult, ranker: str, top_k: int, labels: grading.LabelContext | None = None,
+           grades: dict[str, int | None] | None = None) -> None:
+    """The top-k of one ranker; with a label context, each row gets the one-click grade control."""
     score_of = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
     for position, candidate in enumerate(result.ranking(ranker)[:top_k], start=1):
         with st.container(border=True):
@@ -37,3 +41,6 @@ def render(result: SearchResult, ranker: str, top_k: int) -> None:
                 st.markdown(literal(shorten(candidate.text, PREVIEW_CHARS)))
                 with st.expander("Whole text"):
                     st.markdown(literal(candidate.text))
+            if labels is not None:
+                doc = Document(id=candidate.doc_id, title=candidate.title, text=candidate.text)
+                grading.render(labels, doc, ranker, grades or {})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import ranking_view, resources
+from components import grading, ranking_view, resources
 from components.model_settings import Settings
+from components.project_settings import Project
 from components.text import literal
 from ranklens import fusion
 from ranklens.index import CorpusIndex
+from ranklens.labels import query_id_for
 from ranklens.models import ModelError
 from ranklens.search import SearchError, SearchResult
 
@@ -43,7 +45,7 @@ def _run(index: CorpusIndex, settings: Settings, query: str) -> SearchResult | N
 
 
 @st.fragment
-def _hybrid_column(top_k: int) -> None:
+def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
     """Its own fragment: moving alpha re-sorts this column only, from scores already computed."""
     result: SearchResult = st.session_state[RESULT]
     st.markdown("#### Hybrid")
@@ -51,10 +53,16 @@ def _hybrid_column(top_k: int) -> None:
                           label_visibility="collapsed")
     alpha = st.slider("alpha (bi-encoder weight)", 0.0, 1.0, fusion.DEFAULT_ALPHA, 0.05, key=ALPHA,
                       help="0 = cross-encoder only, 1 = bi-encoder only")
-    ranking_view.render(result.with_fusion(alpha, method), "hybrid", top_k)
+    ranking_view.render(result.with_fusion(alpha, method), "hybrid", top_k, labels, labels.current() if labels else None)
 
 
-def render(index: CorpusIndex, settings: Settings) -> SearchResult | None:
+def label_context(project: Project | None, corpus_name: str, known_queries: dict[str, str], query: str) -> grading.LabelContext | None:
+    if project is None or not project.rater:
+        return None
+    return grading.LabelContext(project.store, corpus_name, query_id_for(query, known_queries), query.strip(), project.rater)
+
+
+def render(index: CorpusIndex, settings: Settings, project: Project | None = None) -> SearchResult | None:
     examples = list(index.corpus.queries.values())
     query = st.text_input("Query", value=examples[0] if examples else "", key="query",
                           placeholder="Type a query and press Enter")
@@ -72,15 +80,19 @@ def render(index: CorpusIndex, settings: Settings) -> SearchResult | None:
     st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} · "
                f"{len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · FAISS {t.faiss_ms:.1f} ms · "
                f"rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, {t.pairs_cached} cached)")
+    labels = label_context(project, index.corpus.name, index.corpus.queries, result.query)
+    if project is not None and not project.rater:
+        st.caption("Enter your name as rater in the sidebar to label documents here.")
+    grades = labels.current() if labels else None
     top_k = min(settings.top_k, len(result.candidates))
     bi_column, ce_column, hybrid_column = st.columns(3)
     with bi_column:
         st.markdown("#### Bi-encoder")
-        ranking_view.render(result, "bi", top_k)
+        ranking_view.render(result, "bi", top_k, labels, grades)
     with ce_column:
         st.markdown("#### Reranked")
         st.caption(f"Arrows: change against the bi-encoder's rank; **new** = outside its top-{top_k}")
-        ranking_view.render(result, "ce", top_k)
+        ranking_view.render(result, "ce", top_k, labels, grades)
     with hybrid_column:
-        _hybrid_column(top_k)
+        _hybrid_column(top_k, labels)
     return result

@@ -8,7 +8,11 @@ import textwrap
 from collections.abc import Sequence
 
 from ranklens import fusion
-from ranklens.corpus import Corpus, CorpusError, TableColumns, load_beir, load_paths
+from pathlib import Path
+
+from ranklens.corpus import Corpus, CorpusError, TableColumns, builtin_names, load_beir, load_builtin, load_paths
+from ranklens.export import FORMATS, export_text, import_qrels, import_raw, write_beir
+from ranklens.labels import LabelError, LabelStore
 from ranklens.evaluate import METRICS, NDCG_GAIN, collect_runs, score_runs
 from ranklens.index import CorpusIndex, build_index
 from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
@@ -32,7 +36,8 @@ def _progress_bar(description: str):
 
 
 def _corpus_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", nargs="+", required=True, help="a BEIR folder, a folder of files, or files")
+    parser.add_argument("--corpus", nargs="+", required=True,
+                        help=f"a BEIR folder, a folder of files, files, or a built-in corpus ({', '.join(builtin_names())})")
     parser.add_argument("--text-column", default="text", help="CSV/TSV column with the text")
     parser.add_argument("--id-column", help="CSV/TSV column with the document id")
     parser.add_argument("--title-column", help="CSV/TSV column with the title")
@@ -48,9 +53,15 @@ def _search_options(parser: argparse.ArgumentParser) -> None:
                         help="cross-encoder reads the best bi-encoder passage, or every passage (max)")
 
 
-def _load_index(args: argparse.Namespace) -> CorpusIndex:
+def _load_corpus(args: argparse.Namespace) -> Corpus:
+    if len(args.corpus) == 1 and args.corpus[0] in builtin_names() and not Path(args.corpus[0]).exists():
+        return load_builtin(args.corpus[0])
     columns = TableColumns(text=args.text_column, id=args.id_column, title=args.title_column)
-    corpus = load_paths(args.corpus, columns=columns)
+    return load_paths(args.corpus, columns=columns)
+
+
+def _load_index(args: argparse.Namespace) -> CorpusIndex:
+    corpus = _load_corpus(args)
     embedder = load_embedder(args.bi_model)
     index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
     state = "loaded from cache" if index.from_cache else "built"
@@ -135,6 +146,39 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    store = LabelStore(args.labels)
+    corpora = store.corpora()
+    corpus = args.corpus_name or (corpora[0] if len(corpora) == 1 else None)
+    if corpus not in corpora:
+        raise LabelError(f"name the corpus with --corpus-name; {store.path} has judgements for: {', '.join(corpora) or 'none'}")
+    if args.format == "beir":
+        if not args.out:
+            raise LabelError("--format beir writes a folder: give it with --out")
+        print(f"wrote {write_beir(store, corpus, Path(args.out))}", file=sys.stderr)
+        return
+    text = export_text(store, corpus, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    store = LabelStore(args.labels)
+    data = Path(args.file).read_bytes()
+    if args.raw:
+        count = import_raw(store, args.file, data)
+    else:
+        if not args.corpus:
+            raise LabelError("importing qrels needs --corpus: the documents and queries they judge")
+        corpus = _load_corpus(args)
+        count = import_qrels(store, args.file, data, corpus.name, {d.id: d for d in corpus.documents}, corpus.queries,
+                             args.rater)
+    print(f"imported {count} judgements into {store.path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ranklens", description="RankLens: inspect two-stage search.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--no-rerank", action="store_true", help="bi-encoder only (fast)")
     _search_options(evaluation)
     evaluation.set_defaults(run=cmd_eval)
+
+    export = commands.add_parser("export", help="judgements as training pairs, triplets, TREC qrels, BEIR or raw")
+    export.add_argument("--labels", required=True, help="project folder or labels.sqlite")
+    export.add_argument("--corpus-name", help="which corpus's judgements (needed when there are several)")
+    export.add_argument("--format", choices=list(FORMATS), required=True,
+                        help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()))
+    export.add_argument("--out", help="file (folder for beir); standard output when left out")
+    export.set_defaults(run=cmd_export)
+
+    importing = commands.add_parser("import", help="TREC/BEIR qrels or a raw export into a labels database")
+    importing.add_argument("--labels", required=True, help="project folder or labels.sqlite")
+    importing.add_argument("file", help="the qrels or raw export file")
+    importing.add_argument("--raw", action="store_true", help="the file is a raw judgement export")
+    importing.add_argument("--corpus", nargs="+", help="for qrels: the corpus they judge (BEIR folder, files, built-in)")
+    importing.add_argument("--rater", default="imported", help="for qrels: the rater name to store them under")
+    importing.add_argument("--text-column", default="text")
+    importing.add_argument("--id-column")
+    importing.add_argument("--title-column")
+    importing.set_defaults(run=cmd_import)
     return parser
 
 
@@ -165,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (CorpusError, ModelError, SearchError, ValueError) as err:
+    except (CorpusError, ModelError, SearchError, LabelError, OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -243,20 +243,21 @@ def is_beir_dir(path: Path) -> bool:
     return (path / "corpus.jsonl").is_file()
 
 
-def _read_qrels(path: Path) -> Qrels:
+def parse_qrels(name: str, text: str) -> Qrels:
+    """BEIR (`query-id<TAB>corpus-id<TAB>score`, header optional) or TREC (`qid 0 docid grade`) qrels."""
     qrels: Qrels = {}
-    for number, line in enumerate(decode(str(path), path.read_bytes()).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split("\t") if "\t" in line else line.split()
         if not fields or (number == 1 and fields[0] in ("query-id", "query_id", "qid")):
             continue
         if len(fields) == 4:  # TREC qrels: qid iteration docid grade
             fields = [fields[0], fields[2], fields[3]]
         if len(fields) != 3:
-            raise CorpusError(f"{path}, line {number}: expected 'query-id<TAB>corpus-id<TAB>score'")
+            raise CorpusError(f"{name}, line {number}: expected 'query-id<TAB>corpus-id<TAB>score' or 'qid 0 docid grade'")
         try:
             grade = int(float(fields[2]))
         except ValueError as err:
-            raise CorpusError(f"{path}, line {number}: score {fields[2]!r} is not a number") from err
+            raise CorpusError(f"{name}, line {number}: score {fields[2]!r} is not a number") from err
         qrels.setdefault(fields[0], {})[fields[1]] = grade
     return qrels
 
@@ -276,7 +277,7 @@ def load_beir(path: str | Path, split: str = "test") -> Corpus:
                 raise CorpusError(f"{queries_file}, line {number}: a query needs '_id' and 'text'")
             queries[str(record["_id"])] = str(record["text"]).strip()
     qrels_file = root / "qrels" / f"{split}.tsv"
-    qrels = _read_qrels(qrels_file) if qrels_file.is_file() else {}
+    qrels = parse_qrels(str(qrels_file), decode(str(qrels_file), qrels_file.read_bytes())) if qrels_file.is_file() else {}
     return Corpus(name=root.name, documents=docs, queries=queries, qrels=qrels)
 
 

@@ -115,7 +115,7 @@ class Reranker:
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_length)
+        return int(self.model.max_seq_length)
 
     def token_lengths(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
         """Untruncated token count of each pair as the model would see it (with special tokens)."""

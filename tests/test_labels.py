@@ -1,0 +1,109 @@
+import math
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from ranklens.corpus import Document
+from ranklens.labels import LabelError, LabelStore, agreement, aggregate, query_id_for
+
+DOC = Document(id="d1", title="Pythons", text="Pythons are constrictors.")
+WRITER = [sys.executable, str(ROOT / "tests" / "judgement_writer.py")]
+WRITER_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_judgements_are_stored_replaced_and_read_back(tmp_path):
+    store = LabelStore(tmp_path / "project")
+    assert store.path == tmp_path / "project" / "labels.sqlite"
+    store.judge("c", "q1", "python bite", DOC, 2, "ann", note="partly")
+    store.judge("c", "q1", "python bite", DOC, 3, "ann")  # the same rater again replaces
+    store.judge("c", "q1", "python bite", DOC, None, "bob", note="cannot tell")
+    judgements = store.judgements("c")
+    assert [(j.rater, j.grade, j.note) for j in judgements] == [("ann", 3, ""), ("bob", None, "cannot tell")]
+    assert all(j.query == "python bite" and j.judged_at for j in judgements)
+    assert store.documents("c")["d1"] == DOC
+    assert store.qrels("c") == {"q1": {"d1": 3}}, "can't rate is left out of the aggregate"
+    reopened = LabelStore(tmp_path / "project")
+    assert reopened.judgements("c") == judgements
+
+
+def test_bad_judgements_are_refused(tmp_path):
+    store = LabelStore(tmp_path)
+    with pytest.raises(LabelError, match="grade must be one of"):
+        store.judge("c", "q", "query", DOC, 5, "ann")
+    with pytest.raises(LabelError, match="needs a rater"):
+        store.judge("c", "q", "query", DOC, 1, "  ")
+    with pytest.raises(LabelError, match="needs a query"):
+        store.judge("c", "q", " ", DOC, 1, "ann")
+    assert store.judgements() == []
+
+
+def test_aggregation_rule():
+    assert aggregate([1, 2]) == 1.5
+    assert aggregate([0, 3, 3]) == 3.0
+    assert aggregate([0, 1, 2, 3]) == 1.5
+    assert aggregate([]) is None
+
+
+def test_qrels_round_half_up(tmp_path):
+    store = LabelStore(tmp_path)
+    store.judge("c", "q", "query", DOC, 1, "ann")
+    store.judge("c", "q", "query", DOC, 2, "bob")
+    assert store.aggregated("c") == {"q": {"d1": 1.5}} and store.qrels("c") == {"q": {"d1": 2}}
+
+
+def test_agreement_between_raters(tmp_path):
+    store = LabelStore(tmp_path)
+    docs = [Document(id=f"d{i}", text=f"text {i}") for i in range(6)]
+    for doc, a, b in zip(docs, [0, 1, 2, 3, 3, 0], [0, 1, 2, 3, 2, 1]):
+        store.judge("c", "q", "query", doc, a, "ann")
+        store.judge("c", "q", "query", doc, b, "bob")
+    store.judge("c", "q", "query", docs[0], 0, "cy")
+    table = agreement(store.judgements("c"))
+    ann_bob = table[(table["rater A"] == "ann") & (table["rater B"] == "bob")].iloc[0]
+    assert ann_bob["pairs both judged"] == 6 and ann_bob["exact agreement"] == pytest.approx(4 / 6, abs=1e-3)
+    assert 0.5 < ann_bob["weighted kappa"] < 1
+    ann_cy = table[(table["rater A"] == "ann") & (table["rater B"] == "cy")].iloc[0]
+    assert ann_cy["pairs both judged"] == 1 and math.isnan(ann_cy["weighted kappa"])
+
+
+def test_query_ids():
+    assert query_id_for("hotel without a pool", {"n1": "hotel without a pool "}) == "n1"
+    assert query_id_for("free text") == query_id_for(" free text ") != query_id_for("other text")
+
+
+def test_a_killed_writer_loses_nothing_it_reported_saved(tmp_path):
+    db = tmp_path / "labels.sqlite"
+    LabelStore(db)
+    writer = subprocess.Popen([*WRITER, str(db), "killed", "100000"], cwd=ROOT, env=WRITER_ENV,
+                              stdout=subprocess.PIPE, text=True)
+    reported = []
+    for line in writer.stdout:
+        reported.append(int(line.split()[1]))
+        if len(reported) == 150:
+            writer.send_signal(signal.SIGKILL)  # mid-stream: it is writing the next ones
+            break
+    writer.wait()
+    reported += [int(line.split()[1]) for line in writer.stdout]  # anything it printed before dying
+    assert writer.returncode == -signal.SIGKILL
+    store = LabelStore(db)
+    assert store.integrity_check() == "ok"
+    stored = {j.doc_id for j in store.judgements("durability")}
+    assert {f"killed-d{i}" for i in reported} <= stored
+    assert len(stored) < 100000
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    db = tmp_path / "labels.sqlite"
+    LabelStore(db)
+    writers = [subprocess.Popen([*WRITER, str(db), name, "150"], cwd=ROOT, env=WRITER_ENV,
+                                stdout=subprocess.DEVNULL)
+               for name in ("first", "second")]
+    assert [w.wait(timeout=300) for w in writers] == [0, 0]
+    store = LabelStore(db)
+    stored = {j.doc_id for j in store.judgements("durability")}
+    assert stored == {f"{name}-d{i}" for name in ("first", "second") for i in range(150)}
+    assert store.integrity_check() == "ok"
