@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import (
     corpus_picker,
+    eval_panel,
     index_status,
     label_panel,
     labels_panel,
@@ -31,14 +32,16 @@ index = index_status.render(corpus, settings.bi_model)
 if index is None:
     st.stop()
 
-search_tab, label_tab, labels_tab, latency_tab, throughput_tab = st.tabs(
-    ["Search", "Label", "Labels & export", "Latency", "Throughput"])
+search_tab, label_tab, labels_tab, eval_tab, latency_tab, throughput_tab = st.tabs(
+    ["Search", "Label", "Labels & export", "Evaluate", "Latency", "Throughput"])
 with search_tab:
     result = search_panel.render(index, settings, project)
 with label_tab:
     label_panel.render(result, corpus, project, settings.top_k)
 with labels_tab:
     labels_panel.render(corpus, project)
+with eval_tab:
+    eval_panel.render(index, settings, project)
 with latency_tab:
     latency_panel.render()
 with throughput_tab:

@@ -49,9 +49,11 @@ def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
     """Its own fragment: moving alpha re-sorts this column only, from scores already computed."""
     result: SearchResult = st.session_state[RESULT]
     st.markdown("#### Hybrid")
+    # initialised here rather than as widget defaults, because the evaluation panel's "use best alpha" sets them
+    st.session_state.setdefault(ALPHA, fusion.DEFAULT_ALPHA)
     method = st.selectbox("Fusion", list(fusion.METHODS), key=FUSION, format_func=lambda m: f"{m}: {fusion.METHODS[m]}",
                           label_visibility="collapsed")
-    alpha = st.slider("alpha (bi-encoder weight)", 0.0, 1.0, fusion.DEFAULT_ALPHA, 0.05, key=ALPHA,
+    alpha = st.slider("alpha (bi-encoder weight)", 0.0, 1.0, step=0.05, key=ALPHA,
                       help="0 = cross-encoder only, 1 = bi-encoder only")
     ranking_view.render(result.with_fusion(alpha, method), "hybrid", top_k, labels, labels.current() if labels else None)
 

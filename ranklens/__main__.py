@@ -10,10 +10,29 @@ from collections.abc import Sequence
 from ranklens import fusion
 from pathlib import Path
 
-from ranklens.corpus import Corpus, CorpusError, TableColumns, builtin_names, load_beir, load_builtin, load_paths
+from ranklens.corpus import (
+    Corpus,
+    CorpusError,
+    TableColumns,
+    builtin_names,
+    decode,
+    load_beir,
+    load_builtin,
+    load_paths,
+    parse_qrels,
+)
 from ranklens.export import FORMATS, export_text, import_qrels, import_raw, write_beir
 from ranklens.labels import LabelError, LabelStore
-from ranklens.evaluate import METRICS, NDCG_GAIN, collect_runs, score_runs
+from ranklens.evaluate import (
+    METRICS,
+    NDCG_GAIN,
+    collect,
+    collect_bi_runs,
+    judged,
+    score_runs,
+    significance,
+    trec_run,
+)
 from ranklens.index import CorpusIndex, build_index
 from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
 from ranklens.search import DEFAULT_TOP_N, Candidate, SearchError, SearchResult, Searcher
@@ -121,29 +140,72 @@ def cmd_search(args: argparse.Namespace) -> None:
     print(format_result(result, top_k=min(args.top_k, len(result.candidates))))
 
 
+def _evaluation_inputs(args: argparse.Namespace) -> tuple[Corpus, dict[str, str], dict[str, dict[str, int]], str]:
+    """The corpus, query texts, qrels, and where the qrels came from."""
+    if args.dataset:
+        corpus = load_beir(args.dataset, split=args.split)
+        return corpus, corpus.queries, corpus.qrels, f"{args.dataset}/qrels/{args.split}.tsv"
+    if not args.corpus:
+        raise CorpusError("give --dataset DIR, or --corpus with --labels PROJECT or --qrels FILE")
+    corpus = _load_corpus(args)
+    if args.labels:
+        store = LabelStore(args.labels)
+        return corpus, {**corpus.queries, **store.queries(corpus.name)}, store.qrels(corpus.name), f"labels in {store.path}"
+    if args.qrels:
+        qrels = parse_qrels(args.qrels, decode(args.qrels, Path(args.qrels).read_bytes()))
+        return corpus, corpus.queries, qrels, args.qrels
+    return corpus, corpus.queries, corpus.qrels, f"{corpus.name}'s own qrels"
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
-    corpus: Corpus = load_beir(args.dataset, split=args.split)
-    queries = corpus.judged_queries()
-    if not queries:
-        raise CorpusError(f"{args.dataset}: no queries with judgements in qrels/{args.split}.tsv")
+    corpus, queries, qrels, source = _evaluation_inputs(args)
+    qrels = judged(qrels)
     if args.max_queries:
-        queries = dict(list(queries.items())[: args.max_queries])
+        qrels = dict(list(qrels.items())[: args.max_queries])
+    if not qrels:
+        raise CorpusError(f"no query with a relevant judgement in {source}")
     embedder = load_embedder(args.bi_model)
     index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
     reranker = None if args.no_rerank else load_reranker(args.ce_model)
-    if reranker and reranker.fallback_reason:
-        print(f"note: {reranker.fallback_reason}", file=sys.stderr)
-    runs = collect_runs(
-        Searcher(index, embedder, reranker), queries, top_n=args.top_n, rerank=reranker is not None, alpha=args.alpha,
-        fusion_method=args.fusion, ce_passages=args.ce_passages, progress=_progress_bar("queries"),
-    )
-    table = score_runs({qid: corpus.qrels[qid] for qid in queries}, runs)
-    print(f"dataset: {corpus.name} ({len(corpus)} documents, {len(queries)} judged queries, qrels/{args.split}.tsv)")
+    searcher = Searcher(index, embedder, reranker)
+    print(f"corpus: {corpus.name} ({len(corpus)} documents); {len(qrels)} queries with a relevant judgement, from {source}")
     print(f"bi-encoder: {args.bi_model}")
-    if reranker:
+    if reranker is None:
+        runs = {"bi": collect_bi_runs(searcher, queries, qrels, args.top_n)}
+        evaluation = None
+    else:
+        if reranker.fallback_reason:
+            print(f"note: {reranker.fallback_reason}")
         print(f"cross-encoder: {reranker.name}, top-N {args.top_n}; hybrid: {args.fusion} at alpha {args.alpha:g}")
+        evaluation = collect(searcher, queries, qrels, top_n=args.top_n, alpha=args.alpha, fusion_method=args.fusion,
+                             ce_passages=args.ce_passages, progress=_progress_bar("queries"))
+        runs = evaluation.runs()
     print(f"metrics: ranx; nDCG uses {NDCG_GAIN}; unjudged documents count as non-relevant")
+    table = score_runs(qrels, runs)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    if args.json:
+        Path(args.json).write_text(table.to_json(orient="index", double_precision=15), encoding="utf-8")
+    if args.write_runs:
+        folder = Path(args.write_runs)
+        folder.mkdir(parents=True, exist_ok=True)
+        for ranker, run in runs.items():
+            (folder / f"{ranker}.trec").write_text(trec_run(run, f"ranklens-{ranker}"), encoding="utf-8")
+        print(f"runs written to {folder}/ ({', '.join(f'{r}.trec' for r in runs)}, TREC format)")
+    if evaluation is None:
+        return
+    print()
+    print(evaluation.coverage().to_string(float_format=lambda v: f"{v:.2f}"))
+    if args.sweep:
+        sweep = evaluation.sweep(method=args.fusion)
+        best = sweep.loc[sweep["ndcg@10"].idxmax()]
+        print(f"\nalpha sweep ({args.fusion}; alpha = bi-encoder weight):")
+        print(sweep.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(f"best alpha for nDCG@10: {best['alpha']:.2f} ({best['ndcg@10']:.4f})")
+    if args.significance:
+        per_query = evaluation.per_query("ndcg@10")
+        print()
+        for other in ("reranked", "hybrid"):
+            print(significance(per_query, other, "bi-encoder").verdict)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -194,12 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--top-k", type=int, default=10, help="rows to show")
     search.set_defaults(run=cmd_search)
 
-    evaluation = commands.add_parser("eval", help=f"{', '.join(METRICS)} on a BEIR-layout dataset")
-    evaluation.add_argument("--dataset", required=True, help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    evaluation = commands.add_parser("eval", help=f"{', '.join(METRICS)} for bi-encoder, reranked and hybrid")
+    evaluation.add_argument("--dataset", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
     evaluation.add_argument("--split", default="test", help="which qrels/<split>.tsv to evaluate on")
+    evaluation.add_argument("--corpus", nargs="+", help="instead of --dataset: the corpus (built-in name, folder, files)")
+    evaluation.add_argument("--labels", help="with --corpus: judge against the labels of this project folder")
+    evaluation.add_argument("--qrels", help="with --corpus: judge against this TREC or BEIR qrels file")
+    evaluation.add_argument("--text-column", default="text")
+    evaluation.add_argument("--id-column")
+    evaluation.add_argument("--title-column")
     evaluation.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
     evaluation.add_argument("--max-queries", type=int, help="evaluate on the first N judged queries only")
     evaluation.add_argument("--no-rerank", action="store_true", help="bi-encoder only (fast)")
+    evaluation.add_argument("--sweep", action="store_true", help="hybrid nDCG@10 and MRR@10 for alpha 0..1 by 0.05")
+    evaluation.add_argument("--significance", action="store_true", help="paired t-tests against the bi-encoder")
+    evaluation.add_argument("--write-runs", metavar="DIR", help="write each ranker's run in TREC format")
+    evaluation.add_argument("--json", metavar="FILE", help="write the metrics table as JSON (full precision)")
     _search_options(evaluation)
     evaluation.set_defaults(run=cmd_eval)
 
@@ -221,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--id-column")
     importing.add_argument("--title-column")
     importing.set_defaults(run=cmd_import)
+
     return parser
 
 
@@ -228,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (CorpusError, ModelError, SearchError, LabelError, OSError, ValueError) as err:
+    except (CorpusError, ModelError, SearchError, LabelError, OSError, ValueError) as err:  # TrainingError is a ValueError
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -1,60 +1,202 @@
-"""Evaluate: nDCG@10, MRR@10 and Recall@100 of the bi-encoder, reranked and hybrid rankings.
+"""Evaluate: how good are the bi-encoder, reranked and hybrid rankings against relevance judgements.
 
-Metrics come from ranx. Its `ndcg` uses linear gain (the grade itself), as trec_eval does;
-documents without a judgement count as non-relevant.
+Metrics come from ranx. Its `ndcg` uses linear gain (the grade itself), as trec_eval's
+`ndcg_cut` does; `mrr@10` is trec_eval's `recip_rank` on the top 10; recall and MAP are
+trec_eval's. Unjudged documents count as non-relevant, and only queries with at least one
+relevant (grade > 0) judgement are evaluated, as trec_eval would report them.
+
+Rankings are collected once per query (`collect`), keeping every candidate's bi-encoder
+and cross-encoder scores, so the hybrid at any alpha, and a whole alpha sweep, is
+arithmetic on numbers already there: no model runs after `collect`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from ranx import Qrels, Run, evaluate
+from scipy import stats
 
 from ranklens import fusion
 from ranklens.corpus import Qrels as QrelsDict
-from ranklens.search import Searcher
+from ranklens.search import SearchResult, Searcher
 
-METRICS = ("ndcg@10", "mrr@10", "recall@100")
-NDCG_GAIN = "linear gain (trec_eval's ndcg: gain = grade)"
+METRICS = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "map")
+NDCG_GAIN = "linear gain (gain = grade), as trec_eval's ndcg_cut"
 RANKER_LABELS = {"bi": "bi-encoder", "ce": "reranked", "hybrid": "hybrid"}
+SWEEP_ALPHAS = tuple(round(a, 2) for a in np.arange(0.0, 1.0001, 0.05))
+SIGNIFICANCE_LEVEL = 0.05
+_TIE_BREAK = 1e-12  # below float32 resolution: only exact ties are affected
 
 RunDict = dict[str, dict[str, float]]
 
 
-def collect_runs(
+def judged(qrels: QrelsDict) -> QrelsDict:
+    """The queries that have at least one relevant document: the ones metrics are defined for."""
+    return {qid: dict(docs) for qid, docs in qrels.items() if any(grade > 0 for grade in docs.values())}
+
+
+def ranked_run(result: SearchResult, ranker: str) -> dict[str, float]:
+    """A ranker's scores, nudged so they strictly decrease down our ranking: every tool that
+    sorts by score (ranx, trec_eval) then sees exactly our order, ties included."""
+    key = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
+    return {c.doc_id: float(getattr(c, key)) - rank * _TIE_BREAK
+            for rank, c in enumerate(result.ranking(ranker), start=1)}
+
+
+@dataclass
+class Evaluation:
+    """One search per judged query, and the qrels they are judged against."""
+
+    results: dict[str, SearchResult]
+    qrels: QrelsDict
+    top_n: int
+
+    def runs(self, alpha: float | None = None, method: str | None = None,
+             rankers: Sequence[str] = tuple(RANKER_LABELS)) -> dict[str, RunDict]:
+        """Each ranker's run; the hybrid at `alpha` (default: the alpha the searches ran with)."""
+        runs: dict[str, RunDict] = {ranker: {} for ranker in rankers}
+        for qid, result in self.results.items():
+            if alpha is not None or method is not None:
+                result = result.with_fusion(result.alpha if alpha is None else alpha, method)
+            for ranker in rankers:
+                runs[ranker][qid] = ranked_run(result, ranker)
+        return runs
+
+    def table(self, alpha: float | None = None, method: str | None = None,
+              metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+        return score_runs(self.qrels, self.runs(alpha, method), metrics)
+
+    def per_query(self, metric: str = "ndcg@10", alpha: float | None = None, method: str | None = None) -> pd.DataFrame:
+        """Each query's metric for each ranker, and the reranker's and hybrid's difference from the bi-encoder."""
+        scores = {RANKER_LABELS[r]: per_query_scores(self.qrels, run, metric)
+                  for r, run in self.runs(alpha, method).items()}
+        frame = pd.DataFrame(scores)
+        frame.insert(0, "query", [self.results[qid].query for qid in frame.index])
+        frame["reranked − bi"] = frame["reranked"] - frame["bi-encoder"]
+        frame["hybrid − bi"] = frame["hybrid"] - frame["bi-encoder"]
+        frame.index.name = "query id"
+        return frame
+
+    def sweep(self, alphas: Sequence[float] = SWEEP_ALPHAS, method: str | None = None,
+              metrics: Sequence[str] = ("ndcg@10", "mrr@10")) -> pd.DataFrame:
+        """Hybrid metrics as a function of alpha, from the cached scores."""
+        rows = []
+        for alpha in alphas:
+            hybrid = self.runs(alpha, method, rankers=["hybrid"])
+            rows.append({"alpha": alpha, **score_runs(self.qrels, hybrid, metrics).iloc[0].to_dict()})
+        return pd.DataFrame(rows)
+
+    def coverage(self, k: int = 10, alpha: float | None = None) -> pd.DataFrame:
+        """How many of each ranker's top-k documents have no judgement at all, over the evaluated queries."""
+        rows = {}
+        for ranker, run in self.runs(alpha).items():
+            unjudged = [sum(doc not in self.qrels.get(qid, {}) for doc in list(docs)[:k]) for qid, docs in run.items()]
+            rows[RANKER_LABELS[ranker]] = {f"unjudged in top-{k} (mean)": float(np.mean(unjudged)) if unjudged else 0.0,
+                                           f"share of top-{k} unjudged": float(np.sum(unjudged)) / max(1, k * len(unjudged))}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def collect(
     searcher: Searcher,
     queries: Mapping[str, str],
+    qrels: QrelsDict,
     top_n: int = 100,
-    rerank: bool = True,
     alpha: float = fusion.DEFAULT_ALPHA,
     fusion_method: str = "hybrid",
     ce_passages: str = "best",
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, RunDict]:
-    """Each ranker's run (query id -> doc id -> score) over the given queries."""
-    runs: dict[str, RunDict] = {ranker: {} for ranker in (RANKER_LABELS if rerank else ["bi"])}
-    for done, (qid, text) in enumerate(queries.items(), start=1):
-        if rerank:
-            result = searcher.search(text, top_n=top_n, alpha=alpha, fusion_method=fusion_method, ce_passages=ce_passages)
-            for ranker in runs:
-                runs[ranker][qid] = result.scores(ranker)
-        else:
-            runs["bi"][qid] = searcher.retrieve(text, top_n=top_n)
+) -> Evaluation:
+    """Search every judged query once (cached cross-encoder scores are reused)."""
+    relevant = judged(qrels)
+    missing = [qid for qid in relevant if qid not in queries]
+    if missing:
+        raise ValueError(f"{len(missing)} judged queries have no text (first: {', '.join(missing[:3])})")
+    if not relevant:
+        raise ValueError("no query has a relevant judgement (grade > 0): nothing to evaluate")
+    results = {}
+    for done, qid in enumerate(relevant, start=1):
+        results[qid] = searcher.search(queries[qid], top_n=top_n, alpha=alpha, fusion_method=fusion_method,
+                                       ce_passages=ce_passages)
         if progress:
-            progress(done, len(queries))
-    return runs
+            progress(done, len(relevant))
+    return Evaluation(results, relevant, top_n)
 
 
-def score_runs(qrels: QrelsDict, runs: Mapping[str, RunDict], metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
-    """One row per ranker, one column per metric, averaged over the judged queries."""
-    ranx_qrels = Qrels({qid: dict(docs) for qid, docs in qrels.items()})
-    rows = {}
-    for ranker, run in runs.items():
-        with warnings.catch_warnings():
-            # ranx's own numba kernels cast its uint64 counters; harmless and not ours to fix
-            warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")
-            scores = evaluate(ranx_qrels, Run({qid: dict(docs) for qid, docs in run.items()}), list(metrics), make_comparable=True)
-        rows[RANKER_LABELS.get(ranker, ranker)] = scores if isinstance(scores, dict) else {metrics[0]: scores}
+def collect_bi_runs(searcher: Searcher, queries: Mapping[str, str], qrels: QrelsDict, top_n: int = 100) -> RunDict:
+    """Stage 1 alone, for a fast bi-encoder-only evaluation."""
+    run = {}
+    for qid in judged(qrels):
+        scores = searcher.retrieve(queries[qid], top_n)
+        run[qid] = {doc: score - rank * _TIE_BREAK for rank, (doc, score) in enumerate(scores.items(), start=1)}
+    return run
+
+
+def _ranx(qrels: QrelsDict, run: RunDict, metrics: Sequence[str]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Mean and per-query scores of each metric."""
+    ranx_run = Run({q: dict(d) for q, d in run.items()})
+    with warnings.catch_warnings():
+        # ranx's own numba kernels cast its uint64 counters; harmless and not ours to fix
+        warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")
+        means = evaluate(Qrels({q: dict(d) for q, d in qrels.items()}), ranx_run, list(metrics), make_comparable=True)
+    means = means if isinstance(means, dict) else {metrics[0]: means}
+    per_query = {m: {q: float(v) for q, v in ranx_run.scores[m].items()} for m in metrics}
+    return {m: float(v) for m, v in means.items()}, per_query
+
+
+def score_runs(qrels: QrelsDict, runs: Mapping[str, RunDict], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """One row per ranker, one column per metric, averaged over the queries with a relevant judgement."""
+    relevant = judged(qrels)
+    rows = {RANKER_LABELS.get(ranker, ranker): _ranx(relevant, run, metrics)[0] for ranker, run in runs.items()}
     return pd.DataFrame.from_dict(rows, orient="index")[list(metrics)]
+
+
+def per_query_scores(qrels: QrelsDict, run: RunDict, metric: str) -> pd.Series:
+    """The metric of each query with a relevant judgement, in the qrels' order."""
+    relevant = judged(qrels)
+    scores = _ranx(relevant, run, [metric])[1][metric]
+    return pd.Series([scores.get(qid, 0.0) for qid in relevant], index=list(relevant), dtype=float)
+
+
+@dataclass(frozen=True)
+class Significance:
+    first: str
+    second: str
+    metric: str
+    mean_difference: float
+    p_value: float
+    queries: int
+    test: str = "paired t-test over queries"
+
+    @property
+    def verdict(self) -> str:
+        better, worse = (self.first, self.second) if self.mean_difference > 0 else (self.second, self.first)
+        size = f"{abs(self.mean_difference):.3f} {self.metric}"
+        if np.isnan(self.p_value):
+            return f"{self.first} and {self.second} give identical {self.metric} on every query: no difference to test."
+        if self.p_value < SIGNIFICANCE_LEVEL:
+            return (f"{better} is better than {worse} by {size} on average, and over {self.queries} queries that "
+                    f"difference is unlikely to be chance (p = {self.p_value:.3g} < {SIGNIFICANCE_LEVEL}).")
+        return (f"{better} is ahead of {worse} by {size} on average, but over {self.queries} queries that could well "
+                f"be chance (p = {self.p_value:.3g} ≥ {SIGNIFICANCE_LEVEL}): no evidence either is better.")
+
+
+def significance(per_query: pd.DataFrame, first: str, second: str, metric: str = "ndcg@10") -> Significance:
+    """Paired t-test between two rankers' per-query scores (columns of `Evaluation.per_query`)."""
+    a, b = per_query[first].to_numpy(), per_query[second].to_numpy()
+    differences = a - b
+    p_value = float("nan") if np.allclose(differences, 0) else float(stats.ttest_rel(a, b).pvalue)
+    return Significance(first, second, metric, float(differences.mean()), p_value, len(differences))
+
+
+def trec_run(run: RunDict, name: str) -> str:
+    """TREC run format: `qid Q0 docid rank score name`, best first."""
+    lines = []
+    for qid, docs in run.items():
+        ranked = sorted(docs.items(), key=lambda item: -item[1])
+        lines += [f"{qid} Q0 {doc} {rank} {score!r} {name}" for rank, (doc, score) in enumerate(ranked, start=1)]
+    return "\n".join(lines) + "\n"

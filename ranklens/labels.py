@@ -90,27 +90,37 @@ def aggregate(grades: Iterable[int]) -> float | None:
     return statistics.fmean(values) if len(values) < 3 else float(statistics.median(values))
 
 
+def database_path(project: str | Path) -> Path:
+    """A project folder's database (a path ending in .sqlite or .db is the database itself)."""
+    folder = Path(project).expanduser()
+    path = folder if folder.suffix in (".sqlite", ".db") else folder / DB_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection of its own for each call: never shared across threads, closed when done."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=30000")
+        yield db
+    finally:
+        db.close()
+
+
 class LabelStore:
     """The judgements of one project folder: `<folder>/labels.sqlite`."""
 
     def __init__(self, project: str | Path) -> None:
-        folder = Path(project).expanduser()
-        self.path = folder if folder.suffix in (".sqlite", ".db") else folder / DB_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = database_path(project)
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection of its own for each call: never shared across threads, closed when done."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+    def _connect(self):
+        return connect(self.path)
 
     def judge_many(self, items: Iterable[tuple[Judgement, Document]]) -> int:
         """Store judgements (with the documents they are about) in one transaction; on disk when this returns."""

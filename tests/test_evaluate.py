@@ -1,18 +1,33 @@
+import json
+import os
+import subprocess
+import sys
+
 import faiss
 import numpy as np
 import pytest
 import pytrec_eval
 from ranx import Qrels, Run, evaluate
 
-from ranklens.evaluate import collect_runs, score_runs
+from conftest import ROOT, dataset
+from ranklens.corpus import load_beir
+from ranklens.evaluate import collect, collect_bi_runs, judged, score_runs, significance, trec_run
+from ranklens.runs import RunStore
 
 # all-MiniLM-L6-v2 on adi, title + text, exact inner product, trec_eval's linear-gain nDCG@10
 ADI_BI_NDCG10 = 0.4975
+TREC_MEASURES = {"ndcg@10": "ndcg_cut_10", "recall@10": "recall_10", "recall@100": "recall_100", "map": "map"}
 
 
 @pytest.fixture(scope="module")
-def adi_bi_runs(adi, adi_searcher):
-    return collect_runs(adi_searcher, adi.judged_queries(), top_n=100, rerank=False)
+def adi_bi_run(adi, adi_searcher):
+    return collect_bi_runs(adi_searcher, adi.queries, adi.qrels, top_n=100)
+
+
+@pytest.fixture(scope="module")
+def adi_evaluation(adi, adi_searcher):
+    first = dict(list(judged(adi.qrels).items())[:8])
+    return collect(adi_searcher, adi.queries, first, top_n=20, alpha=0.5)
 
 
 def independent_bi_run(corpus, embedder, k=100):
@@ -25,27 +40,99 @@ def independent_bi_run(corpus, embedder, k=100):
     return {q: {docs[p].id: float(s) for s, p in zip(scores[i], positions[i])} for i, q in enumerate(qids)}
 
 
-def test_bi_encoder_ndcg_agrees_with_an_independent_computation(adi, embedder, adi_bi_runs):
-    table = score_runs(adi.qrels, adi_bi_runs)
+def trec_eval_figures(qrels, run_file) -> dict[str, float]:
+    """trec_eval's measures through pytrec_eval, on a TREC run file as RankLens wrote it."""
+    with open(run_file) as handle:
+        run = pytrec_eval.parse_run(handle)
+    top10 = {q: dict(sorted(d.items(), key=lambda item: -item[1])[:10]) for q, d in run.items()}
+    full = pytrec_eval.RelevanceEvaluator(qrels, set(TREC_MEASURES.values())).evaluate(run)
+    mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+    figures = {ours: float(np.mean([m[theirs] for m in full.values()])) for ours, theirs in TREC_MEASURES.items()}
+    figures["mrr@10"] = float(np.mean([m["recip_rank"] for m in mrr.values()]))
+    return figures
+
+
+def test_bi_encoder_ndcg_agrees_with_an_independent_computation(adi, embedder, adi_bi_run):
+    table = score_runs(adi.qrels, {"bi": adi_bi_run})
     independent = evaluate(Qrels(adi.qrels), Run(independent_bi_run(adi, embedder)), "ndcg@10")
     assert table.loc["bi-encoder", "ndcg@10"] == pytest.approx(independent, abs=0.01)
     assert table.loc["bi-encoder", "ndcg@10"] == pytest.approx(ADI_BI_NDCG10, abs=0.002)
 
 
-def test_ranx_ndcg_is_trec_eval_linear_gain(adi, adi_bi_runs):
+def test_ranx_ndcg_is_trec_eval_linear_gain(adi, adi_bi_run):
     graded = {q: {d: (g + 1 if i % 2 else g) for i, (d, g) in enumerate(docs.items())} for q, docs in adi.qrels.items()}
-    ours = score_runs(graded, adi_bi_runs, metrics=("ndcg@10",)).loc["bi-encoder", "ndcg@10"]
-    per_query = pytrec_eval.RelevanceEvaluator(graded, {"ndcg_cut.10"}).evaluate(adi_bi_runs["bi"])
+    ours = score_runs(graded, {"bi": adi_bi_run}, metrics=("ndcg@10",)).loc["bi-encoder", "ndcg@10"]
+    per_query = pytrec_eval.RelevanceEvaluator(graded, {"ndcg_cut.10"}).evaluate(adi_bi_run)
     assert ours == pytest.approx(np.mean([m["ndcg_cut_10"] for m in per_query.values()]), abs=1e-6)
 
 
-def test_reranked_and_hybrid_runs(adi, adi_searcher):
-    queries = dict(list(adi.judged_queries().items())[:6])
-    runs = collect_runs(adi_searcher, queries, top_n=10, alpha=1.0)
-    assert set(runs) == {"bi", "ce", "hybrid"} and all(len(run) == 6 for run in runs.values())
-    table = score_runs({q: adi.qrels[q] for q in queries}, runs)
-    assert list(table.index) == ["bi-encoder", "reranked", "hybrid"]
-    assert list(table.columns) == ["ndcg@10", "mrr@10", "recall@100"]
-    # alpha = 1 is the bi-encoder's ranking, so its figures are the bi-encoder's
-    assert table.loc["hybrid"].tolist() == pytest.approx(table.loc["bi-encoder"].tolist())
-    assert ((table >= 0) & (table <= 1)).all().all()
+def test_sweep_endpoints_are_the_bi_encoder_and_reranked_figures(adi_evaluation):
+    table = adi_evaluation.table()
+    sweep = adi_evaluation.sweep()
+    assert list(sweep["alpha"]) == pytest.approx([i / 20 for i in range(21)])
+    for metric in ("ndcg@10", "mrr@10"):
+        assert sweep[metric].iloc[-1] == table.loc["bi-encoder", metric]
+        assert sweep[metric].iloc[0] == table.loc["reranked", metric]
+
+
+def test_alpha_sweep_and_tables_make_no_model_call(adi_evaluation, adi_searcher):
+    calls = (adi_searcher.embedder.calls, adi_searcher.reranker.calls)
+    adi_evaluation.sweep()
+    adi_evaluation.table(alpha=0.3, method="rrf")
+    adi_evaluation.per_query(alpha=0.8)
+    assert (adi_searcher.embedder.calls, adi_searcher.reranker.calls) == calls
+
+
+def test_per_query_table_and_coverage(adi_evaluation):
+    frame = adi_evaluation.per_query("ndcg@10")
+    assert len(frame) == 8 and list(frame.columns) == ["query", "bi-encoder", "reranked", "hybrid", "reranked − bi", "hybrid − bi"]
+    assert frame["reranked − bi"].to_numpy() == pytest.approx((frame["reranked"] - frame["bi-encoder"]).to_numpy())
+    assert frame["bi-encoder"].mean() == pytest.approx(adi_evaluation.table().loc["bi-encoder", "ndcg@10"])
+    coverage = adi_evaluation.coverage()
+    assert ((coverage.iloc[:, 0] >= 0) & (coverage.iloc[:, 0] <= 10)).all()
+    assert coverage.loc["bi-encoder"].iloc[0] > 5, "adi judges few documents per query: most of a top-10 is unjudged"
+
+
+def test_significance_verdicts(adi_evaluation):
+    frame = adi_evaluation.per_query("ndcg@10")
+    result = significance(frame, "reranked", "bi-encoder")
+    assert 0 <= result.p_value <= 1 and result.queries == 8
+    assert "bi-encoder" in result.verdict and "p = " in result.verdict
+    same = significance(frame, "bi-encoder", "bi-encoder")
+    assert "no difference to test" in same.verdict
+    frame = frame.assign(better=frame["bi-encoder"] + 0.2 + np.linspace(0, 0.01, len(frame)))
+    assert "unlikely to be chance" in significance(frame, "better", "bi-encoder").verdict
+
+
+def test_saved_runs_round_trip_and_trec_export(adi_evaluation, tmp_path):
+    store = RunStore(tmp_path / "project")
+    run = adi_evaluation.runs(alpha=0.7)["hybrid"]
+    run_id = store.save("hybrid 0.7", "adi", {"alpha": 0.7, "top_n": 20}, run)
+    other = store.save("bi", "adi", {"ranker": "bi"}, adi_evaluation.runs()["bi"])
+    assert [r.name for r in store.list("adi")] == ["hybrid 0.7", "bi"] and store.list("other") == []
+    assert store.list()[0].settings == {"alpha": 0.7, "top_n": 20}
+    loaded = store.load(run_id)
+    assert {q: list(d) for q, d in loaded.items()} == {q: list(d) for q, d in sorted(run.items())}
+    (tmp_path / "run.trec").write_text(trec_run(loaded, "hybrid"))
+    with open(tmp_path / "run.trec") as handle:
+        assert pytrec_eval.parse_run(handle) == loaded, "repr() of a float reads back as the same float"
+    store.delete(other)
+    assert [r.run_id for r in store.list()] == [run_id]
+
+
+@pytest.mark.parametrize("name", ["adi", "med", "cranfield", pytest.param("scifact", marks=pytest.mark.slow)])
+def test_cli_figures_equal_trec_eval_on_the_exported_runs(name, tmp_path):
+    """`python -m ranklens eval` against pytrec_eval on the TREC runs it wrote, on each shared dataset."""
+    max_queries = "300" if name == "scifact" else "8"
+    done = subprocess.run(
+        [sys.executable, "-m", "ranklens", "eval", "--dataset", str(dataset(name)), "--top-n", "20",
+         "--max-queries", max_queries, "--write-runs", str(tmp_path), "--json", str(tmp_path / "metrics.json")],
+        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=3000,
+    )
+    assert done.returncode == 0, done.stderr
+    ours = json.loads((tmp_path / "metrics.json").read_text())
+    qrels = dict(list(judged(load_beir(dataset(name)).qrels).items())[: int(max_queries)])
+    for ranker, label in (("bi", "bi-encoder"), ("ce", "reranked"), ("hybrid", "hybrid")):
+        theirs = trec_eval_figures(qrels, tmp_path / f"{ranker}.trec")
+        for metric, value in theirs.items():
+            assert ours[label][metric] == pytest.approx(value, abs=1e-6), (ranker, metric)

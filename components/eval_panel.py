@@ -1,0 +1,186 @@
+"""Evaluation panel: metrics of the three rankers, per query, alpha sweep, significance, saved runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from components import resources
+from components.model_settings import Settings
+from components.project_settings import Project
+from components.search_panel import ALPHA, FUSION
+from ranklens import fusion
+from ranklens.corpus import CorpusError, decode, parse_qrels
+from ranklens.evaluate import (
+    METRICS,
+    NDCG_GAIN,
+    RANKER_LABELS,
+    Evaluation,
+    collect,
+    judged,
+    per_query_scores,
+    score_runs,
+    significance,
+    trec_run,
+)
+from ranklens.index import CorpusIndex
+from ranklens.models import ModelError
+from ranklens.runs import RunStore
+
+EVALUATION = "evaluation"
+EVALUATION_FOR = "evaluation_for"
+SOURCES = ("the corpus's own qrels", "labels in this project", "an uploaded qrels file")
+
+
+def _qrels(index: CorpusIndex, project: Project | None) -> tuple[dict, dict[str, str], str] | None:
+    """The judgements to evaluate against, the query texts, and a description of where they came from."""
+    corpus = index.corpus
+    available = [s for s in SOURCES if s != SOURCES[0] or corpus.qrels]
+    source = st.radio("Judge against", available, horizontal=True, key="eval_source")
+    if source == SOURCES[0]:
+        return corpus.qrels, corpus.queries, f"{corpus.name}'s own qrels"
+    if source == SOURCES[1]:
+        if project is None:
+            return None
+        qrels = project.store.qrels(corpus.name)
+        return qrels, {**corpus.queries, **project.store.queries(corpus.name)}, f"labels in {project.store.path}"
+    upload = st.file_uploader("TREC or BEIR qrels", type=["txt", "tsv", "qrels"], key="eval_qrels_file")
+    if upload is None:
+        return None
+    try:
+        return parse_qrels(upload.name, decode(upload.name, upload.getvalue())), corpus.queries, upload.name
+    except CorpusError as err:
+        st.error(str(err))
+        return None
+
+
+def _run_evaluation(index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str]) -> None:
+    try:
+        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index)
+        bar = st.progress(0.0, text="Searching the judged queries…")
+        evaluation = collect(searcher, queries, qrels, top_n=settings.top_n, ce_passages=settings.ce_passages,
+                             progress=lambda done, total: bar.progress(done / total, text=f"Query {done} of {total}"))
+        bar.empty()
+    except (ModelError, ValueError) as err:
+        st.error(str(err))
+        return
+    st.session_state[EVALUATION] = evaluation
+
+
+def _open_in_search(frame: pd.DataFrame) -> None:
+    rows = st.session_state["per_query_table"].selection.rows
+    if rows:
+        st.session_state["query"] = frame.iloc[rows[0]]["query"]
+
+
+def _set_alpha(alpha: float) -> None:
+    st.session_state[ALPHA] = alpha
+
+
+def _sweep(evaluation: Evaluation, method: str) -> None:
+    st.markdown("#### Alpha sweep")
+    sweep = evaluation.sweep(method=method)
+    best = sweep.loc[sweep["ndcg@10"].idxmax()]
+    long_form = sweep.melt(id_vars="alpha", var_name="metric", value_name="value")
+    lines = alt.Chart(long_form).mark_line(point=True).encode(
+        x=alt.X("alpha:Q", title="alpha (bi-encoder weight; 0 = reranked, 1 = bi-encoder)"),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color="metric:N", tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")])
+    marker = alt.Chart(pd.DataFrame({"alpha": [best["alpha"]]})).mark_rule(strokeDash=[4, 4], color="black").encode(
+        x="alpha:Q")
+    st.altair_chart(lines + marker, width="stretch")
+    st.caption(f"Best nDCG@10 at alpha = {best['alpha']:.2f} ({best['ndcg@10']:.4f}); no model ran for this sweep.")
+    st.button(f"Set the slider to alpha = {best['alpha']:.2f}", key="use_best_alpha", on_click=_set_alpha,
+              args=(float(best["alpha"]),))
+
+
+def _saved_runs(evaluation: Evaluation, index: CorpusIndex, settings: Settings, project: Project, alpha: float,
+                method: str, source: str) -> None:
+    st.markdown("#### Saved runs")
+    store = RunStore(project.store.path)
+    name_column, ranker_column, button_column = st.columns([3, 2, 1], vertical_alignment="bottom")
+    name = name_column.text_input("Run name", key="run_name", placeholder="e.g. hybrid 0.3 with fine-tuned CE")
+    ranker = ranker_column.selectbox("Ranker", list(RANKER_LABELS), index=2, format_func=RANKER_LABELS.get,
+                                     key="run_ranker")
+    if button_column.button("Save run", key="save_run", disabled=not name.strip()):
+        knobs = {"ranker": ranker, "bi_model": settings.bi_model, "ce_model": evaluation_model(evaluation),
+                 "top_n": settings.top_n, "alpha": alpha, "fusion": method, "ce_passages": settings.ce_passages,
+                 "chunking": asdict(index.settings), "corpus_hash": index.corpus.content_hash(), "judged_by": source}
+        run_id = store.save(name, index.corpus.name, knobs, evaluation.runs(alpha, method, rankers=[ranker])[ranker])
+        st.success(f"Saved run #{run_id}.")
+    saved = store.list(index.corpus.name)
+    if not saved:
+        st.caption("No saved runs for this corpus yet.")
+        return
+    listing = pd.DataFrame([{"run": r.label, "saved": r.created_at, **{k: str(v) for k, v in r.settings.items()}}
+                            for r in saved])
+    st.dataframe(listing, hide_index=True, width="stretch")
+    by_label = {r.label: r for r in saved}
+    chosen = st.multiselect("Compare runs", list(by_label), default=list(by_label)[-2:], key="compare_runs")
+    if chosen:
+        runs = {label: store.load(by_label[label].run_id) for label in chosen}
+        st.dataframe(score_runs(evaluation.qrels, runs).style.format("{:.4f}"), width="stretch")
+        per_query = pd.DataFrame({label: per_query_scores(evaluation.qrels, run, "ndcg@10") for label, run in runs.items()})
+        if len(chosen) >= 2:
+            for label in chosen[1:]:
+                per_query[f"{label} − {chosen[0]}"] = per_query[label] - per_query[chosen[0]]
+            st.caption("nDCG@10 per query, and each run's difference from the first one chosen")
+            st.dataframe(per_query.style.format("{:.4f}"), width="stretch")
+            st.info(significance(per_query, chosen[1], chosen[0]).verdict)
+        export = st.selectbox("Export a run in TREC format", chosen, key="export_run")
+        st.download_button("Download TREC run", trec_run(runs[export], export.replace(" ", "_")),
+                           file_name=f"{index.corpus.name}-run{by_label[export].run_id}.trec", key="download_run")
+
+
+def evaluation_model(evaluation: Evaluation) -> str:
+    return next(iter(evaluation.results.values())).ce_model
+
+
+def render(index: CorpusIndex, settings: Settings, project: Project | None) -> None:
+    chosen = _qrels(index, project)
+    if chosen is None:
+        st.info("Choose judgements to evaluate against.")
+        return
+    qrels, queries, source = chosen
+    evaluable = judged(qrels)
+    st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {source}.")
+    wanted = (index.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
+    if st.button("Run evaluation", key="run_evaluation", type="primary", disabled=not evaluable):
+        _run_evaluation(index, settings, qrels, queries)
+        st.session_state[EVALUATION_FOR] = wanted
+    if st.session_state.get(EVALUATION_FOR) != wanted:
+        st.caption("Runs the bi-encoder and the cross-encoder once per judged query; everything below is then "
+                   "arithmetic on those scores.")
+        return
+    evaluation: Evaluation = st.session_state[EVALUATION]
+    alpha = float(st.session_state.get(ALPHA, fusion.DEFAULT_ALPHA))
+    method = st.session_state.get(FUSION, "hybrid")
+    st.markdown(f"#### Metrics (hybrid: {method} at alpha {alpha:.2f})")
+    st.dataframe(evaluation.table(alpha, method).style.format("{:.4f}"), width="stretch")
+    st.caption(f"Computed with ranx. nDCG uses {NDCG_GAIN}. Unjudged documents count as non-relevant, so the "
+               "more of a top-10 is unjudged, the less these numbers can be trusted:")
+    st.dataframe(evaluation.coverage(alpha=alpha).style.format("{:.2f}"), width="stretch")
+
+    st.markdown("#### Per query")
+    metric = st.selectbox("Metric", METRICS, key="per_query_metric")
+    frame = evaluation.per_query(metric, alpha, method).sort_values("reranked − bi").reset_index()
+    st.dataframe(frame.style.format({c: "{:.4f}" for c in frame.columns if c not in ("query id", "query")}),
+                 hide_index=True, width="stretch", on_select=lambda: _open_in_search(frame),
+                 selection_mode="single-row", key="per_query_table")
+    st.caption("Sorted by the reranker's loss first; click a row to open its query in the Search tab.")
+
+    _sweep(evaluation, method)
+
+    st.markdown("#### Significance")
+    per_query = evaluation.per_query("ndcg@10", alpha, method)
+    first_column, second_column = st.columns(2)
+    first = first_column.selectbox("Ranker", list(RANKER_LABELS.values()), index=1, key="significance_first")
+    second = second_column.selectbox("against", list(RANKER_LABELS.values()), index=0, key="significance_second")
+    result = significance(per_query, first, second)
+    st.info(f"{result.verdict} ({result.test}, nDCG@10)")
+
+    if project is not None:
+        _saved_runs(evaluation, index, settings, project, alpha, method, source)
