@@ -59,7 +59,7 @@ def _qrels(index: CorpusIndex, project: Project | None) -> tuple[dict, dict[str,
 
 def _run_evaluation(index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str]) -> None:
     try:
-        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index)
+        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, settings.backend)
         bar = st.progress(0.0, text="Searching the judged queries…")
         evaluation = collect(searcher, queries, qrels, top_n=settings.top_n, ce_passages=settings.ce_passages,
                              progress=lambda done, total: bar.progress(done / total, text=f"Query {done} of {total}"))

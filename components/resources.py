@@ -14,12 +14,12 @@ def embedder(name: str) -> Embedder:
     return load_embedder(name)
 
 
-@st.cache_resource(show_spinner="Loading the cross-encoder…")
-def reranker(name: str) -> Reranker:
-    return load_reranker(name)
+@st.cache_resource(show_spinner="Loading the cross-encoder (an ONNX backend is exported once, then cached)…")
+def reranker(name: str, backend: str = "torch") -> Reranker:
+    return load_reranker(name, backend=backend)
 
 
 @st.cache_resource(max_entries=8)
-def searcher(index_key: str, bi_model: str, ce_model: str, _index: CorpusIndex) -> Searcher:
-    """One searcher per index and model pair, so its cross-encoder score cache outlives reruns and sessions."""
-    return Searcher(_index, embedder(bi_model), reranker(ce_model))
+def searcher(index_key: str, bi_model: str, ce_model: str, _index: CorpusIndex, backend: str = "torch") -> Searcher:
+    """One searcher per index, models and backend, so its cross-encoder score cache outlives reruns and sessions."""
+    return Searcher(_index, embedder(bi_model), reranker(ce_model, backend))

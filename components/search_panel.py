@@ -9,6 +9,7 @@ from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
 from ranklens import fusion
+from ranklens.backends import MIN_SPEARMAN, spearman
 from ranklens.index import CorpusIndex
 from ranklens.labels import query_id_for
 from ranklens.models import ModelError
@@ -18,16 +19,19 @@ RESULT = "search_result"
 RESULT_FOR = "search_result_for"
 LATENCY_LOG = "latency_log"
 ALPHA = "alpha"
+AGREEMENT = "backend_agreement"
+AGREEMENT_FOR = "backend_agreement_for"
 FUSION = "fusion_method"
 
 
 def _run(index: CorpusIndex, settings: Settings, query: str) -> SearchResult | None:
     """The search for these inputs, run once: later reruns of the page reuse the stored result."""
-    wanted = (index.key, settings.bi_model, settings.ce_model, settings.top_n, settings.ce_passages, query.strip())
+    wanted = (index.key, settings.bi_model, settings.ce_model, settings.backend, settings.top_n, settings.ce_passages,
+              query.strip())
     if st.session_state.get(RESULT_FOR) == wanted:
         return st.session_state[RESULT]
     try:
-        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index)
+        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, settings.backend)
         with st.spinner("Reranking with the cross-encoder…"):
             result = searcher.search(query, top_n=settings.top_n, ce_passages=settings.ce_passages)
     except (SearchError, ModelError) as err:
@@ -42,6 +46,24 @@ def _run(index: CorpusIndex, settings: Settings, query: str) -> SearchResult | N
         "pairs scored": t.pairs_scored, "pairs cached": t.pairs_cached,
     })
     return result
+
+
+def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult) -> None:
+    """A lower-precision backend is never a silent downgrade: its agreement with torch fp32 on this query,
+    measured once per search (the fp32 scores are a second reranking) and kept for later reruns."""
+    if st.session_state.get(AGREEMENT_FOR) != st.session_state.get(RESULT_FOR):
+        reference = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, "torch")
+        exact = reference.search(result.query, top_n=settings.top_n, ce_passages=settings.ce_passages)
+        fp32 = {c.doc_id: c.ce_score for c in exact.candidates}
+        rho = spearman([c.ce_score for c in result.candidates], [fp32[c.doc_id] for c in result.candidates])
+        top = len({c.doc_id for c in result.ranking("ce")[:10]} & {c.doc_id for c in exact.ranking("ce")[:10]})
+        st.session_state[AGREEMENT] = (rho, top)
+        st.session_state[AGREEMENT_FOR] = st.session_state.get(RESULT_FOR)
+    rho, top = st.session_state[AGREEMENT]
+    verdict = "keeps the ranking" if rho >= MIN_SPEARMAN[settings.backend] else "changes the ranking"
+    st.caption(f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with torch fp32 over "
+               f"{len(result.candidates)} candidates, {top} of the top-10 shared (threshold "
+               f"{MIN_SPEARMAN[settings.backend]}; nDCG@10 against fp32 is in the Evaluate tab).")
 
 
 @st.fragment
@@ -78,6 +100,11 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
         return None
     if result.ce_fallback_reason:
         st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
+    reranker = resources.reranker(settings.ce_model, settings.backend)
+    if reranker.backend_note:
+        st.warning(literal(reranker.backend_note))
+    elif reranker.backend != "torch":
+        _agreement(index, settings, result)
     t = result.timings
     st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} · "
                f"{len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · FAISS {t.faiss_ms:.1f} ms · "

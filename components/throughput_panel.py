@@ -14,14 +14,14 @@ from ranklens.models import ModelError
 THROUGHPUT = "throughput_rows"
 
 
-def render(index: CorpusIndex, ce_model: str) -> None:
+def render(index: CorpusIndex, ce_model: str, backend: str = "torch") -> None:
     st.markdown("Scores N (query, passage) pairs of this corpus with the cross-encoder, as reranking N candidates "
                 "would; the median of the repeats.")
     sizes = st.multiselect("Candidates", list(DEFAULT_SIZES), default=[10, 100], key="throughput_sizes")
     repeats = st.number_input("Repeats", 1, 10, 3, key="throughput_repeats")
     if st.button("Run throughput benchmark", key="throughput_run", disabled=not sizes):
         try:
-            reranker = resources.reranker(ce_model)
+            reranker = resources.reranker(ce_model, backend)
         except ModelError as err:
             st.error(str(err))
             return
@@ -30,7 +30,7 @@ def render(index: CorpusIndex, ce_model: str) -> None:
         rows = rerank_throughput(reranker, queries, [p.text for p in index.passages], sorted(sizes), int(repeats),
                                  progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"))
         bar.empty()
-        st.session_state[THROUGHPUT] = (reranker.name, rows)
+        st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend})", rows)
     if THROUGHPUT not in st.session_state:
         return
     model, rows = st.session_state[THROUGHPUT]

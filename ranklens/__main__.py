@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+import pandas as pd
 import textwrap
 from collections.abc import Sequence
 
@@ -22,7 +24,9 @@ from ranklens.corpus import (
     parse_qrels,
 )
 from ranklens.export import FORMATS, export_text, import_qrels, import_raw, write_beir
+from ranklens.backends import BACKENDS, default_backend
 from ranklens.labels import LabelError, LabelStore
+from ranklens.settings import data_dir
 from ranklens.evaluate import (
     METRICS,
     NDCG_GAIN,
@@ -68,6 +72,8 @@ def _search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-n", type=int, default=DEFAULT_TOP_N, help="candidates the cross-encoder reranks")
     parser.add_argument("--alpha", type=float, default=fusion.DEFAULT_ALPHA, help="bi-encoder weight in the hybrid")
     parser.add_argument("--fusion", choices=list(fusion.METHODS), default="hybrid")
+    parser.add_argument("--backend", choices=list(BACKENDS), default=default_backend(),
+                        help="what runs the cross-encoder (default: the fastest that keeps the ranking on this CPU)")
     parser.add_argument("--ce-passages", choices=["best", "max"], default="best",
                         help="cross-encoder reads the best bi-encoder passage, or every passage (max)")
 
@@ -89,8 +95,15 @@ def _load_index(args: argparse.Namespace) -> CorpusIndex:
     return index
 
 
+def _reranker(args: argparse.Namespace):
+    reranker = load_reranker(args.ce_model, backend=args.backend, notify=lambda m: print(m, file=sys.stderr))
+    if reranker.backend_note:
+        print(f"note: {reranker.backend_note}", file=sys.stderr)
+    return reranker
+
+
 def _searcher(args: argparse.Namespace, index: CorpusIndex) -> Searcher:
-    return Searcher(index, load_embedder(args.bi_model), load_reranker(args.ce_model))
+    return Searcher(index, load_embedder(args.bi_model), _reranker(args))
 
 
 def _cell(candidate: Candidate | None, result: SearchResult, ranker: str, top_k: int, width: int) -> str:
@@ -166,7 +179,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise CorpusError(f"no query with a relevant judgement in {source}")
     embedder = load_embedder(args.bi_model)
     index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
-    reranker = None if args.no_rerank else load_reranker(args.ce_model)
+    reranker = None if args.no_rerank else _reranker(args)
     searcher = Searcher(index, embedder, reranker)
     print(f"corpus: {corpus.name} ({len(corpus)} documents); {len(qrels)} queries with a relevant judgement, from {source}")
     print(f"bi-encoder: {args.bi_model}")
@@ -176,7 +189,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     else:
         if reranker.fallback_reason:
             print(f"note: {reranker.fallback_reason}")
-        print(f"cross-encoder: {reranker.name}, top-N {args.top_n}; hybrid: {args.fusion} at alpha {args.alpha:g}")
+        print(f"cross-encoder: {reranker.name} ({reranker.backend}), top-N {args.top_n}; hybrid: {args.fusion} at alpha {args.alpha:g}")
         evaluation = collect(searcher, queries, qrels, top_n=args.top_n, alpha=args.alpha, fusion_method=args.fusion,
                              ce_passages=args.ce_passages, progress=_progress_bar("queries"))
         runs = evaluation.runs()
@@ -241,6 +254,63 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(f"imported {count} judgements into {store.path}")
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from ranklens.train import Progress, TrainSettings, build_training_data, default_output, train
+
+    if args.dataset:
+        corpus = load_beir(args.dataset, split=args.split)
+        queries, qrels, scale, project = corpus.queries, corpus.qrels, None, Path(args.project or data_dir() / "projects" / "default")
+    else:
+        if not (args.labels and args.corpus):
+            raise CorpusError("give --dataset DIR, or --labels PROJECT with --corpus")
+        corpus = _load_corpus(args)
+        store = LabelStore(args.labels)
+        queries, qrels, scale, project = {**corpus.queries, **store.queries(corpus.name)}, store.qrels(corpus.name), 3, store.path.parent
+    qrels = judged(qrels)
+    if args.max_queries:
+        qrels = dict(list(qrels.items())[: args.max_queries])
+    settings = TrainSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, loss=args.loss,
+                             heldout_fraction=args.heldout_fraction, seed=args.seed)
+    embedder = load_embedder(args.bi_model)
+    index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
+    searcher = Searcher(index, embedder, load_reranker(args.ce_model))
+    if searcher.reranker.fallback_reason:
+        print(f"note: {searcher.reranker.fallback_reason}")
+    data = build_training_data(searcher, queries, qrels, settings, grade_scale=scale)
+    print("data: " + ", ".join(f"{v} {k}" for k, v in data.summary().items()))
+    print(f"held-out queries: {', '.join(data.heldout_queries)}")
+    output = Path(args.out) if args.out else default_output(project, searcher.reranker.name)
+    result = train(searcher, queries, data, settings, output, Progress())
+    print(pd.DataFrame(result.history).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(result.comparison.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(result.verdict)
+    print(f"saved to {result.model_dir} (with RANKLENS_MODEL_CARD.md); use it with --ce-model {result.model_dir}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    import os
+    import platform
+
+    from ranklens.backends import cpu_cores
+    from ranklens.bench import speed_benchmark
+
+    datasets_root = Path(os.environ.get("RANKLENS_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    ce_model = args.ce_model
+    rows = []
+    for name in args.datasets:
+        folder = Path(name) if Path(name).is_dir() else datasets_root / name
+        rows += speed_benchmark(str(folder), ce_model, args.bi_model, args.backends, args.sizes, args.repeats,
+                                args.quality_queries, log=lambda m: print(m, file=sys.stderr))
+    table = pd.DataFrame(rows)
+    print(f"machine: {platform.processor() or platform.machine()}, {cpu_cores()} cores; cross-encoder {ce_model}; "
+          f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}")
+    print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.csv, index=False)
+    print(f"written to {args.csv}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ranklens", description="RankLens: inspect two-stage search.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -294,6 +364,37 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--title-column")
     importing.set_defaults(run=cmd_import)
 
+    training = commands.add_parser("train", help="fine-tune the cross-encoder; base vs tuned on held-out queries")
+    training.add_argument("--dataset", help="BEIR folder whose --split qrels are the training judgements")
+    training.add_argument("--split", default="train")
+    training.add_argument("--labels", help="instead of --dataset: a project folder's labels (with --corpus)")
+    training.add_argument("--corpus", nargs="+", help="with --labels: the corpus (built-in name, folder, files)")
+    training.add_argument("--text-column", default="text")
+    training.add_argument("--id-column")
+    training.add_argument("--title-column")
+    training.add_argument("--project", help="with --dataset: the project folder the tuned model is saved in")
+    training.add_argument("--out", help="folder for the tuned model (default: PROJECT/models/NAME-tuned-TIME)")
+    training.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
+    training.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER, help="the cross-encoder to start from")
+    training.add_argument("--max-queries", type=int, help="use the first N judged queries only")
+    training.add_argument("--epochs", type=int, default=3)
+    training.add_argument("--lr", type=float, default=2e-5)
+    training.add_argument("--batch-size", type=int, default=16)
+    training.add_argument("--loss", choices=["bce", "listnet"], default="bce")
+    training.add_argument("--heldout-fraction", type=float, default=0.2)
+    training.add_argument("--seed", type=int, default=12)
+    training.set_defaults(run=cmd_train)
+
+    bench = commands.add_parser("bench", help="reranking and indexing speed: the seed's code path vs each backend")
+    bench.add_argument("--datasets", nargs="+", default=["med", "scifact"], help="names in ../shared/datasets, or folders")
+    bench.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER)
+    bench.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
+    bench.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    bench.add_argument("--sizes", nargs="+", type=int, default=[10, 100, 1000])
+    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--quality-queries", type=int, default=30)
+    bench.add_argument("--csv", default="bench/results/rerank_speed.csv")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

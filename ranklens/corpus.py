@@ -56,6 +56,9 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.documents)
 
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._by_id
+
     def get(self, doc_id: str) -> Document:
         return self._by_id[doc_id]
 

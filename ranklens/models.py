@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging as std_logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,14 +103,23 @@ class Embedder:
 
 
 class Reranker:
-    """The cross-encoder: raw logits for (query, passage) pairs, in length-sorted batches."""
+    """The cross-encoder: raw logits for (query, passage) pairs, in token-length-sorted batches.
 
-    def __init__(self, name: str, model, requested: str, fallback_reason: str | None = None) -> None:
+    `backend` says what runs the forward pass: "torch" (the CrossEncoder itself) or an
+    ONNX Runtime session over an export of the same weights (ranklens.backends).
+    """
+
+    def __init__(self, name: str, model, requested: str, fallback_reason: str | None = None,
+                 backend: str = "torch", onnx_scorer=None, exported: bool = False, backend_note: str | None = None) -> None:
         self.name = name
         self.model = model
         self.requested = requested
         self.fallback_reason = fallback_reason
-        self.fingerprint = _fingerprint(name)
+        self.backend = backend
+        self.onnx_scorer = onnx_scorer
+        self.exported = exported  # this load exported the model (False: the export came from the disk cache)
+        self.backend_note = backend_note  # why the asked-for backend is not the one in use
+        self.fingerprint = f"{_fingerprint(name)}|{backend}"
         self.calls = 0
 
     @property
@@ -124,21 +133,32 @@ class Reranker:
         encoded = self.model.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
-    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
-        """Raw logits in the order of `pairs`. Sorting by length first keeps padding, and so time, down."""
+    def score_with_lengths(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> tuple[np.ndarray, list[int]]:
+        """Raw logits in the order of `pairs`, and each pair's untruncated token length.
+
+        Pairs are scored in batches of similar token length, so little of each batch is
+        padding; the scores are put back in the order given.
+        """
         if not pairs:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float32), []
         self.calls += 1
-        order = np.argsort([len(q) + len(p) for q, p in pairs], kind="stable")
-        sorted_scores = self.model.predict(
-            [pairs[i] for i in order], batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True
-        )
+        lengths = self.token_lengths(pairs)
+        order = np.argsort(lengths, kind="stable")
+        ordered = [pairs[i] for i in order]
+        if self.onnx_scorer is not None:
+            sorted_scores = self.onnx_scorer.predict(ordered, batch_size=batch_size)
+        else:
+            sorted_scores = self.model.predict(ordered, batch_size=batch_size, show_progress_bar=False,
+                                               convert_to_numpy=True)
         scores = np.empty(len(pairs), dtype=np.float32)
         scores[order] = np.asarray(sorted_scores, dtype=np.float32).reshape(len(pairs))
-        return scores
+        return scores, lengths
+
+    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
+        return self.score_with_lengths(pairs, batch_size)[0]
 
 
-_loaded: dict[tuple[str, str], object] = {}
+_loaded: dict[tuple[str, ...], object] = {}
 _rerankers: dict[tuple[str, ...], Reranker] = {}
 
 
@@ -158,11 +178,13 @@ def _load_sentence_transformer(name: str):
     return SentenceTransformer(name)
 
 
-def _load_cross_encoder(name: str):
+def _load_cross_encoder(name: str, bf16: bool = False):
     import torch
     from sentence_transformers import CrossEncoder
 
     _quiet_transformers()
+    if bf16:
+        return CrossEncoder(name, activation_fn=torch.nn.Identity(), model_kwargs={"dtype": torch.bfloat16})
     # Identity, always: MS MARCO models emit logits, and a model whose config names no
     # activation would otherwise get a silent sigmoid. The hybrid applies sigmoid itself.
     return CrossEncoder(name, activation_fn=torch.nn.Identity())
@@ -184,16 +206,27 @@ def configured_fallbacks() -> list[str]:
     return [entry for entry in os.environ.get(FALLBACKS_ENV, "").split(os.pathsep) if entry.strip()]
 
 
-def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | None = None) -> Reranker:
-    """The cross-encoder named, else the first loadable fallback, saying why in `fallback_reason`."""
+def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | None = None, backend: str = "torch",
+                  notify: Callable[[str], None] | None = None) -> Reranker:
+    """The cross-encoder named, else the first loadable fallback, saying why in `fallback_reason`.
+
+    With an ONNX backend the model is exported once (`notify` hears about it) and run by
+    ONNX Runtime; where that runtime is missing, torch runs it and `backend_note` says why.
+    """
+    from ranklens.backends import BACKENDS, BackendUnavailable, OnnxScorer, configure_threads, export
+
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     candidates = [name, *(configured_fallbacks() if fallbacks is None else fallbacks)]
-    if tuple(candidates) in _rerankers:  # the same object each time, so its call count means something
-        return _rerankers[tuple(candidates)]
-    failures: list[str] = []
+    cache_key = (*candidates, backend)
+    if cache_key in _rerankers:  # the same object each time, so its call count means something
+        return _rerankers[cache_key]
+    configure_threads()
+    failures: list[tuple[str, str]] = []
     for candidate in candidates:
         if candidate in (c for c, _ in failures):
             continue
-        key = ("cross", candidate)
+        key = ("cross", candidate, "bf16" if backend == "torch-bf16" else "fp32")
         if key not in _loaded:
             if model_kind(candidate) == "bi":
                 error = f"{candidate} is a bi-encoder (it embeds single texts); pick a cross-encoder for reranking"
@@ -202,7 +235,7 @@ def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | 
                 failures.append((candidate, error))
                 continue
             try:
-                _loaded[key] = _load_cross_encoder(candidate)
+                _loaded[key] = _load_cross_encoder(candidate, bf16=backend == "torch-bf16")
             except OSError:
                 failures.append((candidate, "not in the local Hugging Face cache, and the hub cannot be reached"))
                 continue
@@ -212,8 +245,18 @@ def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | 
         reason = None
         if candidate != name:
             reason = f"{name} could not be loaded ({failures[0][1]}); using the fallback {candidate}"
-        reranker = Reranker(candidate, _loaded[key], requested=name, fallback_reason=reason)
-        _rerankers[tuple(candidates)] = reranker
+        model = _loaded[key]
+        scorer, exported, note, used_backend = None, False, None, backend
+        if backend.startswith("onnx"):
+            try:
+                path, exported = export(model, _fingerprint(candidate), backend, notify=notify)
+                scorer = OnnxScorer(path, model.tokenizer, int(model.max_seq_length))
+            except (BackendUnavailable, ImportError) as err:
+                note = f"{BACKENDS[backend]} is not available ({_first_line(err)}); running torch fp32 instead"
+                used_backend = "torch"
+        reranker = Reranker(candidate, model, requested=name, fallback_reason=reason, backend=used_backend,
+                            onnx_scorer=scorer, exported=exported, backend_note=note)
+        _rerankers[cache_key] = reranker
         return reranker
     tried = "; ".join(f"{c}: {why}" for c, why in failures)
     hint = "" if len(candidates) > 1 else f" (no fallback configured: set {FALLBACKS_ENV})"

@@ -153,8 +153,7 @@ class Searcher:
         missing = [key for key in dict.fromkeys(keys) if key not in self._ce_cache]
         if missing:
             pairs = [(query, passage) for _, _, passage in missing]
-            logits = self.reranker.score(pairs, batch_size=self.ce_batch_size)
-            lengths = self.reranker.token_lengths(pairs)
+            logits, lengths = self.reranker.score_with_lengths(pairs, batch_size=self.ce_batch_size)
             if len(self._ce_cache) + len(missing) > CE_CACHE_LIMIT:
                 self._ce_cache.clear()
             for key, logit, length in zip(missing, logits, lengths):

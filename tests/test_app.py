@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, STAND_IN_CE
+from ranklens.backends import default_backend
 from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 
 ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
@@ -40,12 +41,14 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     assert not any(re.search(r"(▲\d+|▼\d+|new)", row) for row in bi), "the baseline has no arrows"
     assert bi != reranked
     assert any("could not be loaded" in w.value for w in at.warning), "the fallback cross-encoder is named"
+    if default_backend() != "torch":
+        assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
 
 
 def test_alpha_change_resorts_with_no_model_call():
     at = search(start(), "is a python bite dangerous")
     embedder = load_embedder(DEFAULT_BI_ENCODER)
-    reranker = load_reranker(DEFAULT_CROSS_ENCODER)
+    reranker = load_reranker(DEFAULT_CROSS_ENCODER, backend=default_backend())  # the app's default
     calls = (embedder.calls, reranker.calls)
     at.slider(key="alpha").set_value(1.0).run()
     assert rows(at, 2)[0].split("·")[-1] == rows(at, 0)[0].split("·")[-1], "alpha 1 is the bi-encoder's ranking"

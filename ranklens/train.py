@@ -1,0 +1,307 @@
+"""Train: fine-tune a cross-encoder on judgements, and measure it against the base on held-out queries.
+
+Fine-tuning often makes a cross-encoder worse, so nothing here is trusted unmeasured:
+queries are split into train and held-out (never both); the base model's held-out
+nDCG@10 is measured first; the held-out nDCG@10 is measured after every epoch; and the
+epoch that scored best is the model that is kept, not the last one.
+
+Training data: graded judgements become targets in 0..1 (grade / grade scale); each
+training query also gets hard negatives (the bi-encoder's top documents that were not
+judged) and random negatives.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ranklens import fusion
+from ranklens.corpus import Qrels
+from ranklens.evaluate import judged, score_runs
+from ranklens.search import Searcher
+
+LOSSES = {"bce": "binary cross-entropy on (query, passage, target) pairs",
+          "listnet": "ListNet: a listwise loss over each query's judged and negative passages"}
+HELDOUT_METRICS = ("ndcg@10", "mrr@10")
+
+
+class TrainingError(ValueError):
+    """Training that cannot start (too little data, say); the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 3
+    learning_rate: float = 2e-5
+    batch_size: int = 16
+    warmup_ratio: float = 0.1
+    hard_negatives: int = 4
+    random_negatives: int = 1
+    heldout_fraction: float = 0.2
+    heldout_candidates: int = 30  # how deep the bi-encoder list is that base and tuned rerank on held-out queries
+    loss: str = "bce"
+    seed: int = 12
+    max_length: int = 192
+
+
+@dataclass
+class TrainingData:
+    train_queries: list[str]
+    heldout_queries: list[str]
+    pairs: list[tuple[str, str, float]]  # (query, passage, target)
+    heldout_candidates: dict[str, dict[str, float]]  # query id -> doc id -> bi-encoder score
+    heldout_qrels: Qrels
+    grade_scale: int
+
+    def summary(self) -> dict[str, int]:
+        positives = sum(target > 0 for _, _, target in self.pairs)
+        return {"train queries": len(self.train_queries), "held-out queries": len(self.heldout_queries),
+                "training pairs": len(self.pairs), "positives": positives, "negatives": len(self.pairs) - positives}
+
+
+def split_queries(query_ids: list[str], heldout_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded split by query: every query lands on exactly one side."""
+    shuffled = sorted(query_ids)
+    random.Random(seed).shuffle(shuffled)
+    heldout = max(1, round(len(shuffled) * heldout_fraction))
+    if len(shuffled) - heldout < 1:
+        raise TrainingError(f"{len(shuffled)} judged queries cannot be split into train and held-out: judge more")
+    return sorted(shuffled[heldout:]), sorted(shuffled[:heldout])
+
+
+def build_training_data(
+    searcher: Searcher,
+    queries: Mapping[str, str],
+    qrels: Qrels,
+    settings: TrainSettings,
+    heldout: list[str] | None = None,
+    grade_scale: int | None = None,
+) -> TrainingData:
+    """Training pairs for the train queries and fixed candidate lists for the held-out ones.
+
+    `heldout` overrides the seeded split; `grade_scale` is the grade that means "perfect"
+    (3 for RankLens labels; by default the highest grade in the qrels).
+    """
+    relevant = judged(qrels)
+    if heldout is None:
+        train_ids, heldout_ids = split_queries(list(relevant), settings.heldout_fraction, settings.seed)
+    else:
+        heldout_ids = sorted(set(heldout) & set(relevant))
+        train_ids = sorted(set(relevant) - set(heldout_ids))
+    if not train_ids or not heldout_ids:
+        raise TrainingError("training needs at least one judged query on each side of the split")
+    scale = grade_scale or max(g for docs in qrels.values() for g in docs.values())
+    rng = random.Random(settings.seed)
+    corpus = searcher.index.corpus
+    all_ids = [doc.id for doc in corpus.documents]
+    pairs: list[tuple[str, str, float]] = []
+    for qid in train_ids:
+        query, judgements = queries[qid], qrels[qid]
+        for doc_id, grade in judgements.items():
+            if doc_id in corpus:
+                pairs.append((query, corpus.get(doc_id).full_text, min(1.0, max(0, grade) / scale)))
+        retrieved = searcher.retrieve(query, settings.hard_negatives + len(judgements) + 5)
+        hard = [d for d in retrieved if d not in judgements][: settings.hard_negatives]
+        unjudged = [d for d in all_ids if d not in judgements and d not in hard]
+        chosen = hard + rng.sample(unjudged, min(settings.random_negatives, len(unjudged)))
+        pairs += [(query, corpus.get(doc_id).full_text, 0.0) for doc_id in chosen]
+    candidates = {qid: searcher.retrieve(queries[qid], settings.heldout_candidates) for qid in heldout_ids}
+    return TrainingData(train_ids, heldout_ids, pairs, candidates, {q: relevant[q] for q in heldout_ids}, scale)
+
+
+def heldout_figures(predict: Callable[[list[tuple[str, str]]], np.ndarray], data: TrainingData, searcher: Searcher,
+                    queries: Mapping[str, str], alpha: float = fusion.DEFAULT_ALPHA) -> pd.DataFrame:
+    """nDCG@10 and MRR@10 of a cross-encoder's reranking, and of the hybrid, on the held-out candidate lists."""
+    corpus = searcher.index.corpus
+    reranked, hybrid = {}, {}
+    for qid, candidates in data.heldout_candidates.items():
+        doc_ids = list(candidates)
+        logits = np.asarray(predict([(queries[qid], corpus.get(d).full_text) for d in doc_ids]), dtype=np.float64)
+        blended = fusion.fuse(np.array([candidates[d] for d in doc_ids]), logits, alpha)
+        reranked[qid] = {d: float(s) for d, s in zip(doc_ids, logits)}
+        hybrid[qid] = {d: float(s) for d, s in zip(doc_ids, blended)}
+    return score_runs(data.heldout_qrels, {"reranked": reranked, "hybrid": hybrid}, HELDOUT_METRICS)
+
+
+@dataclass
+class Progress:
+    """What a running training has done so far; read by the UI from another thread."""
+
+    total_steps: int = 0
+    step: int = 0
+    epoch: float = 0.0
+    loss: float | None = None
+    history: list[dict] = field(default_factory=list)  # one row per held-out evaluation
+    state: str = "starting"  # starting, training, evaluating, done, cancelled, failed
+    message: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    base_model: str
+    comparison: pd.DataFrame  # rows: base/tuned x reranked/hybrid; columns: held-out metrics
+    history: list[dict]
+    best_epoch: int
+    data_summary: dict[str, int]
+    cancelled: bool
+
+    @property
+    def verdict(self) -> str:
+        base = self.comparison.loc[("base", "reranked"), "ndcg@10"]
+        tuned = self.comparison.loc[("tuned", "reranked"), "ndcg@10"]
+        queries = self.data_summary["held-out queries"]
+        if self.best_epoch == 0:
+            return (f"No epoch beat the base model on the {queries} held-out queries (nDCG@10 {base:.3f}), so the "
+                    "saved model is the base model unchanged: keep using the base.")
+        change = "better" if tuned > base else "worse"
+        return (f"The tuned cross-encoder is {change} than the base on the {queries} held-out queries: reranked nDCG@10 "
+                f"{base:.3f} -> {tuned:.3f} ({tuned - base:+.3f}), best after epoch {self.best_epoch}. "
+                f"With {queries} held-out queries, differences under a few points can be noise.")
+
+
+def _dataset(pairs: list[tuple[str, str, float]], loss: str):
+    from datasets import Dataset
+
+    if loss == "bce":
+        return Dataset.from_dict({"query": [q for q, _, _ in pairs], "passage": [p for _, p, _ in pairs],
+                                  "label": [t for _, _, t in pairs]})
+    grouped: dict[str, tuple[list[str], list[float]]] = {}
+    for query, passage, target in pairs:
+        docs, labels = grouped.setdefault(query, ([], []))
+        docs.append(passage)
+        labels.append(target)
+    return Dataset.from_dict({"query": list(grouped), "docs": [d for d, _ in grouped.values()],
+                              "labels": [lab for _, lab in grouped.values()]})
+
+
+def _model_card(folder: Path, base: str, settings: TrainSettings, summary: dict, comparison: pd.DataFrame,
+                history: list[dict], best_epoch: int) -> None:
+    figures = comparison.reset_index().rename(columns={"level_0": "model", "level_1": "ranking"})
+    lines = [
+        f"# RankLens fine-tuned cross-encoder", "",
+        f"- base model: `{base}`",
+        f"- trained: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- loss: {settings.loss} ({LOSSES[settings.loss]})",
+        f"- best epoch kept: {best_epoch} (0 = the base model: no epoch beat it)", "",
+        "## Data", "", *[f"- {k}: {v}" for k, v in summary.items()], "",
+        "## Settings", "", "```json", json.dumps(asdict(settings), indent=2), "```", "",
+        "## Held-out figures (base vs tuned)", "", figures.to_markdown(index=False, floatfmt=".4f"), "",
+        "## Held-out nDCG@10 by epoch", "", pd.DataFrame(history).to_markdown(index=False, floatfmt=".4f"), "",
+    ]
+    (folder / "RANKLENS_MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
+    (folder / "ranklens_training.json").write_text(json.dumps(
+        {"base_model": base, "settings": asdict(settings), "data": summary, "history": history, "best_epoch": best_epoch},
+        indent=2), encoding="utf-8")
+
+
+def train(
+    searcher: Searcher,
+    queries: Mapping[str, str],
+    data: TrainingData,
+    settings: TrainSettings,
+    output_dir: Path,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Fine-tune the searcher's cross-encoder; the best held-out epoch is saved to `output_dir`."""
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, ListNetLoss
+    from transformers import PrinterCallback, TrainerCallback
+
+    if settings.loss not in LOSSES:
+        raise TrainingError(f"unknown loss {settings.loss!r}; choose from {', '.join(LOSSES)}")
+    if not data.pairs:
+        raise TrainingError("no training pairs: the train queries' judged documents are not in this corpus")
+    progress = progress or Progress()
+    base = searcher.reranker.name
+    # a copy of its own: the searcher's model keeps serving the app while this one trains
+    model = CrossEncoder(base, activation_fn=torch.nn.Identity(), max_length=settings.max_length)
+
+    def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
+        # reads `model` when called: after training it is the reloaded best model
+        return model.predict(pairs, batch_size=32, show_progress_bar=False, convert_to_numpy=True)
+
+    output_dir = Path(output_dir)
+    best_dir = output_dir.with_name(output_dir.name + ".best-partial")
+    shutil.rmtree(best_dir, ignore_errors=True)
+    base_figures = heldout_figures(predict, data, searcher, queries)
+    history = [{"epoch": 0, "step": 0, "loss": None, "held-out ndcg@10": float(base_figures.loc["reranked", "ndcg@10"])}]
+    progress.history = list(history)
+    best = {"epoch": 0, "score": history[0]["held-out ndcg@10"]}
+
+    class Watch(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                progress.loss = float(logs["loss"])
+
+        def on_step_end(self, args, state, control, **kwargs):
+            progress.step, progress.total_steps, progress.epoch = state.global_step, state.max_steps, state.epoch or 0
+            if progress.cancel.is_set():
+                control.should_training_stop = True
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            if progress.cancel.is_set():
+                return
+            progress.state = "evaluating"
+            score = float(heldout_figures(predict, data, searcher, queries).loc["reranked", "ndcg@10"])
+            epoch = round(state.epoch or 0)
+            row = {"epoch": epoch, "step": state.global_step, "loss": progress.loss, "held-out ndcg@10": score}
+            history.append(row)
+            progress.history = list(history)
+            if score > best["score"]:
+                best.update(epoch=epoch, score=score)
+                shutil.rmtree(best_dir, ignore_errors=True)
+                model.save_pretrained(str(best_dir))
+            progress.state = "training"
+
+    loss = BinaryCrossEntropyLoss(model) if settings.loss == "bce" else ListNetLoss(model)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(output_dir.with_name(output_dir.name + ".checkpoints")), num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
+        warmup_ratio=settings.warmup_ratio, seed=settings.seed, save_strategy="no", report_to="none",
+        logging_steps=1, use_cpu=not torch.cuda.is_available(), disable_tqdm=True,
+    )
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=_dataset(data.pairs, settings.loss), loss=loss,
+                                  callbacks=[Watch()])
+    trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not to stdout
+    progress.state = "training"
+    trainer.train()
+    shutil.rmtree(args.output_dir, ignore_errors=True)
+
+    if best["epoch"] == 0:  # nothing beat the base: what is kept is the base itself
+        model = CrossEncoder(base, activation_fn=torch.nn.Identity(), max_length=settings.max_length)
+    else:
+        model = CrossEncoder(str(best_dir), activation_fn=torch.nn.Identity(), max_length=settings.max_length)
+    tuned_figures = heldout_figures(predict, data, searcher, queries)
+    shutil.rmtree(output_dir, ignore_errors=True)
+    model.save_pretrained(str(output_dir))
+    shutil.rmtree(best_dir, ignore_errors=True)
+    comparison = pd.concat({"base": base_figures, "tuned": tuned_figures})
+    cancelled = progress.cancel.is_set()
+    _model_card(output_dir, base, settings, data.summary(), comparison, history, best["epoch"])
+    progress.state = "cancelled" if cancelled else "done"
+    return TrainResult(output_dir, base, comparison, history, best["epoch"], data.summary(), cancelled)
+
+
+def default_output(project: Path, base: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(project) / "models" / f"{Path(base).name}-tuned-{stamp}"
+
+
+def tuned_models(project: Path) -> list[Path]:
+    """Models fine-tuned in a project folder, newest first: the UI's model picker offers them."""
+    folder = Path(project) / "models"
+    found = [p for p in folder.glob("*") if (p / "ranklens_training.json").is_file()] if folder.is_dir() else []
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
