@@ -302,7 +302,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         rows += speed_benchmark(str(folder), ce_model, args.bi_model, args.backends, args.sizes, args.repeats,
                                 args.quality_queries, log=lambda m: print(m, file=sys.stderr))
     table = pd.DataFrame(rows)
-    print(f"machine: {platform.processor() or platform.machine()}, {cpu_cores()} cores; cross-encoder {ce_model}; "
+    resolved = load_reranker(ce_model).name
+    print(f"machine: {platform.processor() or platform.machine()}, {cpu_cores()} cores; cross-encoder {resolved}; "
           f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}")
     print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
