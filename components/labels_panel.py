@@ -66,7 +66,9 @@ def render(corpus: Corpus, project: Project | None) -> None:
         st.markdown("#### Export")
         columns = st.columns(3)
         for position, (fmt, description) in enumerate(FORMATS.items()):
-            data = beir_zip(project.store, corpus.name) if fmt == "beir" else export_text(project.store, corpus.name, fmt)
+            # built on click, not on every rerun of the page (every grade click is a rerun)
+            data = (lambda: beir_zip(project.store, corpus.name)) if fmt == "beir" else (
+                lambda fmt=fmt: export_text(project.store, corpus.name, fmt))
             columns[position % 3].download_button(description, data, file_name=f"{corpus.name}-{SUFFIX[fmt]}",
                                                   mime=MIME[fmt], key=f"export_{fmt}", width="stretch")
     _import(project, corpus)

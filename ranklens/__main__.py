@@ -58,12 +58,16 @@ def _progress_bar(description: str):
     return update
 
 
-def _corpus_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", nargs="+", required=True,
-                        help=f"a BEIR folder, a folder of files, files, or a built-in corpus ({', '.join(builtin_names())})")
+def _column_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", default="text", help="CSV/TSV column with the text")
     parser.add_argument("--id-column", help="CSV/TSV column with the document id")
     parser.add_argument("--title-column", help="CSV/TSV column with the title")
+
+
+def _corpus_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", nargs="+", required=True,
+                        help=f"a BEIR folder, a folder of files, files, or a built-in corpus ({', '.join(builtin_names())})")
+    _column_options(parser)
     parser.add_argument("--bi-model", default=DEFAULT_BI_ENCODER, help="bi-encoder id or path")
 
 
@@ -333,9 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--corpus", nargs="+", help="instead of --dataset: the corpus (built-in name, folder, files)")
     evaluation.add_argument("--labels", help="with --corpus: judge against the labels of this project folder")
     evaluation.add_argument("--qrels", help="with --corpus: judge against this TREC or BEIR qrels file")
-    evaluation.add_argument("--text-column", default="text")
-    evaluation.add_argument("--id-column")
-    evaluation.add_argument("--title-column")
+    _column_options(evaluation)
     evaluation.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
     evaluation.add_argument("--max-queries", type=int, help="evaluate on the first N judged queries only")
     evaluation.add_argument("--no-rerank", action="store_true", help="bi-encoder only (fast)")
@@ -360,9 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--raw", action="store_true", help="the file is a raw judgement export")
     importing.add_argument("--corpus", nargs="+", help="for qrels: the corpus they judge (BEIR folder, files, built-in)")
     importing.add_argument("--rater", default="imported", help="for qrels: the rater name to store them under")
-    importing.add_argument("--text-column", default="text")
-    importing.add_argument("--id-column")
-    importing.add_argument("--title-column")
+    _column_options(importing)
     importing.set_defaults(run=cmd_import)
 
     training = commands.add_parser("train", help="fine-tune the cross-encoder; base vs tuned on held-out queries")
@@ -370,9 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--split", default="train")
     training.add_argument("--labels", help="instead of --dataset: a project folder's labels (with --corpus)")
     training.add_argument("--corpus", nargs="+", help="with --labels: the corpus (built-in name, folder, files)")
-    training.add_argument("--text-column", default="text")
-    training.add_argument("--id-column")
-    training.add_argument("--title-column")
+    _column_options(training)
     training.add_argument("--project", help="with --dataset: the project folder the tuned model is saved in")
     training.add_argument("--out", help="folder for the tuned model (default: PROJECT/models/NAME-tuned-TIME)")
     training.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
@@ -390,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--datasets", nargs="+", default=["med", "scifact"], help="names in ../shared/datasets, or folders")
     bench.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER)
     bench.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
-    bench.add_argument("--backends", nargs="+", default=["torch", "onnx", "onnx-int8"])
+    bench.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS))
     bench.add_argument("--sizes", nargs="+", type=int, default=[10, 100, 1000])
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--quality-queries", type=int, default=30)

@@ -86,7 +86,7 @@ def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Se
     import numpy as np
 
     from ranklens.corpus import Corpus, load_beir
-    from ranklens.evaluate import judged, score_runs
+    from ranklens.evaluate import judged, score_runs, strictly_decreasing
     from ranklens.index import build_index
     from ranklens.models import load_embedder, load_reranker
     from ranklens.search import Searcher
@@ -127,8 +127,7 @@ def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Se
         pairs = [(corpus.queries[qid], corpus.get(d).full_text) for d in docs]
         for name, function in implementations.items():
             scores = np.asarray(function(pairs), dtype=np.float64)
-            runs[name][qid] = {d: float(s) - rank * 1e-12 for rank, (d, s) in
-                               enumerate(sorted(zip(docs, scores), key=lambda x: -x[1]), start=1)}
+            runs[name][qid] = strictly_decreasing(sorted(zip(docs, scores), key=lambda pair: -pair[1]))
     table = score_runs({q: qrels[q] for q in chosen}, runs, ("ndcg@10",))
     add(f"nDCG@10, top {top_n}, {len(chosen)} queries", {n: float(table.loc[n, "ndcg@10"]) for n in runs},
         higher_is_better=True)

@@ -13,7 +13,7 @@ arithmetic on numbers already there: no model runs after `collect`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,12 +40,16 @@ def judged(qrels: QrelsDict) -> QrelsDict:
     return {qid: dict(docs) for qid, docs in qrels.items() if any(grade > 0 for grade in docs.values())}
 
 
+def strictly_decreasing(ranked: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """(doc id, score) pairs in our ranking's order, with scores nudged so they strictly decrease:
+    every tool that sorts by score (ranx, trec_eval) then sees exactly our order, ties included."""
+    return {doc_id: float(score) - rank * _TIE_BREAK for rank, (doc_id, score) in enumerate(ranked, start=1)}
+
+
 def ranked_run(result: SearchResult, ranker: str) -> dict[str, float]:
-    """A ranker's scores, nudged so they strictly decrease down our ranking: every tool that
-    sorts by score (ranx, trec_eval) then sees exactly our order, ties included."""
+    """A ranker's scores for one query, in a form ranx and trec_eval order as we do."""
     key = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
-    return {c.doc_id: float(getattr(c, key)) - rank * _TIE_BREAK
-            for rank, c in enumerate(result.ranking(ranker), start=1)}
+    return strictly_decreasing((c.doc_id, getattr(c, key)) for c in result.ranking(ranker))
 
 
 @dataclass
@@ -129,11 +133,7 @@ def collect(
 
 def collect_bi_runs(searcher: Searcher, queries: Mapping[str, str], qrels: QrelsDict, top_n: int = 100) -> RunDict:
     """Stage 1 alone, for a fast bi-encoder-only evaluation."""
-    run = {}
-    for qid in judged(qrels):
-        scores = searcher.retrieve(queries[qid], top_n)
-        run[qid] = {doc: score - rank * _TIE_BREAK for rank, (doc, score) in enumerate(scores.items(), start=1)}
-    return run
+    return {qid: strictly_decreasing(searcher.retrieve(queries[qid], top_n).items()) for qid in judged(qrels)}
 
 
 def _ranx(qrels: QrelsDict, run: RunDict, metrics: Sequence[str]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
