@@ -31,7 +31,7 @@ if corpus is None:
     st.info("Pick a built-in corpus or upload files in the sidebar.")
     st.stop()
 
-index = index_status.render(corpus, settings.bi_model)
+index = index_status.render(corpus, settings.bi_model, settings.bi_backend)
 if index is None:
     st.stop()
 
@@ -50,4 +50,4 @@ with train_tab:
 with latency_tab:
     latency_panel.render()
 with throughput_tab:
-    throughput_panel.render(index, settings.ce_model, settings.backend)
+    throughput_panel.render(index, settings)

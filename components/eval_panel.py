@@ -32,6 +32,7 @@ from ranklens.runs import RunStore
 
 EVALUATION = "evaluation"
 EVALUATION_FOR = "evaluation_for"
+EVALUATION_FP32 = "evaluation_fp32"  # the same queries reranked with torch fp32, when a lower-precision backend runs
 SOURCES = ("the corpus's own qrels", "labels in this project", "an uploaded qrels file")
 
 
@@ -57,17 +58,33 @@ def _qrels(index: CorpusIndex, project: Project | None) -> tuple[dict, dict[str,
         return None
 
 
-def _run_evaluation(index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str]) -> None:
+def _run_evaluation(index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str],
+                    against_fp32: bool) -> None:
+    backends = [settings.backend, "torch"] if against_fp32 else [settings.backend]
+    evaluations = []
     try:
-        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, settings.backend)
-        bar = st.progress(0.0, text="Searching the judged queries…")
-        evaluation = collect(searcher, queries, qrels, top_n=settings.top_n, ce_passages=settings.ce_passages,
-                             progress=lambda done, total: bar.progress(done / total, text=f"Query {done} of {total}"))
-        bar.empty()
+        for backend in backends:
+            searcher = resources.searcher(index, settings, backend=backend)
+            what = "Searching the judged queries" + (" with torch fp32" if len(evaluations) else "")
+            bar = st.progress(0.0, text=f"{what}…")
+            evaluations.append(collect(
+                searcher, queries, qrels, top_n=settings.top_n, ce_passages=settings.ce_passages,
+                progress=lambda done, total: bar.progress(done / total, text=f"{what}: query {done} of {total}")))
+            bar.empty()
     except (ModelError, ValueError) as err:
         st.error(str(err))
         return
-    st.session_state[EVALUATION] = evaluation
+    st.session_state[EVALUATION] = evaluations[0]
+    st.session_state[EVALUATION_FP32] = evaluations[1] if against_fp32 else None
+
+
+def _backend_difference(evaluation: Evaluation, reference: Evaluation, backend: str) -> None:
+    """The accuracy guard where judgements exist: the backend's reranked nDCG@10 against torch fp32's."""
+    ours = float(evaluation.table().loc[RANKER_LABELS["ce"], "ndcg@10"])
+    exact = float(reference.table().loc[RANKER_LABELS["ce"], "ndcg@10"])
+    share = ours / exact * 100 if exact else float("nan")
+    st.info(f"Backend {backend}: reranked nDCG@10 {ours:.4f} against {exact:.4f} with torch fp32 "
+            f"(difference {ours - exact:+.4f}, {share:.1f} % of fp32).")
 
 
 def _open_in_search(frame: pd.DataFrame) -> None:
@@ -148,8 +165,12 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     evaluable = judged(qrels)
     st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {source}.")
     wanted = (index.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
+    against_fp32 = settings.backend != "torch" and st.checkbox(
+        f"Also rerank with torch fp32, to measure what the {settings.backend} backend costs in nDCG@10", value=True,
+        key="eval_against_fp32")
+    wanted = (*wanted, against_fp32)
     if st.button("Run evaluation", key="run_evaluation", type="primary", disabled=not evaluable):
-        _run_evaluation(index, settings, qrels, queries)
+        _run_evaluation(index, settings, qrels, queries, against_fp32)
         st.session_state[EVALUATION_FOR] = wanted
     if st.session_state.get(EVALUATION_FOR) != wanted:
         st.caption("Runs the bi-encoder and the cross-encoder once per judged query; everything below is then "
@@ -160,6 +181,8 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     method = st.session_state.get(FUSION, "hybrid")
     st.markdown(f"#### Metrics (hybrid: {method} at alpha {alpha:.2f})")
     st.dataframe(evaluation.table(alpha, method).style.format("{:.4f}"), width="stretch")
+    if st.session_state.get(EVALUATION_FP32) is not None:
+        _backend_difference(evaluation, st.session_state[EVALUATION_FP32], settings.backend)
     st.caption(f"Computed with ranx. nDCG uses {NDCG_GAIN}. Unjudged documents count as non-relevant, so the "
                "more of a top-10 is unjudged, the less these numbers can be trusted:")
     st.dataframe(evaluation.coverage(alpha=alpha).style.format("{:.2f}"), width="stretch")

@@ -13,7 +13,7 @@ from ranklens.backends import MIN_SPEARMAN, spearman
 from ranklens.index import CorpusIndex
 from ranklens.labels import query_id_for
 from ranklens.models import ModelError
-from ranklens.search import SearchError, SearchResult
+from ranklens.search import SearchError, SearchResult, Searcher
 
 RESULT = "search_result"
 RESULT_FOR = "search_result_for"
@@ -24,19 +24,7 @@ AGREEMENT_FOR = "backend_agreement_for"
 FUSION = "fusion_method"
 
 
-def _run(index: CorpusIndex, settings: Settings, query: str) -> SearchResult | None:
-    """The search for these inputs, run once: later reruns of the page reuse the stored result."""
-    wanted = (index.key, settings.bi_model, settings.ce_model, settings.backend, settings.top_n, settings.ce_passages,
-              query.strip())
-    if st.session_state.get(RESULT_FOR) == wanted:
-        return st.session_state[RESULT]
-    try:
-        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, settings.backend)
-        with st.spinner("Reranking with the cross-encoder…"):
-            result = searcher.search(query, top_n=settings.top_n, ce_passages=settings.ce_passages)
-    except (SearchError, ModelError) as err:
-        st.error(str(err))
-        return None
+def _remember(result: SearchResult, wanted: tuple) -> None:
     st.session_state[RESULT] = result
     st.session_state[RESULT_FOR] = wanted
     t = result.timings
@@ -45,15 +33,49 @@ def _run(index: CorpusIndex, settings: Settings, query: str) -> SearchResult | N
         "query embed": t.embed_ms, "FAISS": t.faiss_ms, "cross-encoder": t.rerank_ms, "total": t.total_ms,
         "pairs scored": t.pairs_scored, "pairs cached": t.pairs_cached,
     })
-    return result
 
 
-def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult) -> None:
-    """A lower-precision backend is never a silent downgrade: its agreement with torch fp32 on this query,
-    measured once per search (the fp32 scores are a second reranking) and kept for later reruns."""
+def _progress_bar(container, what: str):
+    """A progress bar fed by the cross-encoder's batches. Each update is also where Streamlit stops this run
+    when a newer query (or any other input) arrives, so the old query's remaining batches never run."""
+    bar = container.progress(0.0, text=f"{what}…")
+    return lambda done, total: bar.progress(done / total, text=f"{what}: {done} of {total} pairs")
+
+
+def _search_progressively(searcher: Searcher, settings: Settings, query: str, wanted: tuple,
+                          labels: grading.LabelContext | None) -> None:
+    """The bi-encoder's column at once; the reranked column fills as the cross-encoder works; then a rerun
+    draws the finished page from the stored result."""
+    try:
+        first = searcher.first_stage(query, top_n=settings.top_n)
+    except SearchError as err:
+        st.error(str(err))
+        return
+    top_k = min(settings.top_k, len(first.candidates))
+    bi_column, ce_column, hybrid_column = st.columns(3)
+    with bi_column:
+        st.markdown("#### Bi-encoder")
+        ranking_view.render(first, "bi", top_k, labels, labels.current() if labels else None)
+    ce_column.markdown("#### Reranked")
+    hybrid_column.markdown("#### Hybrid")
+    hybrid_column.caption("Waits for the cross-encoder.")
+    try:
+        result = searcher.rerank(first, ce_passages=settings.ce_passages,
+                                 progress=_progress_bar(ce_column, f"Reranking {len(first.candidates)} candidates"))
+    except (SearchError, ModelError) as err:
+        st.error(str(err))
+        return
+    _remember(result, wanted)
+    st.rerun()
+
+
+def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult, box) -> None:
+    """A lower-precision backend is never a silent downgrade: its agreement with torch fp32 on this query.
+    The fp32 scores are a second reranking, so it runs after the results are on screen, and once per search."""
     if st.session_state.get(AGREEMENT_FOR) != st.session_state.get(RESULT_FOR):
-        reference = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, "torch")
-        exact = reference.search(result.query, top_n=settings.top_n, ce_passages=settings.ce_passages)
+        reference = resources.searcher(index, settings, backend="torch")
+        exact = reference.search(result.query, top_n=settings.top_n, ce_passages=settings.ce_passages,
+                                 progress=_progress_bar(box, "Checking the backend against torch fp32"))
         fp32 = {c.doc_id: c.ce_score for c in exact.candidates}
         rho = spearman([c.ce_score for c in result.candidates], [fp32[c.doc_id] for c in result.candidates])
         top = len({c.doc_id for c in result.ranking("ce")[:10]} & {c.doc_id for c in exact.ranking("ce")[:10]})
@@ -61,9 +83,10 @@ def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult) -> 
         st.session_state[AGREEMENT_FOR] = st.session_state.get(RESULT_FOR)
     rho, top = st.session_state[AGREEMENT]
     verdict = "keeps the ranking" if rho >= MIN_SPEARMAN[settings.backend] else "changes the ranking"
-    st.caption(f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with torch fp32 over "
-               f"{len(result.candidates)} candidates, {top} of the top-10 shared (threshold "
-               f"{MIN_SPEARMAN[settings.backend]}; nDCG@10 against fp32 is in the Evaluate tab).")
+    box.caption(f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with torch fp32 over "
+                f"{len(result.candidates)} candidates, {top} of the top-10 shared (threshold "
+                f"{MIN_SPEARMAN[settings.backend]}; the Evaluate tab gives the nDCG@10 difference where there are "
+                "judgements).")
 
 
 @st.fragment
@@ -95,23 +118,31 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
     if not query.strip():
         st.info("Type a query to see the bi-encoder's ranking and the cross-encoder's reranking side by side.")
         return None
-    result = _run(index, settings, query)
-    if result is None:
+    try:
+        searcher = resources.searcher(index, settings)
+    except ModelError as err:
+        st.error(str(err))
         return None
-    if result.ce_fallback_reason:
-        st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
-    reranker = resources.reranker(settings.ce_model, settings.backend)
+    reranker = searcher.reranker
     if reranker.backend_note:
         st.warning(literal(reranker.backend_note))
-    elif reranker.backend != "torch":
-        _agreement(index, settings, result)
-    t = result.timings
-    st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} · "
-               f"{len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · FAISS {t.faiss_ms:.1f} ms · "
-               f"rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, {t.pairs_cached} cached)")
-    labels = label_context(project, index.corpus.name, index.corpus.queries, result.query)
     if project is not None and not project.rater:
         st.caption("Enter your name as rater in the sidebar to label documents here.")
+    labels = label_context(project, index.corpus.name, index.corpus.queries, query)
+    wanted = (index.key, settings.bi_model, settings.bi_backend, settings.ce_model, settings.backend, settings.top_n,
+              settings.ce_passages, query.strip())
+    if st.session_state.get(RESULT_FOR) != wanted:
+        _search_progressively(searcher, settings, query, wanted, labels)
+        return None
+    result: SearchResult = st.session_state[RESULT]
+    if result.ce_fallback_reason:
+        st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
+    t = result.timings
+    st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
+               f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
+               f"FAISS {t.faiss_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
+               f"{t.pairs_cached} cached)")
+    agreement_box = st.empty()  # the check's progress bar, then its verdict in the same place
     grades = labels.current() if labels else None
     top_k = min(settings.top_k, len(result.candidates))
     bi_column, ce_column, hybrid_column = st.columns(3)
@@ -124,4 +155,6 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
         ranking_view.render(result, "ce", top_k, labels, grades)
     with hybrid_column:
         _hybrid_column(top_k, labels)
+    if reranker.backend != "torch" and not reranker.backend_note:
+        _agreement(index, settings, result, agreement_box)
     return result

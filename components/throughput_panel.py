@@ -1,4 +1,4 @@
-"""Throughput panel: rerank 10 / 100 / 1000 candidates with the loaded cross-encoder."""
+"""Throughput panel: the loaded models against the seed's code path on this corpus, as bench/rerank_speed.py does."""
 
 from __future__ import annotations
 
@@ -7,40 +7,61 @@ import pandas as pd
 import streamlit as st
 
 from components import resources
-from ranklens.bench import DEFAULT_SIZES, rerank_throughput
+from components.model_settings import Settings
+from ranklens.bench import DEFAULT_SIZES, SEED, index_speed, ranklens_reranker, rerank_speed, seed_reranker
 from ranklens.index import CorpusIndex
 from ranklens.models import ModelError
 
 THROUGHPUT = "throughput_rows"
+INDEX_SAMPLE = 64  # documents embedded per indexing round: a few seconds per implementation
 
 
-def render(index: CorpusIndex, ce_model: str, backend: str = "torch") -> None:
-    st.markdown("Scores N (query, passage) pairs of this corpus with the cross-encoder, as reranking N candidates "
-                "would; the median of the repeats.")
+@st.cache_resource(show_spinner="Loading the seed's cross-encoder path…")
+def _seed(name: str):
+    return seed_reranker(name)
+
+
+def render(index: CorpusIndex, settings: Settings) -> None:
+    st.markdown("Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
+                "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
+                "then indexes a sample of documents both ways. `python bench/rerank_speed.py` does the same on the "
+                "shared datasets.")
     sizes = st.multiselect("Candidates", list(DEFAULT_SIZES), default=[10, 100], key="throughput_sizes")
-    repeats = st.number_input("Repeats", 1, 10, 3, key="throughput_repeats")
+    repeats = st.number_input("Rounds", 1, 10, 3, key="throughput_repeats")
+    with_indexing = st.checkbox(f"Also time indexing ({INDEX_SAMPLE} documents)", value=False, key="throughput_index")
     if st.button("Run throughput benchmark", key="throughput_run", disabled=not sizes):
         try:
-            reranker = resources.reranker(ce_model, backend)
+            reranker = resources.reranker(settings.ce_model, settings.backend)
+            embedder = resources.embedder(settings.bi_model, settings.bi_backend)
         except ModelError as err:
             st.error(str(err))
             return
-        queries = list(index.corpus.queries.values()) or [p.text[:80] for p in index.passages[:5]]
+        implementations = {SEED: _seed(reranker.name), f"ranklens {reranker.backend}": ranklens_reranker(reranker, settings.ce_batch)}
+        query = next(iter(index.corpus.queries.values()), None) or index.passages[0].text[:80]
         bar = st.progress(0.0, text="Reranking…")
-        rows = rerank_throughput(reranker, queries, [p.text for p in index.passages], sorted(sizes), int(repeats),
-                                 progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"))
+        rows = rerank_speed(implementations, query, [p.text for p in index.passages], sorted(sizes), int(repeats),
+                            index.corpus.name,
+                            progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"))
+        if with_indexing:
+            bar.progress(0.0, text="Indexing…")
+            texts = [d.full_text for d in index.corpus.documents[:INDEX_SAMPLE]]
+            rows += index_speed({embedder.backend: embedder}, texts, max(1, int(repeats) // 2), index.corpus.name,
+                                progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"))
         bar.empty()
-        st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend})", rows)
+        st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend}, batches of {settings.ce_batch})", rows)
     if THROUGHPUT not in st.session_state:
         return
     model, rows = st.session_state[THROUGHPUT]
-    frame = pd.DataFrame([{"candidates": r.candidates, "latency (ms)": round(r.median_ms, 1),
-                           "pairs/s": round(r.pairs_per_s, 1), "repeats": r.repeats} for r in rows])
-    st.caption(f"Cross-encoder: {model}")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    frame = pd.DataFrame(rows)
+    st.caption(f"Cross-encoder: {model}. 'vs seed' above 1 is better: faster, or more pairs per second.")
+    st.dataframe(frame.drop(columns="dataset").round(3), hide_index=True, width="stretch")
+    latency = frame[frame["measure"].str.startswith("latency")].assign(
+        candidates=lambda f: f["measure"].str.extract(r"(\d+) candidates")[0].astype(int))
     st.altair_chart(
-        alt.Chart(frame).mark_bar().encode(
-            x=alt.X("candidates:O"), y=alt.Y("latency (ms):Q"), tooltip=list(frame.columns)
-        ),
+        alt.Chart(latency).mark_bar().encode(
+            x=alt.X("candidates:O"), xOffset="implementation:N", y=alt.Y("value:Q", title="latency (ms)"),
+            color="implementation:N", tooltip=["implementation", "candidates", alt.Tooltip("value:Q", format=".1f"),
+                                               alt.Tooltip("vs seed:Q", format=".2f")]),
         width="stretch",
     )
+

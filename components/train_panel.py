@@ -119,7 +119,7 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
                              format_func=lambda q: f"{q}: {queries.get(q, '')[:60]}")
     job: Job | None = st.session_state.get(TRAINING)
     try:
-        searcher = resources.searcher(index.key, settings.bi_model, settings.ce_model, index, settings.backend)
+        searcher = resources.searcher(index, settings)
         data = build_training_data(searcher, queries, qrels, knobs, heldout=heldout, grade_scale=scale)
     except (TrainingError, ModelError) as err:
         st.warning(str(err))

@@ -38,7 +38,7 @@ from ranklens.evaluate import (
     trec_run,
 )
 from ranklens.index import CorpusIndex, build_index
-from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
+from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CE_BATCH, DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
 from ranklens.search import DEFAULT_TOP_N, Candidate, SearchError, SearchResult, Searcher
 
 
@@ -69,6 +69,8 @@ def _corpus_options(parser: argparse.ArgumentParser) -> None:
                         help=f"a BEIR folder, a folder of files, files, or a built-in corpus ({', '.join(builtin_names())})")
     _column_options(parser)
     parser.add_argument("--bi-model", default=DEFAULT_BI_ENCODER, help="bi-encoder id or path")
+    parser.add_argument("--bi-backend", choices=list(BACKENDS), default="torch",
+                        help="what runs the bi-encoder (another backend builds an index of its own)")
 
 
 def _search_options(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +82,8 @@ def _search_options(parser: argparse.ArgumentParser) -> None:
                         help="what runs the cross-encoder (default: the fastest that keeps the ranking on this CPU)")
     parser.add_argument("--ce-passages", choices=["best", "max"], default="best",
                         help="cross-encoder reads the best bi-encoder passage, or every passage (max)")
+    parser.add_argument("--ce-batch-size", type=int, default=DEFAULT_CE_BATCH,
+                        help="pairs per cross-encoder forward pass, sorted by token length")
 
 
 def _load_corpus(args: argparse.Namespace) -> Corpus:
@@ -91,12 +95,20 @@ def _load_corpus(args: argparse.Namespace) -> Corpus:
 
 def _load_index(args: argparse.Namespace) -> CorpusIndex:
     corpus = _load_corpus(args)
-    embedder = load_embedder(args.bi_model)
+    embedder = _embedder(args)
     index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
     state = "loaded from cache" if index.from_cache else "built"
     print(f"index {state}: {index.doc_count} documents, {index.passage_count} passages, "
-          f"{args.bi_model}, {index.seconds:.1f} s", file=sys.stderr)
+          f"{args.bi_model} ({embedder.backend}), {index.seconds:.1f} s", file=sys.stderr)
     return index
+
+
+def _embedder(args: argparse.Namespace):
+    embedder = load_embedder(args.bi_model, backend=getattr(args, "bi_backend", "torch"),
+                             notify=lambda m: print(m, file=sys.stderr))
+    if embedder.backend_note:
+        print(f"note: {embedder.backend_note}", file=sys.stderr)
+    return embedder
 
 
 def _reranker(args: argparse.Namespace):
@@ -107,7 +119,7 @@ def _reranker(args: argparse.Namespace):
 
 
 def _searcher(args: argparse.Namespace, index: CorpusIndex) -> Searcher:
-    return Searcher(index, load_embedder(args.bi_model), _reranker(args))
+    return Searcher(index, _embedder(args), _reranker(args), ce_batch_size=args.ce_batch_size)
 
 
 def _cell(candidate: Candidate | None, result: SearchResult, ranker: str, top_k: int, width: int) -> str:
@@ -181,10 +193,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
         qrels = dict(list(qrels.items())[: args.max_queries])
     if not qrels:
         raise CorpusError(f"no query with a relevant judgement in {source}")
-    embedder = load_embedder(args.bi_model)
+    embedder = _embedder(args)
     index = build_index(corpus, embedder, progress=_progress_bar("embedding passages"))
     reranker = None if args.no_rerank else _reranker(args)
-    searcher = Searcher(index, embedder, reranker)
+    searcher = Searcher(index, embedder, reranker, ce_batch_size=args.ce_batch_size)
     print(f"corpus: {corpus.name} ({len(corpus)} documents); {len(qrels)} queries with a relevant judgement, from {source}")
     print(f"bi-encoder: {args.bi_model}")
     if reranker is None:
@@ -201,6 +213,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     table = score_runs(qrels, runs)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(table.to_json(orient="index", double_precision=15), encoding="utf-8")
     if args.write_runs:
         folder = Path(args.write_runs)
@@ -295,7 +308,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     import os
     import platform
 
-    from ranklens.backends import cpu_cores
+    from ranklens.backends import cpu_cores, cpu_name
     from ranklens.bench import speed_benchmark
 
     datasets_root = Path(os.environ.get("RANKLENS_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
@@ -304,10 +317,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
     for name in args.datasets:
         folder = Path(name) if Path(name).is_dir() else datasets_root / name
         rows += speed_benchmark(str(folder), ce_model, args.bi_model, args.backends, args.sizes, args.repeats,
-                                args.quality_queries, log=lambda m: print(m, file=sys.stderr))
+                                args.quality_queries, bi_backends=args.bi_backends,
+                                log=lambda m: print(m, file=sys.stderr))
     table = pd.DataFrame(rows)
     resolved = load_reranker(ce_model).name
-    print(f"machine: {platform.processor() or platform.machine()}, {cpu_cores()} cores; cross-encoder {resolved}; "
+    print(f"machine: {cpu_name() or platform.machine()}, {cpu_cores()} cores; cross-encoder {resolved}; "
           f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}")
     print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -339,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--qrels", help="with --corpus: judge against this TREC or BEIR qrels file")
     _column_options(evaluation)
     evaluation.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
+    evaluation.add_argument("--bi-backend", choices=list(BACKENDS), default="torch", help="what runs the bi-encoder")
     evaluation.add_argument("--max-queries", type=int, help="evaluate on the first N judged queries only")
     evaluation.add_argument("--no-rerank", action="store_true", help="bi-encoder only (fast)")
     evaluation.add_argument("--sweep", action="store_true", help="hybrid nDCG@10 and MRR@10 for alpha 0..1 by 0.05")
@@ -388,7 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--datasets", nargs="+", default=["med", "scifact"], help="names in ../shared/datasets, or folders")
     bench.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER)
     bench.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
-    bench.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS))
+    bench.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS),
+                       help="cross-encoder backends to compare with the seed")
+    bench.add_argument("--bi-backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS),
+                       help="bi-encoder backends whose indexing speed to compare with the seed's")
     bench.add_argument("--sizes", nargs="+", type=int, default=[10, 100, 1000])
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--quality-queries", type=int, default=30)

@@ -30,7 +30,6 @@ NDCG_GAIN = "linear gain (gain = grade), as trec_eval's ndcg_cut"
 RANKER_LABELS = {"bi": "bi-encoder", "ce": "reranked", "hybrid": "hybrid"}
 SWEEP_ALPHAS = tuple(round(a, 2) for a in np.arange(0.0, 1.0001, 0.05))
 SIGNIFICANCE_LEVEL = 0.05
-_TIE_BREAK = 1e-12  # below float32 resolution: only exact ties are affected
 
 RunDict = dict[str, dict[str, float]]
 
@@ -41,9 +40,18 @@ def judged(qrels: QrelsDict) -> QrelsDict:
 
 
 def strictly_decreasing(ranked: Iterable[tuple[str, float]]) -> dict[str, float]:
-    """(doc id, score) pairs in our ranking's order, with scores nudged so they strictly decrease:
-    every tool that sorts by score (ranx, trec_eval) then sees exactly our order, ties included."""
-    return {doc_id: float(score) - rank * _TIE_BREAK for rank, (doc_id, score) in enumerate(ranked, start=1)}
+    """(doc id, score) pairs in our ranking's order, with scores made strictly decreasing *in float32*:
+    trec_eval keeps scores as float32 and breaks ties by doc id, so a tie there (bf16 logits have
+    many) must be split by the smallest float32 step, leaving every other score as it is."""
+    run: dict[str, float] = {}
+    previous = np.float32(np.inf)
+    for doc_id, score in ranked:
+        value = np.float32(score)
+        if value >= previous:
+            value = np.nextafter(previous, np.float32(-np.inf))
+        run[doc_id] = float(value)
+        previous = value
+    return run
 
 
 def ranked_run(result: SearchResult, ranker: str) -> dict[str, float]:

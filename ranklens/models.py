@@ -18,9 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
+from ranklens.backends import (
+    BACKENDS,
+    BackendUnavailable,
+    Forward,
+    batches_by_length,
+    configure_threads,
+    make_forward,
+    torch_forward,
+)
+
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 FALLBACKS_ENV = "RANKLENS_CE_FALLBACKS"
+# Pairs per cross-encoder batch: 16 was fastest on med's 100 candidates here (32 pads more, 8 starves the cores)
+DEFAULT_CE_BATCH = 16
 
 
 class ModelError(RuntimeError):
@@ -73,13 +85,30 @@ def _fingerprint(name: str) -> str:
     return name
 
 
-class Embedder:
-    """The bi-encoder: normalized embeddings, and a count of model calls for tests and the UI."""
+def _pad(tokenizer, encoded: dict[str, list], positions: np.ndarray) -> dict[str, np.ndarray]:
+    """One batch of already-tokenized texts, padded to its longest, as int64 arrays."""
+    batch = tokenizer.pad({name: [encoded[name][i] for i in positions] for name in encoded}, return_tensors="np")
+    return {name: np.asarray(values, dtype=np.int64) for name, values in batch.items()}
 
-    def __init__(self, name: str, model) -> None:
+
+class Embedder:
+    """The bi-encoder: normalized embeddings, and a count of model calls for tests and the UI.
+
+    With the torch backends sentence-transformers' `encode` runs as is (it sorts by length
+    itself). ONNX Runtime and OpenVINO run the transformer in `forward` over token-length-sorted
+    batches and pool it the way the model's Pooling module says (mean or CLS), then normalize.
+    """
+
+    def __init__(self, name: str, model, backend: str = "torch", forward: Forward | None = None,
+                 exported: bool = False, backend_note: str | None = None) -> None:
         self.name = name
         self.model = model
-        self.fingerprint = _fingerprint(name)
+        self.backend = backend
+        self.forward = forward
+        self.exported = exported
+        self.backend_note = backend_note
+        # fp32 keeps the bare fingerprint, so indexes cached before backends existed stay valid
+        self.fingerprint = _fingerprint(name) + ("" if backend == "torch" else f"|{backend}")
         self.calls = 0
 
     @property
@@ -96,27 +125,66 @@ class Embedder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         self.calls += 1
-        embeddings = self.model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.ascontiguousarray(embeddings, dtype=np.float32)
+        if self.forward is None:
+            embeddings = self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
+                                           show_progress_bar=False)
+            return _unit_rows(np.asarray(embeddings, dtype=np.float32))  # in fp32: bf16 normalizes only to ~1e-3
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooling = pooling_mode(self.model)
+        for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
+            feed = _pad(self.tokenizer, encoded, positions)
+            tokens = self.forward(feed)
+            if pooling == "cls":
+                pooled = tokens[:, 0]
+            else:
+                mask = feed["attention_mask"][..., None].astype(np.float32)
+                pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            vectors[positions] = _unit_rows(pooled)
+        return vectors
+
+
+def embedding_agreement(embedder: Embedder, reference: Embedder, texts: Sequence[str]) -> tuple[float, float]:
+    """Lowest and mean cosine between each text's embedding by `embedder` and by `reference` (torch fp32):
+    how far another backend moves the index."""
+    cosines = (embedder.encode(texts) * reference.encode(texts)).sum(axis=1)
+    return float(cosines.min()), float(cosines.mean())
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12),
+                                dtype=np.float32)
+
+
+def pooling_mode(model) -> str | None:
+    """'mean' or 'cls' for a plain Transformer + Pooling (+ Normalize) bi-encoder; None for anything else,
+    which only sentence-transformers' own `encode` can run."""
+    modules = list(model)
+    names = [type(module).__name__ for module in modules]
+    if names[:2] != ["Transformer", "Pooling"] or any(n != "Normalize" for n in names[2:]):
+        return None
+    mode = str(getattr(modules[1], "pooling_mode", ""))
+    return mode if mode in ("mean", "cls") else None
+
+
+Progress = Callable[[int, int], None]
 
 
 class Reranker:
     """The cross-encoder: raw logits for (query, passage) pairs, in token-length-sorted batches.
 
-    `backend` says what runs the forward pass: "torch" (the CrossEncoder itself) or an
-    ONNX Runtime session over an export of the same weights (ranklens.backends).
+    `backend` says what runs the forward pass (ranklens.backends): the CrossEncoder's own
+    transformers model in fp32 or bf16, or an ONNX Runtime / OpenVINO export of the same weights.
     """
 
-    def __init__(self, name: str, model, requested: str, fallback_reason: str | None = None,
-                 backend: str = "torch", onnx_scorer=None, exported: bool = False, backend_note: str | None = None) -> None:
+    def __init__(self, name: str, model, requested: str, forward: Forward, fallback_reason: str | None = None,
+                 backend: str = "torch", exported: bool = False, backend_note: str | None = None) -> None:
         self.name = name
         self.model = model
         self.requested = requested
+        self.forward = forward
         self.fallback_reason = fallback_reason
         self.backend = backend
-        self.onnx_scorer = onnx_scorer
         self.exported = exported  # this load exported the model (False: the export came from the disk cache)
         self.backend_note = backend_note  # why the asked-for backend is not the one in use
         self.fingerprint = f"{_fingerprint(name)}|{backend}"
@@ -133,33 +201,36 @@ class Reranker:
         encoded = self.model.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
-    def score_with_lengths(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> tuple[np.ndarray, list[int]]:
+    def score_with_lengths(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH,
+                           progress: Progress | None = None) -> tuple[np.ndarray, list[int]]:
         """Raw logits in the order of `pairs`, and each pair's untruncated token length.
 
         Pairs are scored in batches of similar token length, so little of each batch is
-        padding; the scores are put back in the order given.
+        padding; the scores are put back in the order given. `progress(done, total)` hears
+        after each batch; an exception raised there stops the remaining batches.
         """
         if not pairs:
             return np.zeros(0, dtype=np.float32), []
         self.calls += 1
         lengths = self.token_lengths(pairs)
-        order = np.argsort(lengths, kind="stable")
-        ordered = [pairs[i] for i in order]
-        if self.onnx_scorer is not None:
-            sorted_scores = self.onnx_scorer.predict(ordered, batch_size=batch_size)
-        else:
-            sorted_scores = self.model.predict(ordered, batch_size=batch_size, show_progress_bar=False,
-                                               convert_to_numpy=True)
+        tokenizer = self.model.tokenizer
+        encoded = tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True, max_length=self.max_tokens)
         scores = np.empty(len(pairs), dtype=np.float32)
-        scores[order] = np.asarray(sorted_scores, dtype=np.float32).reshape(len(pairs))
+        done = 0
+        for positions in batches_by_length(lengths, batch_size):
+            scores[positions] = self.forward(_pad(tokenizer, encoded, positions)).reshape(len(positions), -1)[:, 0]
+            done += len(positions)
+            if progress:
+                progress(done, len(pairs))
         return scores, lengths
 
-    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
+    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH) -> np.ndarray:
         return self.score_with_lengths(pairs, batch_size)[0]
 
 
 _loaded: dict[tuple[str, ...], object] = {}
 _rerankers: dict[tuple[str, ...], Reranker] = {}
+_embedders: dict[tuple[str, ...], Embedder] = {}
 
 
 def _quiet_transformers() -> None:
@@ -171,35 +242,74 @@ def _quiet_transformers() -> None:
     std_logging.getLogger("sentence_transformers").setLevel(std_logging.ERROR)
 
 
-def _load_sentence_transformer(name: str):
+def _dtype_kwargs(backend: str) -> dict:
+    import torch
+
+    return {"model_kwargs": {"dtype": torch.bfloat16}} if backend == "torch-bf16" else {}
+
+
+def _load_sentence_transformer(name: str, backend: str = "torch"):
     from sentence_transformers import SentenceTransformer
 
     _quiet_transformers()
-    return SentenceTransformer(name)
+    return SentenceTransformer(name, **_dtype_kwargs(backend))
 
 
-def _load_cross_encoder(name: str, bf16: bool = False):
+def _load_cross_encoder(name: str, backend: str = "torch"):
     import torch
     from sentence_transformers import CrossEncoder
 
     _quiet_transformers()
-    if bf16:
-        return CrossEncoder(name, activation_fn=torch.nn.Identity(), model_kwargs={"dtype": torch.bfloat16})
     # Identity, always: MS MARCO models emit logits, and a model whose config names no
     # activation would otherwise get a silent sigmoid. The hybrid applies sigmoid itself.
-    return CrossEncoder(name, activation_fn=torch.nn.Identity())
+    return CrossEncoder(name, activation_fn=torch.nn.Identity(), **_dtype_kwargs(backend))
 
 
-def load_embedder(name: str = DEFAULT_BI_ENCODER) -> Embedder:
-    """The bi-encoder named by hub id or path, loaded once per process."""
-    if ("bi", name) not in _loaded:
-        if model_kind(name) == "cross":
-            raise ModelError(f"{name} is a cross-encoder (it scores pairs); pick a bi-encoder for retrieval")
+def _weights_kind(backend: str) -> str:
+    """Which loaded weights a backend starts from: bf16 for torch-bf16, fp32 for everything else (exports included)."""
+    return "bf16" if backend == "torch-bf16" else "fp32"
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+
+
+def load_embedder(name: str = DEFAULT_BI_ENCODER, backend: str = "torch",
+                  notify: Callable[[str], None] | None = None) -> Embedder:
+    """The bi-encoder named by hub id or path, loaded once per process per backend.
+
+    Where the asked-for backend cannot run (runtime missing, export failing, a model shape
+    other than Transformer + mean/CLS pooling), torch fp32 runs and `backend_note` says why.
+    """
+    _check_backend(backend)
+    if (name, backend) in _embedders:
+        return _embedders[(name, backend)]
+    if model_kind(name) == "cross":
+        raise ModelError(f"{name} is a cross-encoder (it scores pairs); pick a bi-encoder for retrieval")
+    configure_threads()
+    key = ("bi", name, _weights_kind(backend))
+    try:
+        if key not in _loaded:
+            _loaded[key] = _load_sentence_transformer(name, backend)
+    except (OSError, ValueError) as err:
+        raise ModelError(f"cannot load bi-encoder {name}: {_first_line(err)}") from err
+    model = _loaded[key]
+    if backend.startswith("torch"):  # sentence-transformers' encode, in the dtype the weights were loaded in
+        embedder = Embedder(name, model, backend)
+    elif pooling_mode(model) is None:
+        embedder = Embedder(name, model, backend_note=f"{BACKENDS[backend]} runs plain Transformer + mean/CLS pooling "
+                            f"bi-encoders only, and {name} is not one; running torch fp32 instead")
+    else:
         try:
-            _loaded[("bi", name)] = Embedder(name, _load_sentence_transformer(name))
-        except (OSError, ValueError) as err:
-            raise ModelError(f"cannot load bi-encoder {name}: {_first_line(err)}") from err
-    return _loaded[("bi", name)]  # type: ignore[return-value]
+            forward, exported = make_forward(backend, model[0].auto_model, model.tokenizer, _fingerprint(name),
+                                             int(model.max_seq_length), pair=False, notify=notify)
+            embedder = Embedder(name, model, backend, forward, exported)
+        except BackendUnavailable as err:
+            embedder = Embedder(name, model, backend_note=f"{BACKENDS[backend]} is not available ({_first_line(err)}); "
+                                "running torch fp32 instead")
+    _embedders[(name, backend)] = embedder
+    return embedder
 
 
 def configured_fallbacks() -> list[str]:
@@ -210,13 +320,10 @@ def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | 
                   notify: Callable[[str], None] | None = None) -> Reranker:
     """The cross-encoder named, else the first loadable fallback, saying why in `fallback_reason`.
 
-    With an ONNX backend the model is exported once (`notify` hears about it) and run by
-    ONNX Runtime; where that runtime is missing, torch runs it and `backend_note` says why.
+    With an ONNX or OpenVINO backend the model is exported once (`notify` hears about it);
+    where that runtime is missing, torch fp32 runs it and `backend_note` says why.
     """
-    from ranklens.backends import BACKENDS, BackendUnavailable, OnnxScorer, configure_threads, export
-
-    if backend not in BACKENDS:
-        raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    _check_backend(backend)
     candidates = [name, *(configured_fallbacks() if fallbacks is None else fallbacks)]
     cache_key = (*candidates, backend)
     if cache_key in _rerankers:  # the same object each time, so its call count means something
@@ -226,7 +333,7 @@ def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | 
     for candidate in candidates:
         if candidate in (c for c, _ in failures):
             continue
-        key = ("cross", candidate, "bf16" if backend == "torch-bf16" else "fp32")
+        key = ("cross", candidate, _weights_kind(backend))
         if key not in _loaded:
             if model_kind(candidate) == "bi":
                 error = f"{candidate} is a bi-encoder (it embeds single texts); pick a cross-encoder for reranking"
@@ -235,7 +342,7 @@ def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | 
                 failures.append((candidate, error))
                 continue
             try:
-                _loaded[key] = _load_cross_encoder(candidate, bf16=backend == "torch-bf16")
+                _loaded[key] = _load_cross_encoder(candidate, backend)
             except OSError:
                 failures.append((candidate, "not in the local Hugging Face cache, and the hub cannot be reached"))
                 continue
@@ -246,16 +353,16 @@ def load_reranker(name: str = DEFAULT_CROSS_ENCODER, fallbacks: Sequence[str] | 
         if candidate != name:
             reason = f"{name} could not be loaded ({failures[0][1]}); using the fallback {candidate}"
         model = _loaded[key]
-        scorer, exported, note, used_backend = None, False, None, backend
-        if backend.startswith("onnx"):
-            try:
-                path, exported = export(model, _fingerprint(candidate), backend, notify=notify)
-                scorer = OnnxScorer(path, model.tokenizer, int(model.max_seq_length))
-            except (BackendUnavailable, ImportError) as err:
-                note = f"{BACKENDS[backend]} is not available ({_first_line(err)}); running torch fp32 instead"
-                used_backend = "torch"
-        reranker = Reranker(candidate, model, requested=name, fallback_reason=reason, backend=used_backend,
-                            onnx_scorer=scorer, exported=exported, backend_note=note)
+        used_backend, note = backend, None
+        try:
+            forward, exported = make_forward(backend, model.transformers_model, model.tokenizer, _fingerprint(candidate),
+                                             int(model.max_seq_length), pair=True, notify=notify)
+        except BackendUnavailable as err:
+            note = f"{BACKENDS[backend]} is not available ({_first_line(err)}); running torch fp32 instead"
+            used_backend, exported = "torch", False
+            forward = torch_forward(model.transformers_model)
+        reranker = Reranker(candidate, model, requested=name, forward=forward, fallback_reason=reason,
+                            backend=used_backend, exported=exported, backend_note=note)
         _rerankers[cache_key] = reranker
         return reranker
     tried = "; ".join(f"{c}: {why}" for c, why in failures)

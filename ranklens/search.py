@@ -17,7 +17,7 @@ import numpy as np
 
 from ranklens import fusion
 from ranklens.index import CorpusIndex
-from ranklens.models import Embedder, Reranker
+from ranklens.models import DEFAULT_CE_BATCH, Embedder, Progress, Reranker
 
 DEFAULT_TOP_N = 100
 CE_PASSAGE_MODES = ("best", "max")
@@ -76,6 +76,7 @@ class SearchResult:
     fusion_method: str
     ce_passages: str
     top_n: int
+    reranked: bool = True  # False: the first stage alone, cross-encoder fields not filled yet
 
     def ranking(self, ranker: str) -> list[Candidate]:
         """Candidates ordered by 'bi', 'ce' or 'hybrid'."""
@@ -115,7 +116,7 @@ class Searcher:
     index: CorpusIndex
     embedder: Embedder
     reranker: Reranker | None = None  # None: retrieval only
-    ce_batch_size: int = 32
+    ce_batch_size: int = DEFAULT_CE_BATCH
     _ce_cache: dict[tuple[str, str, str], tuple[float, bool]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -146,14 +147,15 @@ class Searcher:
             k = min(total, k * 2)  # several passages of one document took places: look deeper
         return [(doc_id, score, position) for doc_id, (score, position) in list(best.items())[:top_n]]
 
-    def _cross_scores(self, query: str, passages: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    def _cross_scores(self, query: str, passages: Sequence[str],
+                      progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """Logits and truncation flags for (query, passage) pairs, from the cache where possible."""
         assert self.reranker is not None
         keys = [(self.reranker.fingerprint, query, passage) for passage in passages]
         missing = [key for key in dict.fromkeys(keys) if key not in self._ce_cache]
         if missing:
             pairs = [(query, passage) for _, _, passage in missing]
-            logits, lengths = self.reranker.score_with_lengths(pairs, batch_size=self.ce_batch_size)
+            logits, lengths = self.reranker.score_with_lengths(pairs, batch_size=self.ce_batch_size, progress=progress)
             if len(self._ce_cache) + len(missing) > CE_CACHE_LIMIT:
                 self._ce_cache.clear()
             for key, logit, length in zip(missing, logits, lengths):
@@ -165,32 +167,47 @@ class Searcher:
             len(missing),
         )
 
-    def search(
-        self,
-        query: str,
-        top_n: int = DEFAULT_TOP_N,
-        alpha: float = fusion.DEFAULT_ALPHA,
-        fusion_method: str = "hybrid",
-        ce_passages: str = "best",
-    ) -> SearchResult:
+    def first_stage(self, query: str, top_n: int = DEFAULT_TOP_N) -> SearchResult:
+        """The bi-encoder's top-N as a result of its own (`reranked` False), to show while the cross-encoder runs."""
         _check_query(query, top_n)
         query = query.strip()
-        if self.reranker is None:
-            raise SearchError("no cross-encoder is loaded: only retrieval is available")
-        if ce_passages not in CE_PASSAGE_MODES:
-            raise SearchError(f"ce_passages must be one of {CE_PASSAGE_MODES}, got {ce_passages!r}")
         started = time.perf_counter()
         query_vector = self.embedder.encode([query])
         embedded = time.perf_counter()
         hits = self._retrieve(query_vector, top_n)
         retrieved = time.perf_counter()
+        bi_scores = np.array([score for _, score, _ in hits])
+        bi_ranks = fusion.ranks(bi_scores)
+        candidates = []
+        for (doc_id, bi_score, position), bi_rank in zip(hits, bi_ranks):
+            doc = self.index.corpus.get(doc_id)
+            passage = self.index.passages[position]
+            candidates.append(Candidate(
+                doc_id=doc_id, title=doc.title, text=doc.text, passage=passage.text, passage_count=passage.of,
+                ce_truncated=False, bi_score=bi_score, bi_rank=int(bi_rank), ce_score=float("nan"), ce_rank=int(bi_rank),
+                hybrid_score=bi_score, hybrid_rank=int(bi_rank),
+            ))
+        timings = Timings(embed_ms=(embedded - started) * 1000, faiss_ms=(retrieved - embedded) * 1000, rerank_ms=0.0,
+                          total_ms=(retrieved - started) * 1000, pairs_scored=0, pairs_cached=0)
+        return SearchResult(query=query, candidates=tuple(candidates), timings=timings, bi_model=self.embedder.name,
+                            ce_model="", ce_fallback_reason=None, alpha=1.0, fusion_method="hybrid", ce_passages="",
+                            top_n=top_n, reranked=False)
 
+    def rerank(self, first: SearchResult, alpha: float = fusion.DEFAULT_ALPHA, fusion_method: str = "hybrid",
+               ce_passages: str = "best", progress: Progress | None = None) -> SearchResult:
+        """Stage 2 over a first stage's candidates. `progress(done, total)` hears after each cross-encoder
+        batch; an exception raised there (a newer query in the app) stops the remaining batches."""
+        if self.reranker is None:
+            raise SearchError("no cross-encoder is loaded: only retrieval is available")
+        if ce_passages not in CE_PASSAGE_MODES:
+            raise SearchError(f"ce_passages must be one of {CE_PASSAGE_MODES}, got {ce_passages!r}")
+        started = time.perf_counter()
         if ce_passages == "best":
-            groups = [[position] for _, _, position in hits]
+            groups = [[c.passage] for c in first.candidates]
         else:
-            groups = [self._passages_of[doc_id] for doc_id, _, _ in hits]
-        flat = [position for group in groups for position in group]
-        logits, truncated, scored = self._cross_scores(query, [self.index.passages[p].text for p in flat])
+            groups = [[self.index.passages[p].text for p in self._passages_of[c.doc_id]] for c in first.candidates]
+        flat = [text for group in groups for text in group]
+        logits, truncated, scored = self._cross_scores(first.query, flat, progress)
         reranked = time.perf_counter()
 
         ce_scores, ce_truncated, ce_passage = [], [], []
@@ -201,51 +218,33 @@ class Searcher:
             ce_truncated.append(bool(truncated[best]))
             ce_passage.append(flat[best])
             offset += len(group)
-
-        bi_scores = np.array([score for _, score, _ in hits])
+        bi_scores = np.array([c.bi_score for c in first.candidates])
         ce_array = np.array(ce_scores)
-        bi_ranks = fusion.ranks(bi_scores)
         ce_ranks = fusion.ranks(ce_array)
         hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method)
         hybrid_ranks = fusion.ranks(hybrid)
-        candidates = []
-        for i, (doc_id, bi_score, _) in enumerate(hits):
-            doc = self.index.corpus.get(doc_id)
-            passage = self.index.passages[ce_passage[i]]
-            candidates.append(
-                Candidate(
-                    doc_id=doc_id,
-                    title=doc.title,
-                    text=doc.text,
-                    passage=passage.text,
-                    passage_count=passage.of,
-                    ce_truncated=ce_truncated[i],
-                    bi_score=bi_score,
-                    bi_rank=int(bi_ranks[i]),
-                    ce_score=float(ce_array[i]),
-                    ce_rank=int(ce_ranks[i]),
-                    hybrid_score=float(hybrid[i]),
-                    hybrid_rank=int(hybrid_ranks[i]),
-                )
-            )
+        candidates = tuple(
+            replace(c, passage=ce_passage[i], ce_truncated=ce_truncated[i], ce_score=float(ce_array[i]),
+                    ce_rank=int(ce_ranks[i]), hybrid_score=float(hybrid[i]), hybrid_rank=int(hybrid_ranks[i]))
+            for i, c in enumerate(first.candidates)
+        )
         finished = time.perf_counter()
-        timings = Timings(
-            embed_ms=(embedded - started) * 1000,
-            faiss_ms=(retrieved - embedded) * 1000,
-            rerank_ms=(reranked - retrieved) * 1000,
-            total_ms=(finished - started) * 1000,
-            pairs_scored=scored,
-            pairs_cached=len(flat) - scored,
-        )
-        return SearchResult(
-            query=query,
-            candidates=tuple(candidates),
-            timings=timings,
-            bi_model=self.embedder.name,
-            ce_model=self.reranker.name,
-            ce_fallback_reason=self.reranker.fallback_reason,
-            alpha=alpha,
-            fusion_method=fusion_method,
-            ce_passages=ce_passages,
-            top_n=top_n,
-        )
+        timings = replace(first.timings, rerank_ms=(reranked - started) * 1000,
+                          total_ms=first.timings.total_ms + (finished - started) * 1000,
+                          pairs_scored=scored, pairs_cached=len(flat) - scored)
+        return replace(first, candidates=candidates, timings=timings, ce_model=self.reranker.name,
+                       ce_fallback_reason=self.reranker.fallback_reason, alpha=alpha, fusion_method=fusion_method,
+                       ce_passages=ce_passages, reranked=True)
+
+    def search(
+        self,
+        query: str,
+        top_n: int = DEFAULT_TOP_N,
+        alpha: float = fusion.DEFAULT_ALPHA,
+        fusion_method: str = "hybrid",
+        ce_passages: str = "best",
+        progress: Progress | None = None,
+    ) -> SearchResult:
+        if self.reranker is None:
+            raise SearchError("no cross-encoder is loaded: only retrieval is available")
+        return self.rerank(self.first_stage(query, top_n), alpha, fusion_method, ce_passages, progress)

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, STAND_IN_CE
 from ranklens.backends import default_backend
+from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 
 ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
@@ -103,10 +104,15 @@ def test_throughput_panel_reports_pairs_per_second():
     at = start()
     at.multiselect(key="throughput_sizes").set_value([10])
     at.number_input(key="throughput_repeats").set_value(1)
+    at.checkbox(key="throughput_index").check()
     at.button(key="throughput_run").click().run()
     assert not at.exception
     table = at.dataframe[-1].value
-    assert list(table["candidates"]) == [10] and float(table["pairs/s"].iloc[0]) > 0
+    assert list(table["measure"]) == ["latency, 10 candidates (ms)"] * 2 + ["pairs/s, 10 candidates"] * 2 + \
+        ["indexing docs/s"] * 2
+    assert list(table["implementation"]) == [SEED, f"ranklens {default_backend()}"] * 2 + \
+        [SEED_INDEX, "ranklens build_index, torch (chunked, no cache)"]
+    assert (table["value"] > 0).all() and (table.loc[table["implementation"].str.startswith("seed"), "vs seed"] == 1).all()
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,12 @@ def test_metrics_per_query_sweep_significance_and_saved_runs(tmp_path):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.selectbox(key="builtin_name").set_value("negation")
     at.text_input(key="project_dir").set_value(str(tmp_path / "project")).run()
+    at.selectbox(key="ce_backend").set_value("torch-bf16").run()
+    assert at.checkbox(key="eval_against_fp32").value, "a lower-precision backend is measured against fp32 by default"
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error
+    guard = next(i.value for i in at.info if i.value.startswith("Backend torch-bf16: reranked nDCG@10"))
+    assert "with torch fp32" in guard and "% of fp32" in guard
 
     frames = [d.value for d in at.dataframe]
     metrics = next(f for f in frames if "ndcg@10" in getattr(f, "columns", []))

@@ -86,7 +86,7 @@ def test_query_slider_and_screenshots(app_url):
         page.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=False)
 
         hybrid_before = page.locator("[data-testid='stColumn']").nth(2).inner_text()
-        slider = page.get_by_role("slider")
+        slider = page.get_by_test_id("stMain").get_by_role("slider")  # the sidebar has the batch-size slider
         slider.focus()
         for _ in range(10):  # 0.50 -> 1.00 in steps of 0.05: the hybrid becomes the bi-encoder ranking
             slider.press("ArrowRight")

@@ -11,7 +11,7 @@ from ranx import Qrels, Run, evaluate
 
 from conftest import ROOT, dataset
 from ranklens.corpus import load_beir
-from ranklens.evaluate import collect, collect_bi_runs, judged, score_runs, significance, trec_run
+from ranklens.evaluate import collect, collect_bi_runs, judged, score_runs, significance, strictly_decreasing, trec_run
 from ranklens.runs import RunStore
 
 # all-MiniLM-L6-v2 on adi, title + text, exact inner product, trec_eval's linear-gain nDCG@10
@@ -136,3 +136,14 @@ def test_cli_figures_equal_trec_eval_on_the_exported_runs(name, tmp_path):
         theirs = trec_eval_figures(qrels, tmp_path / f"{ranker}.trec")
         for metric, value in theirs.items():
             assert ours[label][metric] == pytest.approx(value, abs=1e-6), (ranker, metric)
+
+
+def test_ties_are_split_where_trec_eval_can_see_it():
+    """trec_eval reads scores as float32 and breaks ties by doc id; bf16 logits tie often."""
+    ranked = [("b", 2.125), ("c", 2.125), ("a", 2.125), ("d", 2.0000000001), ("e", 2.0), ("f", -1.5)]
+    run = strictly_decreasing(ranked)
+    assert list(run) == ["b", "c", "a", "d", "e", "f"]
+    as_float32 = np.array(list(run.values()), dtype=np.float32)
+    assert (np.diff(as_float32) < 0).all()
+    assert run["b"] == 2.125 and run["f"] == -1.5, "scores that do not tie are left as they are"
+    assert abs(run["a"] - 2.125) < 1e-6

@@ -97,3 +97,33 @@ def test_long_documents_are_chunked_and_truncation_is_reported(embedder, reranke
     # a passage of the bi-encoder's 256-token window is longer than the cross-encoder's 192
     first_passage = searcher.search("committee budget day 3", top_n=1, ce_passages="max")
     assert first_passage.candidates[0].doc_id == "long" and first_passage.candidates[0].ce_truncated
+
+
+def test_first_stage_then_rerank_is_the_search_and_reports_each_batch(adi_index, embedder, reranker):
+    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=8)
+    first = searcher.first_stage("  computer indexing of text  ", top_n=20)
+    assert not first.reranked and first.query == "computer indexing of text"
+    assert [c.bi_rank for c in first.ranking("bi")] == list(range(1, 21)) and first.timings.rerank_ms == 0
+    heard = []
+    result = searcher.rerank(first, alpha=0.4, progress=lambda done, total: heard.append((done, total)))
+    assert result.reranked and heard == [(8, 20), (16, 20), (20, 20)]
+    again = Searcher(adi_index, embedder, reranker).search("computer indexing of text", top_n=20, alpha=0.4)
+    assert [c.doc_id for c in result.ranking("ce")] == [c.doc_id for c in again.ranking("ce")]
+    assert [c.ce_score for c in result.candidates] == pytest.approx([c.ce_score for c in again.candidates], abs=1e-4)
+
+
+def test_an_exception_from_progress_stops_the_rest_and_caches_nothing(adi_index, embedder, reranker):
+    """How the app cancels a query that a newer one replaced: its progress callback raises."""
+    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=4)
+    calls = []
+
+    def stop_after_two(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        searcher.search(QUERY, top_n=20, progress=stop_after_two)
+    assert calls == [4, 8], "the remaining three batches never ran"
+    result = searcher.search(QUERY, top_n=20)
+    assert result.timings.pairs_scored == 20, "a stopped query leaves no half-filled cache behind"
