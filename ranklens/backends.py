@@ -139,9 +139,23 @@ def _require(backend: str) -> None:
              "openvino-bf16": ("openvino",), "openvino-int8": ("openvino", "nncf")}[backend]
     for package in needs:
         try:
-            __import__(package)
+            _import_nncf_quietly() if package == "nncf" else __import__(package)
         except ImportError as err:
             raise BackendUnavailable(f"{backend} needs {package}, which is not installed ({err})") from err
+
+
+def _import_nncf_quietly():
+    """NNCF sends usage telemetry at import unless it believes it runs in CI; RankLens sends nothing anywhere."""
+    previous = os.environ.get("CI")
+    os.environ["CI"] = "true"
+    try:
+        import nncf
+    finally:
+        if previous is None:
+            os.environ.pop("CI", None)
+        else:
+            os.environ["CI"] = previous
+    return nncf
 
 
 def export(module, tokenizer, fingerprint: str, backend: str, max_length: int, pair: bool,
@@ -175,8 +189,9 @@ def export(module, tokenizer, fingerprint: str, backend: str, max_length: int, p
 
             quantize_dynamic(str(source), str(staging / "model.onnx"), weight_type=QuantType.QInt8)
         else:
-            import nncf
             import openvino as ov
+
+            nncf = _import_nncf_quietly()
 
             compressed = nncf.compress_weights(ov.Core().read_model(str(source)), mode=nncf.CompressWeightsMode.INT8_ASYM)
             ov.save_model(compressed, str(staging / "model.xml"), compress_to_fp16=False)

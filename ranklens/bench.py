@@ -156,7 +156,7 @@ def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Se
         if backend != "torch":
             embedders[backend] = load_embedder(bi_model, backend=backend, notify=log)
     log(f"[{corpus.name}] indexing {len(texts)} documents, seed vs RankLens ({', '.join(embedders)})…")
-    rows += index_speed(embedders, texts, max(1, repeats // 2), corpus.name)
+    rows += index_speed(embedders, texts, repeats, corpus.name)
     for name, other in embedders.items():
         if name != "torch":
             lowest, _ = embedding_agreement(other, embedder, texts)
