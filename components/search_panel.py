@@ -138,10 +138,11 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
     if result.ce_fallback_reason:
         st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
     t = result.timings
+    truncated = sum(c.ce_truncated for c in result.candidates)
     st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
                f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
                f"FAISS {t.faiss_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
-               f"{t.pairs_cached} cached)")
+               f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's {reranker.max_tokens}-token window")
     agreement_box = st.empty()  # the check's progress bar, then its verdict in the same place
     grades = labels.current() if labels else None
     top_k = min(settings.top_k, len(result.candidates))

@@ -45,7 +45,7 @@ def render(index: CorpusIndex, settings: Settings) -> None:
         if with_indexing:
             bar.progress(0.0, text="Indexing…")
             texts = [d.full_text for d in index.corpus.documents[:INDEX_SAMPLE]]
-            rows += index_speed({embedder.backend: embedder}, texts, max(1, int(repeats) // 2), index.corpus.name,
+            rows += index_speed({embedder.backend: embedder}, texts, int(repeats), index.corpus.name,
                                 progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"))
         bar.empty()
         st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend}, batches of {settings.ce_batch})", rows)

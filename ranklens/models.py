@@ -194,38 +194,42 @@ class Reranker:
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)
 
-    def token_lengths(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
-        """Untruncated token count of each pair as the model would see it (with special tokens)."""
-        if not pairs:
-            return []
-        encoded = self.model.tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=False, verbose=False)
-        return [len(ids) for ids in encoded["input_ids"]]
+    def tokenize(self, pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, list], np.ndarray]:
+        """The pairs' token ids cut at the model's window, and which pairs it cut, in one tokenizer pass
+        (tokenizing 100 abstracts costs a tenth of reranking them here)."""
+        queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
+        tokenizer = self.model.tokenizer
+        encoded = tokenizer(queries, passages, truncation=True, max_length=self.max_tokens)
+        if encoded.encodings is not None:  # a fast tokenizer keeps what truncation cut off
+            truncated = np.array([bool(e.overflowing) for e in encoded.encodings], dtype=bool)
+        else:
+            whole = tokenizer(queries, passages, truncation=False, verbose=False)["input_ids"]
+            truncated = np.array([len(ids) > self.max_tokens for ids in whole], dtype=bool)
+        return encoded, truncated
 
-    def score_with_lengths(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH,
-                           progress: Progress | None = None) -> tuple[np.ndarray, list[int]]:
-        """Raw logits in the order of `pairs`, and each pair's untruncated token length.
+    def score_with_truncation(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH,
+                              progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits in the order of `pairs`, and whether the model's window cut each pair short.
 
         Pairs are scored in batches of similar token length, so little of each batch is
         padding; the scores are put back in the order given. `progress(done, total)` hears
         after each batch; an exception raised there stops the remaining batches.
         """
         if not pairs:
-            return np.zeros(0, dtype=np.float32), []
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=bool)
         self.calls += 1
-        lengths = self.token_lengths(pairs)
-        tokenizer = self.model.tokenizer
-        encoded = tokenizer([q for q, _ in pairs], [p for _, p in pairs], truncation=True, max_length=self.max_tokens)
+        encoded, truncated = self.tokenize(pairs)
         scores = np.empty(len(pairs), dtype=np.float32)
         done = 0
-        for positions in batches_by_length(lengths, batch_size):
-            scores[positions] = self.forward(_pad(tokenizer, encoded, positions)).reshape(len(positions), -1)[:, 0]
+        for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
+            scores[positions] = self.forward(_pad(self.model.tokenizer, encoded, positions)).reshape(len(positions), -1)[:, 0]
             done += len(positions)
             if progress:
                 progress(done, len(pairs))
-        return scores, lengths
+        return scores, truncated
 
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH) -> np.ndarray:
-        return self.score_with_lengths(pairs, batch_size)[0]
+        return self.score_with_truncation(pairs, batch_size)[0]
 
 
 _loaded: dict[tuple[str, ...], object] = {}

@@ -155,11 +155,11 @@ class Searcher:
         missing = [key for key in dict.fromkeys(keys) if key not in self._ce_cache]
         if missing:
             pairs = [(query, passage) for _, _, passage in missing]
-            logits, lengths = self.reranker.score_with_lengths(pairs, batch_size=self.ce_batch_size, progress=progress)
+            logits, truncated = self.reranker.score_with_truncation(pairs, batch_size=self.ce_batch_size, progress=progress)
             if len(self._ce_cache) + len(missing) > CE_CACHE_LIMIT:
                 self._ce_cache.clear()
-            for key, logit, length in zip(missing, logits, lengths):
-                self._ce_cache[key] = (float(logit), length > self.reranker.max_tokens)
+            for key, logit, cut in zip(missing, logits, truncated):
+                self._ce_cache[key] = (float(logit), bool(cut))
         values = [self._ce_cache[key] for key in keys]
         return (
             np.array([v[0] for v in values], dtype=np.float64),

@@ -41,6 +41,8 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     assert all(re.search(r"(▲\d+|▼\d+|new|=)", row) for row in reranked)
     assert not any(re.search(r"(▲\d+|▼\d+|new)", row) for row in bi), "the baseline has no arrows"
     assert bi != reranked
+    assert any(re.search(r"\b0 truncated at the cross-encoder's 192-token window", c.value) for c in at.caption), \
+        "short hotel reviews: none cut at the stand-in's window"
     assert any("could not be loaded" in w.value for w in at.warning), "the fallback cross-encoder is named"
     if default_backend() != "torch":
         assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"

@@ -60,7 +60,11 @@ def test_score_keeps_the_input_order_despite_length_sorting(reranker):
     assert together == pytest.approx(alone, abs=1e-4)
 
 
-def test_token_lengths_flag_what_the_window_cuts(reranker):
-    long_passage = " ".join(["token"] * 400)
-    lengths = reranker.token_lengths([("q", "short passage"), ("q", long_passage)])
-    assert lengths[0] < reranker.max_tokens < lengths[1]
+def test_truncation_flags_what_the_window_cuts(reranker):
+    just_fits = " ".join(["token"] * (reranker.max_tokens - 4))  # [CLS] q [SEP] ... [SEP]
+    pairs = [("q", "short passage"), ("q", " ".join(["token"] * 400)), ("q", just_fits), ("q", just_fits + " token")]
+    encoded, truncated = reranker.tokenize(pairs)
+    assert truncated.tolist() == [False, True, False, True]
+    assert [len(ids) for ids in encoded["input_ids"]][1:] == [reranker.max_tokens] * 3
+    whole = reranker.model.tokenizer([q for q, _ in pairs], [p for _, p in pairs])["input_ids"]
+    assert truncated.tolist() == [len(ids) > reranker.max_tokens for ids in whole]
