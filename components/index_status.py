@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import resources
 from components.text import literal
+from ranklens.backends import MIN_INDEX_COSINE
 from ranklens.corpus import Corpus
 from ranklens.index import CorpusIndex, build_index
 from ranklens.models import ModelError, embedding_agreement
@@ -44,6 +45,11 @@ def render(corpus: Corpus, bi_model: str, bi_backend: str = "torch") -> CorpusIn
         st.warning(literal(embedder.backend_note))
     elif embedder.backend != "torch":
         lowest, mean = _agreement(index.key, bi_model, bi_backend, [p.text for p in index.passages[:AGREEMENT_SAMPLE]])
-        st.caption(f"Bi-encoder backend {embedder.backend}: cosine with torch fp32 embeddings of the first "
-                   f"{min(AGREEMENT_SAMPLE, index.passage_count)} passages, lowest {lowest:.4f}, mean {mean:.4f}.")
+        measured = (f"Bi-encoder backend {embedder.backend}: cosine with torch fp32 embeddings of the first "
+                    f"{min(AGREEMENT_SAMPLE, index.passage_count)} passages, lowest {lowest:.4f}, mean {mean:.4f}")
+        if lowest < MIN_INDEX_COSINE:
+            st.warning(f"{measured}, under {MIN_INDEX_COSINE}: this index may retrieve other documents than fp32's. "
+                       "torch or torch-bf16 keep the embeddings.")
+        else:
+            st.caption(measured + ".")
     return index

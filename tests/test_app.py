@@ -48,6 +48,19 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
         assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
 
 
+def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32():
+    at = start()
+    at.selectbox(key="builtin_name").set_value("negation").run()
+    at.selectbox(key="bi_backend").set_value("torch-bf16").run()
+    assert not at.exception
+    assert any("(torch-bf16)" in c.value and "Index: 41 documents" in c.value for c in at.caption)
+    assert any("Bi-encoder backend torch-bf16: cosine with torch fp32" in c.value for c in at.caption)
+    assert not any("Bi-encoder backend" in w.value for w in at.warning), "bf16 keeps the embeddings"
+    at.selectbox(key="bi_backend").set_value("onnx-int8").run()
+    assert any("Bi-encoder backend onnx-int8" in w.value and "may retrieve other documents" in w.value
+               for w in at.warning), "int8 embeddings drift: said, not hidden"
+
+
 def test_alpha_change_resorts_with_no_model_call():
     at = search(start(), "is a python bite dangerous")
     embedder = load_embedder(DEFAULT_BI_ENCODER)
