@@ -42,4 +42,6 @@ run: setup
 	$(PY) -m streamlit run app.py
 
 test: setup $(CHROMIUM)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest

@@ -5,9 +5,9 @@ import streamlit as st
 from components import (
     corpus_picker,
     eval_panel,
+    exports_panel,
     index_status,
-    label_panel,
-    labels_panel,
+    judging_panel,
     latency_panel,
     model_settings,
     project_settings,
@@ -36,13 +36,14 @@ if index is None:
     st.stop()
 
 search_tab, label_tab, labels_tab, eval_tab, train_tab, latency_tab, throughput_tab = st.tabs(
-    ["Search", "Label", "Labels & export", "Evaluate", "Fine-tune", "Latency", "Throughput"])
+    ["Search", "Label", "Labels & export", "Evaluate", "Fine-tune", "Latency", "Throughput"]
+)
 with search_tab:
     result = search_panel.render(index, settings, project)
 with label_tab:
-    label_panel.render(result, corpus, project, settings.top_k)
+    judging_panel.render(result, corpus, project, settings.top_k)
 with labels_tab:
-    labels_panel.render(corpus, project)
+    exports_panel.render(corpus, project)
 with eval_tab:
     eval_panel.render(index, settings, project)
 with train_tab:

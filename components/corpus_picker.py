@@ -42,15 +42,20 @@ def _upload_form() -> None:
         except CorpusError as err:
             st.error(str(err))
             return
-        text = st.selectbox("Text column", header, index=header.index("text") if "text" in header else 0, key="csv_text")
+        text = st.selectbox(
+            "Text column", header, index=header.index("text") if "text" in header else 0, key="csv_text"
+        )
         optional = ["(none)", *header]
         doc_id = st.selectbox("Id column", optional, key="csv_id")
         title = st.selectbox("Title column", optional, key="csv_title")
-        columns = TableColumns(text=text, id=None if doc_id == "(none)" else doc_id,
-                               title=None if title == "(none)" else title)
+        columns = TableColumns(
+            text=text, id=None if doc_id == "(none)" else doc_id, title=None if title == "(none)" else title
+        )
     if st.button("Load uploaded files", type="primary", key="load_upload"):
         try:
-            corpus = load_files([(f.name, f.getvalue()) for f in files], name=f"upload ({len(files)} files)", columns=columns)
+            corpus = load_files(
+                [(f.name, f.getvalue()) for f in files], name=f"upload ({len(files)} files)", columns=columns
+            )
         except CorpusError as err:
             st.session_state[UPLOAD_ERROR] = str(err)
         else:
@@ -65,8 +70,12 @@ def render() -> Corpus | None:
     names = builtin_names()
     mode = st.radio("Source", ["Built-in", "Upload"], horizontal=True, key="corpus_mode")
     if mode == "Built-in":
-        name = st.selectbox("Built-in corpus", names, index=names.index(DEFAULT_BUILTIN) if DEFAULT_BUILTIN in names else 0,
-                            key="builtin_name")
+        name = st.selectbox(
+            "Built-in corpus",
+            names,
+            index=names.index(DEFAULT_BUILTIN) if DEFAULT_BUILTIN in names else 0,
+            key="builtin_name",
+        )
         if st.session_state.get(SOURCE) != ("builtin", name):
             st.session_state[CORPUS] = load_builtin(name)
             st.session_state[SOURCE] = ("builtin", name)
@@ -78,6 +87,8 @@ def render() -> Corpus | None:
             st.caption(f"Still using **{st.session_state[CORPUS].name}**.")
     corpus: Corpus | None = st.session_state.get(CORPUS)
     if corpus is not None:
-        st.caption(f"{corpus.name}: {len(corpus)} documents, {len(corpus.queries)} queries, "
-                   f"{sum(len(v) for v in corpus.qrels.values())} judgements")
+        st.caption(
+            f"{corpus.name}: {len(corpus)} documents, {len(corpus.queries)} queries, "
+            f"{sum(len(v) for v in corpus.qrels.values())} judgements"
+        )
     return corpus

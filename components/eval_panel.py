@@ -27,7 +27,7 @@ from ranklens.evaluate import (
     trec_run,
 )
 from ranklens.index import CorpusIndex
-from ranklens.models import ModelError
+from ranklens.models.loading import ModelError
 from ranklens.runs import RunStore
 
 EVALUATION = "evaluation"
@@ -58,8 +58,13 @@ def _qrels(index: CorpusIndex, project: Project | None) -> tuple[dict, dict[str,
         return None
 
 
-def _run_evaluation(index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str],
-                    against_fp32: bool) -> None:
+def _query_progress(bar, what: str):
+    return lambda done, total: bar.progress(done / total, text=f"{what}: query {done} of {total}")
+
+
+def _run_evaluation(
+    index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str], against_fp32: bool
+) -> None:
     backends = [settings.backend, "torch"] if against_fp32 else [settings.backend]
     evaluations = []
     try:
@@ -67,9 +72,16 @@ def _run_evaluation(index: CorpusIndex, settings: Settings, qrels: dict, queries
             searcher = resources.searcher(index, settings, backend=backend)
             what = "Searching the judged queries" + (" with torch fp32" if len(evaluations) else "")
             bar = st.progress(0.0, text=f"{what}…")
-            evaluations.append(collect(
-                searcher, queries, qrels, top_n=settings.top_n, ce_passages=settings.ce_passages,
-                progress=lambda done, total: bar.progress(done / total, text=f"{what}: query {done} of {total}")))
+            evaluations.append(
+                collect(
+                    searcher,
+                    queries,
+                    qrels,
+                    top_n=settings.top_n,
+                    ce_passages=settings.ce_passages,
+                    progress=_query_progress(bar, what),
+                )
+            )
             bar.empty()
     except (ModelError, ValueError) as err:
         st.error(str(err))
@@ -83,8 +95,10 @@ def _backend_difference(evaluation: Evaluation, reference: Evaluation, backend: 
     ours = float(evaluation.table().loc[RANKER_LABELS["ce"], "ndcg@10"])
     exact = float(reference.table().loc[RANKER_LABELS["ce"], "ndcg@10"])
     share = ours / exact * 100 if exact else float("nan")
-    st.info(f"Backend {backend}: reranked nDCG@10 {ours:.4f} against {exact:.4f} with torch fp32 "
-            f"(difference {ours - exact:+.4f}, {share:.1f} % of fp32).")
+    st.info(
+        f"Backend {backend}: reranked nDCG@10 {ours:.4f} against {exact:.4f} with torch fp32 "
+        f"(difference {ours - exact:+.4f}, {share:.1f} % of fp32)."
+    )
 
 
 def _open_in_search(frame: pd.DataFrame) -> None:
@@ -102,45 +116,78 @@ def _sweep(evaluation: Evaluation, method: str) -> None:
     sweep = evaluation.sweep(method=method)
     best = sweep.loc[sweep["ndcg@10"].idxmax()]
     long_form = sweep.melt(id_vars="alpha", var_name="metric", value_name="value")
-    lines = alt.Chart(long_form).mark_line(point=True).encode(
-        x=alt.X("alpha:Q", title="alpha (bi-encoder weight; 0 = reranked, 1 = bi-encoder)"),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color="metric:N", tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")])
-    marker = alt.Chart(pd.DataFrame({"alpha": [best["alpha"]]})).mark_rule(strokeDash=[4, 4], color="black").encode(
-        x="alpha:Q")
+    lines = (
+        alt.Chart(long_form)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("alpha:Q", title="alpha (bi-encoder weight; 0 = reranked, 1 = bi-encoder)"),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color="metric:N",
+            tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")],
+        )
+    )
+    marker = (
+        alt.Chart(pd.DataFrame({"alpha": [best["alpha"]]}))
+        .mark_rule(strokeDash=[4, 4], color="black")
+        .encode(x="alpha:Q")
+    )
     st.altair_chart(lines + marker, width="stretch")
     st.caption(f"Best nDCG@10 at alpha = {best['alpha']:.2f} ({best['ndcg@10']:.4f}); no model ran for this sweep.")
-    st.button(f"Set the slider to alpha = {best['alpha']:.2f}", key="use_best_alpha", on_click=_set_alpha,
-              args=(float(best["alpha"]),))
+    st.button(
+        f"Set the slider to alpha = {best['alpha']:.2f}",
+        key="use_best_alpha",
+        on_click=_set_alpha,
+        args=(float(best["alpha"]),),
+    )
 
 
-def _saved_runs(evaluation: Evaluation, index: CorpusIndex, settings: Settings, project: Project, alpha: float,
-                method: str, source: str) -> None:
+def _saved_runs(
+    evaluation: Evaluation,
+    index: CorpusIndex,
+    settings: Settings,
+    project: Project,
+    alpha: float,
+    method: str,
+    source: str,
+) -> None:
     st.markdown("#### Saved runs")
     store = RunStore(project.store.path)
     name_column, ranker_column, button_column = st.columns([3, 2, 1], vertical_alignment="bottom")
     name = name_column.text_input("Run name", key="run_name", placeholder="e.g. hybrid 0.3 with fine-tuned CE")
-    ranker = ranker_column.selectbox("Ranker", list(RANKER_LABELS), index=2, format_func=RANKER_LABELS.get,
-                                     key="run_ranker")
+    ranker = ranker_column.selectbox(
+        "Ranker", list(RANKER_LABELS), index=2, format_func=RANKER_LABELS.get, key="run_ranker"
+    )
     if button_column.button("Save run", key="save_run", disabled=not name.strip()):
-        knobs = {"ranker": ranker, "bi_model": settings.bi_model, "ce_model": evaluation_model(evaluation),
-                 "top_n": settings.top_n, "alpha": alpha, "fusion": method, "ce_passages": settings.ce_passages,
-                 "chunking": asdict(index.settings), "corpus_hash": index.corpus.content_hash(), "judged_by": source}
+        knobs = {
+            "ranker": ranker,
+            "bi_model": settings.bi_model,
+            "ce_model": evaluation_model(evaluation),
+            "top_n": settings.top_n,
+            "alpha": alpha,
+            "fusion": method,
+            "ce_passages": settings.ce_passages,
+            "chunking": asdict(index.settings),
+            "corpus_hash": index.corpus.content_hash(),
+            "judged_by": source,
+        }
         run_id = store.save(name, index.corpus.name, knobs, evaluation.runs(alpha, method, rankers=[ranker])[ranker])
         st.success(f"Saved run #{run_id}.")
     saved = store.list(index.corpus.name)
     if not saved:
         st.caption("No saved runs for this corpus yet.")
         return
-    listing = pd.DataFrame([{"run": r.label, "saved": r.created_at, **{k: str(v) for k, v in r.settings.items()}}
-                            for r in saved])
+    listing = pd.DataFrame(
+        [{"run": r.label, "saved": r.created_at, **{k: str(v) for k, v in r.settings.items()}} for r in saved]
+    )
     st.dataframe(listing, hide_index=True, width="stretch")
     by_label = {r.label: r for r in saved}
     chosen = st.multiselect("Compare runs", list(by_label), default=list(by_label)[-2:], key="compare_runs")
     if chosen:
         runs = {label: store.load(by_label[label].run_id) for label in chosen}
         st.dataframe(score_runs(evaluation.qrels, runs).style.format("{:.4f}"), width="stretch")
-        per_query = pd.DataFrame({label: per_query_scores(evaluation.qrels, run, "ndcg@10") for label, run in runs.items()})
+        per_query = pd.DataFrame(
+            {label: per_query_scores(evaluation.qrels, run, "ndcg@10") for label, run in runs.items()}
+        )
         if len(chosen) >= 2:
             for label in chosen[1:]:
                 per_query[f"{label} − {chosen[0]}"] = per_query[label] - per_query[chosen[0]]
@@ -148,8 +195,12 @@ def _saved_runs(evaluation: Evaluation, index: CorpusIndex, settings: Settings, 
             st.dataframe(per_query.style.format("{:.4f}"), width="stretch")
             st.info(significance(per_query, chosen[1], chosen[0]).verdict)
         export = st.selectbox("Export a run in TREC format", chosen, key="export_run")
-        st.download_button("Download TREC run", trec_run(runs[export], export.replace(" ", "_")),
-                           file_name=f"{index.corpus.name}-run{by_label[export].run_id}.trec", key="download_run")
+        st.download_button(
+            "Download TREC run",
+            trec_run(runs[export], export.replace(" ", "_")),
+            file_name=f"{index.corpus.name}-run{by_label[export].run_id}.trec",
+            key="download_run",
+        )
 
 
 def evaluation_model(evaluation: Evaluation) -> str:
@@ -166,15 +217,19 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {source}.")
     wanted = (index.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
     against_fp32 = settings.backend != "torch" and st.checkbox(
-        f"Also rerank with torch fp32, to measure what the {settings.backend} backend costs in nDCG@10", value=True,
-        key="eval_against_fp32")
+        f"Also rerank with torch fp32, to measure what the {settings.backend} backend costs in nDCG@10",
+        value=True,
+        key="eval_against_fp32",
+    )
     wanted = (*wanted, against_fp32)
     if st.button("Run evaluation", key="run_evaluation", type="primary", disabled=not evaluable):
         _run_evaluation(index, settings, qrels, queries, against_fp32)
         st.session_state[EVALUATION_FOR] = wanted
     if st.session_state.get(EVALUATION_FOR) != wanted:
-        st.caption("Runs the bi-encoder and the cross-encoder once per judged query; everything below is then "
-                   "arithmetic on those scores.")
+        st.caption(
+            "Runs the bi-encoder and the cross-encoder once per judged query; everything below is then "
+            "arithmetic on those scores."
+        )
         return
     evaluation: Evaluation = st.session_state[EVALUATION]
     alpha = float(st.session_state.get(ALPHA, fusion.DEFAULT_ALPHA))
@@ -183,16 +238,23 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     st.dataframe(evaluation.table(alpha, method).style.format("{:.4f}"), width="stretch")
     if st.session_state.get(EVALUATION_FP32) is not None:
         _backend_difference(evaluation, st.session_state[EVALUATION_FP32], settings.backend)
-    st.caption(f"Computed with ranx. nDCG uses {NDCG_GAIN}. Unjudged documents count as non-relevant, so the "
-               "more of a top-10 is unjudged, the less these numbers can be trusted:")
+    st.caption(
+        f"Computed with ranx. nDCG uses {NDCG_GAIN}. Unjudged documents count as non-relevant, so the "
+        "more of a top-10 is unjudged, the less these numbers can be trusted:"
+    )
     st.dataframe(evaluation.coverage(alpha=alpha).style.format("{:.2f}"), width="stretch")
 
     st.markdown("#### Per query")
     metric = st.selectbox("Metric", METRICS, key="per_query_metric")
     frame = evaluation.per_query(metric, alpha, method).sort_values("reranked − bi").reset_index()
-    st.dataframe(frame.style.format({c: "{:.4f}" for c in frame.columns if c not in ("query id", "query")}),
-                 hide_index=True, width="stretch", on_select=lambda: _open_in_search(frame),
-                 selection_mode="single-row", key="per_query_table")
+    st.dataframe(
+        frame.style.format({c: "{:.4f}" for c in frame.columns if c not in ("query id", "query")}),
+        hide_index=True,
+        width="stretch",
+        on_select=lambda: _open_in_search(frame),
+        selection_mode="single-row",
+        key="per_query_table",
+    )
     st.caption("Sorted by the reranker's loss first; click a row to open its query in the Search tab.")
 
     _sweep(evaluation, method)

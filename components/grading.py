@@ -54,5 +54,12 @@ def render(context: LabelContext, doc: Document, place: str, grades: dict[str, i
     if key not in st.session_state and doc.id in grades:
         grade = grades[doc.id]
         st.session_state[key] = CANT_RATE if grade is None else GRADES[grade][0]
-    st.pills("Grade", OPTIONS, key=key, label_visibility="collapsed", help=HELP,
-             on_change=_on_click, args=(context, doc, key))
+    st.pills(
+        "Grade",
+        OPTIONS,
+        key=key,
+        label_visibility="collapsed",
+        help=HELP,
+        on_change=_on_click,
+        args=(context, doc, key),
+    )

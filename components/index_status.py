@@ -6,10 +6,11 @@ import streamlit as st
 
 from components import resources
 from components.text import literal
-from ranklens.backends import MIN_INDEX_COSINE
+from ranklens.backends.registry import MIN_INDEX_COSINE
 from ranklens.corpus import Corpus
 from ranklens.index import CorpusIndex, build_index
-from ranklens.models import ModelError, embedding_agreement
+from ranklens.models.embedder import embedding_agreement
+from ranklens.models.loading import ModelError
 
 INDEX = "index"
 INDEX_FOR = "index_for"
@@ -39,17 +40,23 @@ def render(corpus: Corpus, bi_model: str, bi_backend: str = "torch") -> CorpusIn
         bar.empty()
     index: CorpusIndex = st.session_state[INDEX]
     how = "loaded from the disk cache" if index.from_cache else "embedded"
-    st.caption(f"Index: {index.doc_count} documents, {index.passage_count} passages ({how} in {index.seconds:.1f} s) "
-               f"with {literal(index.model_name)} ({embedder.backend})")
+    st.caption(
+        f"Index: {index.doc_count} documents, {index.passage_count} passages ({how} in {index.seconds:.1f} s) "
+        f"with {literal(index.model_name)} ({embedder.backend})"
+    )
     if embedder.backend_note:
         st.warning(literal(embedder.backend_note))
     elif embedder.backend != "torch":
         lowest, mean = _agreement(index.key, bi_model, bi_backend, [p.text for p in index.passages[:AGREEMENT_SAMPLE]])
-        measured = (f"Bi-encoder backend {embedder.backend}: cosine with torch fp32 embeddings of the first "
-                    f"{min(AGREEMENT_SAMPLE, index.passage_count)} passages, lowest {lowest:.4f}, mean {mean:.4f}")
+        measured = (
+            f"Bi-encoder backend {embedder.backend}: cosine with torch fp32 embeddings of the first "
+            f"{min(AGREEMENT_SAMPLE, index.passage_count)} passages, lowest {lowest:.4f}, mean {mean:.4f}"
+        )
         if lowest < MIN_INDEX_COSINE:
-            st.warning(f"{measured}, under {MIN_INDEX_COSINE}: this index may retrieve other documents than fp32's. "
-                       "torch or torch-bf16 keep the embeddings.")
+            st.warning(
+                f"{measured}, under {MIN_INDEX_COSINE}: this index may retrieve other documents than fp32's. "
+                "torch or torch-bf16 keep the embeddings."
+            )
         else:
             st.caption(measured + ".")
     return index

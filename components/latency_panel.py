@@ -21,7 +21,9 @@ def render() -> None:
     st.markdown("#### Last query")
     stages = pd.DataFrame({"stage": STAGES, "ms": [float(last[s]) for s in STAGES]})
     st.altair_chart(
-        alt.Chart(stages).mark_bar().encode(
+        alt.Chart(stages)
+        .mark_bar()
+        .encode(
             x=alt.X("ms:Q", title="milliseconds"),
             y=alt.Y("stage:N", sort=STAGES, title=None),
             color=alt.Color("stage:N", sort=STAGES, legend=None),
@@ -29,12 +31,16 @@ def render() -> None:
         ),
         width="stretch",
     )
-    st.caption(f"Total {last['total']:.0f} ms; {int(last['pairs scored'])} pairs scored by the cross-encoder, "
-               f"{int(last['pairs cached'])} from its cache.")
+    st.caption(
+        f"Total {last['total']:.0f} ms; {int(last['pairs scored'])} pairs scored by the cross-encoder, "
+        f"{int(last['pairs cached'])} from its cache."
+    )
     st.markdown("#### This session")
     long_form = frame.melt(id_vars=["query #", "query"], value_vars=STAGES, var_name="stage", value_name="ms")
     st.altair_chart(
-        alt.Chart(long_form).mark_bar().encode(
+        alt.Chart(long_form)
+        .mark_bar()
+        .encode(
             x=alt.X("query #:O"),
             y=alt.Y("ms:Q", stack="zero", title="milliseconds"),
             color=alt.Color("stage:N", sort=STAGES),

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.project_settings import Project
-from ranklens.backends import BACKENDS, default_backend
-from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CE_BATCH, DEFAULT_CROSS_ENCODER, configured_fallbacks
+from ranklens.backends.registry import BACKENDS, default_backend
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, configured_fallbacks
+from ranklens.models.reranker import DEFAULT_CE_BATCH
 from ranklens.search import DEFAULT_TOP_N
 from ranklens.train import tuned_models
 
@@ -28,27 +29,54 @@ class Settings:
 def render(project: Project | None) -> Settings:
     st.subheader("Models")
     tuned = [str(path) for path in tuned_models(project.store.path.parent)] if project else []
-    bi_model = st.selectbox("Bi-encoder (retrieval)", [DEFAULT_BI_ENCODER], accept_new_options=True, key="bi_model",
-                            help="A hub id or a local folder; type to use another")
-    ce_model = st.selectbox("Cross-encoder (reranking)", [DEFAULT_CROSS_ENCODER, *configured_fallbacks(), *tuned],
-                            accept_new_options=True, key="ce_model",
-                            help="A hub id or a local folder; type to use another. Models fine-tuned in this "
-                                 "project are listed too.")
-    backend = st.selectbox("Cross-encoder backend", list(BACKENDS), index=list(BACKENDS).index(default_backend()),
-                           key="ce_backend", format_func=lambda b: f"{b}: {BACKENDS[b]}",
-                           help="The default is the fastest backend that keeps the ranking (README, Performance). "
-                                "A lower-precision one shows its agreement with torch fp32 on every query.")
-    bi_backend = st.selectbox("Bi-encoder backend", list(BACKENDS), key="bi_backend",
-                              format_func=lambda b: f"{b}: {BACKENDS[b]}",
-                              help="What embeds the corpus and the queries. torch fp32 is the default: the index is "
-                                   "built once and cached, so its speed is a one-off cost. Another backend builds an "
-                                   "index of its own.")
-    ce_batch = st.select_slider("Cross-encoder batch size", [4, 8, 16, 32, 64], value=DEFAULT_CE_BATCH, key="ce_batch",
-                                help="Pairs per forward pass, sorted by token length. 16 was fastest on a 2-core CPU.")
+    bi_model = st.selectbox(
+        "Bi-encoder (retrieval)",
+        [DEFAULT_BI_ENCODER],
+        accept_new_options=True,
+        key="bi_model",
+        help="A hub id or a local folder; type to use another",
+    )
+    ce_model = st.selectbox(
+        "Cross-encoder (reranking)",
+        [DEFAULT_CROSS_ENCODER, *configured_fallbacks(), *tuned],
+        accept_new_options=True,
+        key="ce_model",
+        help="A hub id or a local folder; type to use another. Models fine-tuned in this project are listed too.",
+    )
+    backend = st.selectbox(
+        "Cross-encoder backend",
+        list(BACKENDS),
+        index=list(BACKENDS).index(default_backend()),
+        key="ce_backend",
+        format_func=lambda b: f"{b}: {BACKENDS[b]}",
+        help="The default is the fastest backend that keeps the ranking (README, Performance). "
+        "A lower-precision one shows its agreement with torch fp32 on every query.",
+    )
+    bi_backend = st.selectbox(
+        "Bi-encoder backend",
+        list(BACKENDS),
+        key="bi_backend",
+        format_func=lambda b: f"{b}: {BACKENDS[b]}",
+        help="What embeds the corpus and the queries. torch fp32 is the default: the index is "
+        "built once and cached, so its speed is a one-off cost. Another backend builds an "
+        "index of its own.",
+    )
+    ce_batch = st.select_slider(
+        "Cross-encoder batch size",
+        [4, 8, 16, 32, 64],
+        value=DEFAULT_CE_BATCH,
+        key="ce_batch",
+        help="Pairs per forward pass, sorted by token length. 16 was fastest on a 2-core CPU.",
+    )
     st.subheader("Search")
     top_n = st.number_input("Candidates to rerank (top-N)", 1, 1000, DEFAULT_TOP_N, step=10, key="top_n")
     top_k = st.number_input("Rows to show (top-k)", 1, 100, 10, key="top_k")
-    ce_passages = st.radio("Cross-encoder reads", ["best", "max"], horizontal=True, key="ce_passages",
-                           format_func={"best": "best passage", "max": "all passages (max)"}.get,
-                           help="For chunked documents: the bi-encoder's best passage, or every passage keeping the best")
+    ce_passages = st.radio(
+        "Cross-encoder reads",
+        ["best", "max"],
+        horizontal=True,
+        key="ce_passages",
+        format_func={"best": "best passage", "max": "all passages (max)"}.get,
+        help="For chunked documents: the bi-encoder's best passage, or every passage keeping the best",
+    )
     return Settings(bi_model, ce_model, int(top_n), int(top_k), ce_passages, backend, bi_backend, int(ce_batch))

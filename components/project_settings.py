@@ -17,10 +17,19 @@ class Project:
 
 def render() -> Project | None:
     st.subheader("Labelling")
-    folder = st.text_input("Project folder", value=str(default_project()), key="project_dir",
-                           help="Holds labels.sqlite; every judgement is saved there the moment you click")
-    rater = st.text_input("Rater", value="", key="rater", placeholder="your name",
-                          help="Judgements are kept per rater; several raters can judge the same documents")
+    folder = st.text_input(
+        "Project folder",
+        value=str(default_project()),
+        key="project_dir",
+        help="Holds labels.sqlite; every judgement is saved there the moment you click",
+    )
+    rater = st.text_input(
+        "Rater",
+        value="",
+        key="rater",
+        placeholder="your name",
+        help="Judgements are kept per rater; several raters can judge the same documents",
+    )
     try:
         store = LabelStore(folder)
     except (OSError, LabelError) as err:

@@ -7,7 +7,7 @@ import streamlit as st
 from components import grading
 from components.text import literal, shorten
 from ranklens.corpus import Document
-from ranklens.search import Candidate, SearchResult
+from ranklens.results import Candidate, SearchResult
 
 SCORE_LABELS = {"bi": "cosine", "ce": "logit", "hybrid": "score"}
 PREVIEW_CHARS = 220
@@ -21,16 +21,22 @@ def _shift_markdown(result: SearchResult, candidate: Candidate, ranker: str, top
     return f":{color}[**{label}**]"
 
 
-def render(result: SearchResult, ranker: str, top_k: int, labels: grading.LabelContext | None = None,
-           grades: dict[str, int | None] | None = None) -> None:
+def render(
+    result: SearchResult,
+    ranker: str,
+    top_k: int,
+    labels: grading.LabelContext | None = None,
+    grades: dict[str, int | None] | None = None,
+) -> None:
     """The top-k of one ranker; with a label context, each row gets the one-click grade control."""
-    score_of = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
     for position, candidate in enumerate(result.ranking(ranker)[:top_k], start=1):
         with st.container(border=True):
             heading = literal(shorten(candidate.title or candidate.text, 90))
-            score = getattr(candidate, score_of)
-            st.markdown(f"**{position}.** {_shift_markdown(result, candidate, ranker, top_k)} "
-                        f"`{score:.3f}` {SCORE_LABELS[ranker]} · **{heading}**")
+            score = candidate.score(ranker)
+            st.markdown(
+                f"**{position}.** {_shift_markdown(result, candidate, ranker, top_k)} "
+                f"`{score:.3f}` {SCORE_LABELS[ranker]} · **{heading}**"
+            )
             badges = f"id {literal(candidate.doc_id)}"
             if candidate.coverage != "whole text":
                 badges += f" · :orange-badge[{literal(candidate.coverage)}]"

@@ -9,11 +9,13 @@ from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
 from ranklens import fusion
-from ranklens.backends import MIN_SPEARMAN, spearman
+from ranklens.backends.registry import MIN_SPEARMAN
+from ranklens.compare import spearman
 from ranklens.index import CorpusIndex
 from ranklens.labels import query_id_for
-from ranklens.models import ModelError
-from ranklens.search import SearchError, SearchResult, Searcher
+from ranklens.models.loading import ModelError
+from ranklens.results import SearchResult
+from ranklens.search import Searcher, SearchError
 
 RESULT = "search_result"
 RESULT_FOR = "search_result_for"
@@ -28,11 +30,18 @@ def _remember(result: SearchResult, wanted: tuple) -> None:
     st.session_state[RESULT] = result
     st.session_state[RESULT_FOR] = wanted
     t = result.timings
-    st.session_state.setdefault(LATENCY_LOG, []).append({
-        "query #": len(st.session_state.get(LATENCY_LOG, [])) + 1, "query": result.query,
-        "query embed": t.embed_ms, "FAISS": t.faiss_ms, "cross-encoder": t.rerank_ms, "total": t.total_ms,
-        "pairs scored": t.pairs_scored, "pairs cached": t.pairs_cached,
-    })
+    st.session_state.setdefault(LATENCY_LOG, []).append(
+        {
+            "query #": len(st.session_state.get(LATENCY_LOG, [])) + 1,
+            "query": result.query,
+            "query embed": t.embed_ms,
+            "FAISS": t.faiss_ms,
+            "cross-encoder": t.rerank_ms,
+            "total": t.total_ms,
+            "pairs scored": t.pairs_scored,
+            "pairs cached": t.pairs_cached,
+        }
+    )
 
 
 def _progress_bar(container, what: str):
@@ -42,8 +51,9 @@ def _progress_bar(container, what: str):
     return lambda done, total: bar.progress(done / total, text=f"{what}: {done} of {total} pairs")
 
 
-def _search_progressively(searcher: Searcher, settings: Settings, query: str, wanted: tuple,
-                          labels: grading.LabelContext | None) -> None:
+def _search_progressively(
+    searcher: Searcher, settings: Settings, query: str, wanted: tuple, labels: grading.LabelContext | None
+) -> None:
     """The bi-encoder's column at once; the reranked column fills as the cross-encoder works; then a rerun
     draws the finished page from the stored result."""
     try:
@@ -60,8 +70,11 @@ def _search_progressively(searcher: Searcher, settings: Settings, query: str, wa
     hybrid_column.markdown("#### Hybrid")
     hybrid_column.caption("Waits for the cross-encoder.")
     try:
-        result = searcher.rerank(first, ce_passages=settings.ce_passages,
-                                 progress=_progress_bar(ce_column, f"Reranking {len(first.candidates)} candidates"))
+        result = searcher.rerank(
+            first,
+            ce_passages=settings.ce_passages,
+            progress=_progress_bar(ce_column, f"Reranking {len(first.candidates)} candidates"),
+        )
     except (SearchError, ModelError) as err:
         st.error(str(err))
         return
@@ -74,8 +87,12 @@ def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult, box
     The fp32 scores are a second reranking, so it runs after the results are on screen, and once per search."""
     if st.session_state.get(AGREEMENT_FOR) != st.session_state.get(RESULT_FOR):
         reference = resources.searcher(index, settings, backend="torch")
-        exact = reference.search(result.query, top_n=settings.top_n, ce_passages=settings.ce_passages,
-                                 progress=_progress_bar(box, "Checking the backend against torch fp32"))
+        exact = reference.search(
+            result.query,
+            top_n=settings.top_n,
+            ce_passages=settings.ce_passages,
+            progress=_progress_bar(box, "Checking the backend against torch fp32"),
+        )
         fp32 = {c.doc_id: c.ce_score for c in exact.candidates}
         rho = spearman([c.ce_score for c in result.candidates], [fp32[c.doc_id] for c in result.candidates])
         top = len({c.doc_id for c in result.ranking("ce")[:10]} & {c.doc_id for c in exact.ranking("ce")[:10]})
@@ -83,10 +100,12 @@ def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult, box
         st.session_state[AGREEMENT_FOR] = st.session_state.get(RESULT_FOR)
     rho, top = st.session_state[AGREEMENT]
     verdict = "keeps the ranking" if rho >= MIN_SPEARMAN[settings.backend] else "changes the ranking"
-    box.caption(f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with torch fp32 over "
-                f"{len(result.candidates)} candidates, {top} of the top-10 shared (threshold "
-                f"{MIN_SPEARMAN[settings.backend]}; the Evaluate tab gives the nDCG@10 difference where there are "
-                "judgements).")
+    box.caption(
+        f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with torch fp32 over "
+        f"{len(result.candidates)} candidates, {top} of the top-10 shared (threshold "
+        f"{MIN_SPEARMAN[settings.backend]}; the Evaluate tab gives the nDCG@10 difference where there are "
+        "judgements)."
+    )
 
 
 @st.fragment
@@ -96,23 +115,36 @@ def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
     st.markdown("#### Hybrid")
     # initialised here rather than as widget defaults, because the evaluation panel's "use best alpha" sets them
     st.session_state.setdefault(ALPHA, fusion.DEFAULT_ALPHA)
-    method = st.selectbox("Fusion", list(fusion.METHODS), key=FUSION, format_func=lambda m: f"{m}: {fusion.METHODS[m]}",
-                          label_visibility="collapsed")
-    alpha = st.slider("alpha (bi-encoder weight)", 0.0, 1.0, step=0.05, key=ALPHA,
-                      help="0 = cross-encoder only, 1 = bi-encoder only")
-    ranking_view.render(result.with_fusion(alpha, method), "hybrid", top_k, labels, labels.current() if labels else None)
+    method = st.selectbox(
+        "Fusion",
+        list(fusion.METHODS),
+        key=FUSION,
+        format_func=lambda m: f"{m}: {fusion.METHODS[m]}",
+        label_visibility="collapsed",
+    )
+    alpha = st.slider(
+        "alpha (bi-encoder weight)", 0.0, 1.0, step=0.05, key=ALPHA, help="0 = cross-encoder only, 1 = bi-encoder only"
+    )
+    ranking_view.render(
+        result.with_fusion(alpha, method), "hybrid", top_k, labels, labels.current() if labels else None
+    )
 
 
-def label_context(project: Project | None, corpus_name: str, known_queries: dict[str, str], query: str) -> grading.LabelContext | None:
+def label_context(
+    project: Project | None, corpus_name: str, known_queries: dict[str, str], query: str
+) -> grading.LabelContext | None:
     if project is None or not project.rater:
         return None
-    return grading.LabelContext(project.store, corpus_name, query_id_for(query, known_queries), query.strip(), project.rater)
+    return grading.LabelContext(
+        project.store, corpus_name, query_id_for(query, known_queries), query.strip(), project.rater
+    )
 
 
 def render(index: CorpusIndex, settings: Settings, project: Project | None = None) -> SearchResult | None:
     examples = list(index.corpus.queries.values())
-    query = st.text_input("Query", value=examples[0] if examples else "", key="query",
-                          placeholder="Type a query and press Enter")
+    query = st.text_input(
+        "Query", value=examples[0] if examples else "", key="query", placeholder="Type a query and press Enter"
+    )
     if examples:
         st.caption("Try: " + " · ".join(f"*{literal(q)}*" for q in examples[:6]))
     if not query.strip():
@@ -129,8 +161,16 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
     if project is not None and not project.rater:
         st.caption("Enter your name as rater in the sidebar to label documents here.")
     labels = label_context(project, index.corpus.name, index.corpus.queries, query)
-    wanted = (index.key, settings.bi_model, settings.bi_backend, settings.ce_model, settings.backend, settings.top_n,
-              settings.ce_passages, query.strip())
+    wanted = (
+        index.key,
+        settings.bi_model,
+        settings.bi_backend,
+        settings.ce_model,
+        settings.backend,
+        settings.top_n,
+        settings.ce_passages,
+        query.strip(),
+    )
     if st.session_state.get(RESULT_FOR) != wanted:
         _search_progressively(searcher, settings, query, wanted, labels)
         return None
@@ -139,10 +179,12 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
         st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
     t = result.timings
     truncated = sum(c.ce_truncated for c in result.candidates)
-    st.caption(f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
-               f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
-               f"FAISS {t.faiss_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
-               f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's {reranker.max_tokens}-token window")
+    st.caption(
+        f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
+        f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
+        f"FAISS {t.faiss_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
+        f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's {reranker.max_tokens}-token window"
+    )
     agreement_box = st.empty()  # the check's progress bar, then its verdict in the same place
     grades = labels.current() if labels else None
     top_k = min(settings.top_k, len(result.candidates))

@@ -10,7 +10,7 @@ from components import resources
 from components.model_settings import Settings
 from ranklens.bench import DEFAULT_SIZES, SEED, index_speed, ranklens_reranker, rerank_speed, seed_reranker
 from ranklens.index import CorpusIndex
-from ranklens.models import ModelError
+from ranklens.models.loading import ModelError
 
 THROUGHPUT = "throughput_rows"
 INDEX_SAMPLE = 64  # documents embedded per indexing round: a few seconds per implementation
@@ -22,10 +22,12 @@ def _seed(name: str):
 
 
 def render(index: CorpusIndex, settings: Settings) -> None:
-    st.markdown("Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
-                "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
-                "then indexes a sample of documents both ways. `python bench/rerank_speed.py` does the same on the "
-                "shared datasets.")
+    st.markdown(
+        "Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
+        "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
+        "then indexes a sample of documents both ways. `python bench/rerank_speed.py` does the same on the "
+        "shared datasets."
+    )
     sizes = st.multiselect("Candidates", list(DEFAULT_SIZES), default=[10, 100], key="throughput_sizes")
     repeats = st.number_input("Rounds", 1, 10, 3, key="throughput_repeats")
     with_indexing = st.checkbox(f"Also time indexing ({INDEX_SAMPLE} documents)", value=False, key="throughput_index")
@@ -36,17 +38,31 @@ def render(index: CorpusIndex, settings: Settings) -> None:
         except ModelError as err:
             st.error(str(err))
             return
-        implementations = {SEED: _seed(reranker.name), f"ranklens {reranker.backend}": ranklens_reranker(reranker, settings.ce_batch)}
+        implementations = {
+            SEED: _seed(reranker.name),
+            f"ranklens {reranker.backend}": ranklens_reranker(reranker, settings.ce_batch),
+        }
         query = next(iter(index.corpus.queries.values()), None) or index.passages[0].text[:80]
         bar = st.progress(0.0, text="Reranking…")
-        rows = rerank_speed(implementations, query, [p.text for p in index.passages], sorted(sizes), int(repeats),
-                            index.corpus.name,
-                            progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"))
+        rows = rerank_speed(
+            implementations,
+            query,
+            [p.text for p in index.passages],
+            sorted(sizes),
+            int(repeats),
+            index.corpus.name,
+            progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"),
+        )
         if with_indexing:
             bar.progress(0.0, text="Indexing…")
             texts = [d.full_text for d in index.corpus.documents[:INDEX_SAMPLE]]
-            rows += index_speed({embedder.backend: embedder}, texts, int(repeats), index.corpus.name,
-                                progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"))
+            rows += index_speed(
+                {embedder.backend: embedder},
+                texts,
+                int(repeats),
+                index.corpus.name,
+                progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"),
+            )
         bar.empty()
         st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend}, batches of {settings.ce_batch})", rows)
     if THROUGHPUT not in st.session_state:
@@ -56,12 +72,22 @@ def render(index: CorpusIndex, settings: Settings) -> None:
     st.caption(f"Cross-encoder: {model}. 'vs seed' above 1 is better: faster, or more pairs per second.")
     st.dataframe(frame.drop(columns="dataset").round(3), hide_index=True, width="stretch")
     latency = frame[frame["measure"].str.startswith("latency")].assign(
-        candidates=lambda f: f["measure"].str.extract(r"(\d+) candidates")[0].astype(int))
+        candidates=lambda f: f["measure"].str.extract(r"(\d+) candidates")[0].astype(int)
+    )
     st.altair_chart(
-        alt.Chart(latency).mark_bar().encode(
-            x=alt.X("candidates:O"), xOffset="implementation:N", y=alt.Y("value:Q", title="latency (ms)"),
-            color="implementation:N", tooltip=["implementation", "candidates", alt.Tooltip("value:Q", format=".1f"),
-                                               alt.Tooltip("vs seed:Q", format=".2f")]),
+        alt.Chart(latency)
+        .mark_bar()
+        .encode(
+            x=alt.X("candidates:O"),
+            xOffset="implementation:N",
+            y=alt.Y("value:Q", title="latency (ms)"),
+            color="implementation:N",
+            tooltip=[
+                "implementation",
+                "candidates",
+                alt.Tooltip("value:Q", format=".1f"),
+                alt.Tooltip("vs seed:Q", format=".2f"),
+            ],
+        ),
         width="stretch",
     )
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
@@ -15,12 +15,12 @@ from components.model_settings import Settings
 from components.project_settings import Project
 from ranklens.evaluate import judged
 from ranklens.index import CorpusIndex
-from ranklens.models import ModelError
+from ranklens.models.loading import ModelError
 from ranklens.train import (
     LOSSES,
-    Progress,
     TrainingData,
     TrainingError,
+    TrainingProgress,
     TrainResult,
     TrainSettings,
     build_training_data,
@@ -37,11 +37,10 @@ SOURCES = ("labels in this project", "the corpus's own qrels")
 class Job:
     """A training run in a background thread; the page only reads it."""
 
-    progress: Progress
+    progress: TrainingProgress
     thread: threading.Thread | None = None
     result: TrainResult | None = None
     error: str | None = None
-    summary: dict = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -51,7 +50,7 @@ class Job:
 def _run(job: Job, searcher, queries, data: TrainingData, settings: TrainSettings, output) -> None:
     try:
         job.result = train(searcher, queries, data, settings, output, job.progress)
-    except Exception as err:  # the page shows what went wrong; the thread must not die silently
+    except Exception as err:  # noqa: BLE001 -- the page shows what went wrong; the thread must not die silently
         job.error = f"{type(err).__name__}: {err}"
         job.progress.state = "failed"
         traceback.print_exc()
@@ -66,14 +65,23 @@ def _watch() -> None:
     progress = job.progress
     share = progress.step / progress.total_steps if progress.total_steps else 0.0
     loss = f", loss {progress.loss:.4f}" if progress.loss is not None else ""
-    st.progress(min(1.0, share), text=f"{progress.state}: step {progress.step} of {progress.total_steps or '?'}"
-                                      f", epoch {progress.epoch:.2f}{loss}")
+    st.progress(
+        min(1.0, share),
+        text=f"{progress.state}: step {progress.step} of {progress.total_steps or '?'}"
+        f", epoch {progress.epoch:.2f}{loss}",
+    )
     if progress.history:
         history = pd.DataFrame(progress.history)
         st.dataframe(history, hide_index=True, width="stretch")
-        st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
-            x=alt.X("epoch:O", title="epoch (0 = base model)"), y=alt.Y("held-out ndcg@10:Q", scale=alt.Scale(zero=False))),
-            width="stretch")
+        st.altair_chart(
+            alt.Chart(history)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("epoch:O", title="epoch (0 = base model)"),
+                y=alt.Y("held-out ndcg@10:Q", scale=alt.Scale(zero=False)),
+            ),
+            width="stretch",
+        )
     if job.running:
         st.button("Cancel training", key="cancel_training", on_click=progress.cancel.set)
     elif job.error:
@@ -83,16 +91,19 @@ def _watch() -> None:
         st.markdown("#### Base vs tuned, held-out queries")
         st.dataframe(result.comparison.style.format("{:.4f}"), width="stretch")
         (st.success if result.best_epoch and "better" in result.verdict else st.warning)(result.verdict)
-        st.caption(f"Saved to {result.model_dir} with a model card (RANKLENS_MODEL_CARD.md); pick it in the sidebar's "
-                   "cross-encoder list to search with it.")
+        st.caption(
+            f"Saved to {result.model_dir} with a model card (RANKLENS_MODEL_CARD.md); pick it in the sidebar's "
+            "cross-encoder list to search with it."
+        )
 
 
 def render(index: CorpusIndex, settings: Settings, project: Project | None) -> None:
     if project is None:
         return
     corpus = index.corpus
-    source = st.radio("Train on", [s for s in SOURCES if s != SOURCES[1] or corpus.qrels], horizontal=True,
-                      key="train_source")
+    source = st.radio(
+        "Train on", [s for s in SOURCES if s != SOURCES[1] or corpus.qrels], horizontal=True, key="train_source"
+    )
     if source == SOURCES[0]:
         qrels, scale = project.store.qrels(corpus.name), 3
         queries = {**corpus.queries, **project.store.queries(corpus.name)}
@@ -111,12 +122,22 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     loss = right.selectbox("Loss", list(LOSSES), format_func=lambda k: f"{k}: {LOSSES[k]}", key="train_loss")
     hard = right.number_input("Hard negatives per query (bi-encoder, unjudged)", 0, 20, 4, key="train_hard")
     random_negatives = right.number_input("Random negatives per query", 0, 20, 1, key="train_random")
-    knobs = TrainSettings(epochs=int(epochs), learning_rate=float(learning_rate), batch_size=int(batch_size), loss=loss,
-                          hard_negatives=int(hard), random_negatives=int(random_negatives))
+    knobs = TrainSettings(
+        epochs=int(epochs),
+        learning_rate=float(learning_rate),
+        batch_size=int(batch_size),
+        loss=loss,
+        hard_negatives=int(hard),
+        random_negatives=int(random_negatives),
+    )
     _, default_heldout = split_queries(list(relevant), knobs.heldout_fraction, knobs.seed)
-    heldout = st.multiselect("Held-out queries (never trained on; base and tuned are compared on them)",
-                             list(relevant), default=default_heldout, key="train_heldout",
-                             format_func=lambda q: f"{q}: {queries.get(q, '')[:60]}")
+    heldout = st.multiselect(
+        "Held-out queries (never trained on; base and tuned are compared on them)",
+        list(relevant),
+        default=default_heldout,
+        key="train_heldout",
+        format_func=lambda q: f"{q}: {queries.get(q, '')[:60]}",
+    )
     job: Job | None = st.session_state.get(TRAINING)
     try:
         searcher = resources.searcher(index, settings)
@@ -125,13 +146,16 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
         st.warning(str(err))
         return
     st.dataframe(pd.DataFrame([data.summary()]), hide_index=True, width="stretch")
-    st.caption(f"Starts from {searcher.reranker.name}. Targets are grade / {data.grade_scale}; negatives are the "
-               "bi-encoder's top unjudged documents and random ones.")
+    st.caption(
+        f"Starts from {searcher.reranker.name}. Targets are grade / {data.grade_scale}; negatives are the "
+        "bi-encoder's top unjudged documents and random ones."
+    )
     if st.button("Start fine-tuning", key="start_training", type="primary", disabled=bool(job and job.running)):
-        job = Job(Progress(), summary=data.summary())
+        job = Job(TrainingProgress())
         output = default_output(project.store.path.parent, searcher.reranker.name)
-        job.thread = threading.Thread(target=_run, args=(job, searcher, queries, data, knobs, output), daemon=True,
-                                      name="ranklens-training")
+        job.thread = threading.Thread(
+            target=_run, args=(job, searcher, queries, data, knobs, output), daemon=True, name="ranklens-training"
+        )
         st.session_state[TRAINING] = job
         job.thread.start()
     _watch()

@@ -9,10 +9,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import cycle, islice
 from pathlib import Path
 
-from ranklens.models import DEFAULT_CE_BATCH, Embedder, Reranker
+from ranklens.models.embedder import Embedder
+from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 
 DEFAULT_SIZES = (10, 100, 1000)
 SEED = "seed (CrossEncoder.predict, unsorted, torch fp32)"
@@ -33,8 +35,9 @@ def ranklens_reranker(reranker: Reranker, batch_size: int = DEFAULT_CE_BATCH) ->
     return lambda pairs: reranker.score(pairs, batch_size)
 
 
-def median_times(functions: dict[str, Callable[[], object]], repeats: int,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
+def median_times(
+    functions: dict[str, Callable[[], object]], repeats: int, progress: Callable[[int, int], None] | None = None
+) -> dict[str, float]:
     """Median wall time of each function, the functions interleaved in every round so drift hits all alike."""
     times: dict[str, list[float]] = {name: [] for name in functions}
     steps, done = len(functions) * (repeats + 1), 0
@@ -51,14 +54,33 @@ def median_times(functions: dict[str, Callable[[], object]], repeats: int,
 
 
 def _rows(dataset: str, measure: str, values: dict[str, float], baseline: str, higher_is_better: bool) -> Rows:
-    return [{"dataset": dataset, "implementation": name, "measure": measure, "value": value,
-             "vs seed": value / values[baseline] if higher_is_better else values[baseline] / value}
-            for name, value in values.items()]
+    return [
+        {
+            "dataset": dataset,
+            "implementation": name,
+            "measure": measure,
+            "value": value,
+            "vs seed": value / values[baseline] if higher_is_better else values[baseline] / value,
+        }
+        for name, value in values.items()
+    ]
 
 
-def rerank_speed(implementations: dict[str, Callable], query: str, passages: Sequence[str], sizes: Sequence[int],
-                 repeats: int, dataset: str = "", progress: Callable[[int, int], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> Rows:
+def _offset_progress(progress: Callable[[int, int], None], step: int, steps: int) -> Callable[[int, int], None]:
+    """Reports step `step` of `steps` as its share of the whole."""
+    return lambda done, total: progress(step * total + done, steps * total)
+
+
+def rerank_speed(
+    implementations: dict[str, Callable],
+    query: str,
+    passages: Sequence[str],
+    sizes: Sequence[int],
+    repeats: int,
+    dataset: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Rows:
     """Latency and pairs/s of reranking N candidates (the passages repeat where there are fewer), for each N;
     the first implementation is the baseline the ratios are against."""
     if not passages:
@@ -69,17 +91,32 @@ def rerank_speed(implementations: dict[str, Callable], query: str, passages: Seq
         pairs = [(query, passage) for passage in islice(cycle(passages), size)]
         if log:
             log(f"[{dataset}] {size} candidates × {len(implementations)} implementations × {repeats} rounds…")
-        report = (lambda s: (lambda done, total: progress(s * total + done, len(sizes) * total)))(step) if progress else None
-        medians = median_times({n: (lambda f: (lambda: f(pairs)))(f) for n, f in implementations.items()}, repeats, report)
-        rows += _rows(dataset, f"latency, {size} candidates (ms)", {n: t * 1000 for n, t in medians.items()}, baseline,
-                      higher_is_better=False)
-        rows += _rows(dataset, f"pairs/s, {size} candidates", {n: size / t for n, t in medians.items()}, baseline,
-                      higher_is_better=True)
+        report = _offset_progress(progress, step, len(sizes)) if progress else None
+        medians = median_times({n: partial(f, pairs) for n, f in implementations.items()}, repeats, report)
+        rows += _rows(
+            dataset,
+            f"latency, {size} candidates (ms)",
+            {n: t * 1000 for n, t in medians.items()},
+            baseline,
+            higher_is_better=False,
+        )
+        rows += _rows(
+            dataset,
+            f"pairs/s, {size} candidates",
+            {n: size / t for n, t in medians.items()},
+            baseline,
+            higher_is_better=True,
+        )
     return rows
 
 
-def index_speed(embedders: dict[str, Embedder], texts: Sequence[str], repeats: int, dataset: str = "",
-                progress: Callable[[int, int], None] | None = None) -> Rows:
+def index_speed(
+    embedders: dict[str, Embedder],
+    texts: Sequence[str],
+    repeats: int,
+    dataset: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> Rows:
     """Documents per second: the seed's `index_documents` (encode whole documents, truncated, into a flat FAISS
     index) with the first embedder, against RankLens's `build_index` (chunked, no cache) with each embedder."""
     import faiss
@@ -98,25 +135,40 @@ def index_speed(embedders: dict[str, Embedder], texts: Sequence[str], repeats: i
         def run() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 build_index(sample, embedder, cache_dir=Path(folder))
+
         return run
 
-    functions = {SEED_INDEX: seed_index,
-                 **{f"ranklens build_index, {name} (chunked, no cache)": ranklens_index(e) for name, e in embedders.items()}}
+    functions = {
+        SEED_INDEX: seed_index,
+        **{f"ranklens build_index, {name} (chunked, no cache)": ranklens_index(e) for name, e in embedders.items()},
+    }
     medians = median_times(functions, repeats, progress)
-    return _rows(dataset, "indexing docs/s", {n: len(texts) / t for n, t in medians.items()}, SEED_INDEX,
-                 higher_is_better=True)
+    return _rows(
+        dataset, "indexing docs/s", {n: len(texts) / t for n, t in medians.items()}, SEED_INDEX, higher_is_better=True
+    )
 
 
-def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Sequence[str], sizes: Sequence[int],
-                    repeats: int, quality_queries: int, top_n: int = 100, index_docs: int = 200,
-                    bi_backends: Sequence[str] = ("torch",), log: Callable[[str], None] = print) -> Rows:
+def speed_benchmark(
+    dataset_dir: str,
+    ce_model: str,
+    bi_model: str,
+    backends: Sequence[str],
+    sizes: Sequence[int],
+    repeats: int,
+    quality_queries: int,
+    top_n: int = 100,
+    index_docs: int = 200,
+    bi_backends: Sequence[str] = ("torch",),
+    log: Callable[[str], None] = print,
+) -> Rows:
     """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset."""
     import numpy as np
 
     from ranklens.corpus import load_beir
     from ranklens.evaluate import judged, score_runs, strictly_decreasing
     from ranklens.index import build_index
-    from ranklens.models import embedding_agreement, load_embedder, load_reranker
+    from ranklens.models.embedder import embedding_agreement
+    from ranklens.models.loading import load_embedder, load_reranker
     from ranklens.search import Searcher
 
     corpus = load_beir(dataset_dir)
@@ -134,8 +186,9 @@ def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Se
     for size in sizes:
         query = queries[size % len(queries)]
         docs = list(searcher.retrieve(query, min(size, len(corpus))))
-        rows += rerank_speed(implementations, query, [corpus.get(d).full_text for d in docs], [size], repeats,
-                             corpus.name, log=log)
+        rows += rerank_speed(
+            implementations, query, [corpus.get(d).full_text for d in docs], [size], repeats, corpus.name, log=log
+        )
 
     chosen = list(qrels)[:quality_queries]
     log(f"[{corpus.name}] nDCG@10 reranking the top {top_n} of {len(chosen)} queries with each implementation…")
@@ -147,8 +200,13 @@ def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Se
             scores = np.asarray(function(pairs), dtype=np.float64)
             runs[name][qid] = strictly_decreasing(sorted(zip(docs, scores), key=lambda pair: -pair[1]))
     table = score_runs({q: qrels[q] for q in chosen}, runs, ("ndcg@10",))
-    rows += _rows(corpus.name, f"nDCG@10, top {top_n}, {len(chosen)} queries",
-                  {n: float(table.loc[n, "ndcg@10"]) for n in runs}, SEED, higher_is_better=True)
+    rows += _rows(
+        corpus.name,
+        f"nDCG@10, top {top_n}, {len(chosen)} queries",
+        {n: float(table.loc[n, "ndcg@10"]) for n in runs},
+        SEED,
+        higher_is_better=True,
+    )
 
     texts = [d.full_text for d in corpus.documents[:index_docs]]
     embedders = {"torch": embedder}
@@ -160,6 +218,13 @@ def speed_benchmark(dataset_dir: str, ce_model: str, bi_model: str, backends: Se
     for name, other in embedders.items():
         if name != "torch":
             lowest, _ = embedding_agreement(other, embedder, texts)
-            rows.append({"dataset": corpus.name, "implementation": f"ranklens bi-encoder {other.backend}",
-                         "measure": "lowest cosine with fp32 embeddings", "value": lowest, "vs seed": float("nan")})
+            rows.append(
+                {
+                    "dataset": corpus.name,
+                    "implementation": f"ranklens bi-encoder {other.backend}",
+                    "measure": "lowest cosine with fp32 embeddings",
+                    "value": lowest,
+                    "vs seed": float("nan"),
+                }
+            )
     return rows

@@ -36,7 +36,9 @@ class Passage:
     text: str
 
 
-def _spans(offsets: Sequence[tuple[int, int]], words: Sequence[int | None], settings: ChunkSettings) -> list[tuple[int, int]]:
+def _spans(
+    offsets: Sequence[tuple[int, int]], words: Sequence[int | None], settings: ChunkSettings
+) -> list[tuple[int, int]]:
     """Character spans of overlapping token windows that never cut a word in two."""
     if len(offsets) <= settings.window:
         return [(0, -1)]

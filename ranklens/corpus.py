@@ -97,7 +97,9 @@ def decode(name: str, data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as err:
-            raise CorpusError(f"{name}: starts with a UTF-16 byte-order mark but is not valid UTF-16 ({err.reason})") from err
+            raise CorpusError(
+                f"{name}: starts with a UTF-16 byte-order mark but is not valid UTF-16 ({err.reason})"
+            ) from err
     if b"\x00" in data[:8192]:
         raise CorpusError(f"{name}: looks like a binary file (it contains NUL bytes), not text")
     try:
@@ -121,7 +123,9 @@ def _parse_table(name: str, data: bytes, columns: TableColumns) -> list[Document
     header = reader.fieldnames or []
     for role, column in (("text", columns.text), ("id", columns.id), ("title", columns.title)):
         if column is not None and column not in header:
-            raise CorpusError(f"{name}: no column {column!r} for the {role}; the columns are {', '.join(map(repr, header))}")
+            raise CorpusError(
+                f"{name}: no column {column!r} for the {role}; the columns are {', '.join(map(repr, header))}"
+            )
     docs = []
     for row in reader:
         line = reader.line_num
@@ -160,9 +164,7 @@ def _parse_jsonl(name: str, data: bytes) -> list[Document]:
             raise CorpusError(f"{name}, line {number}: no 'text' (and no 'title')")
         raw_id = record.get("_id", record.get("id"))
         doc_id = str(raw_id).strip() if raw_id is not None else ""
-        docs.append(
-            Document(id=doc_id or content_id(title + text), text=text, title=title, source=f"{name}:{number}")
-        )
+        docs.append(Document(id=doc_id or content_id(title + text), text=text, title=title, source=f"{name}:{number}"))
     return docs
 
 
@@ -191,7 +193,9 @@ def _parse_pdf(name: str, data: bytes, per_page: bool) -> list[Document]:
     return docs
 
 
-def parse_file(name: str, data: bytes, columns: TableColumns | None = None, pdf_per_page: bool = True) -> list[Document]:
+def parse_file(
+    name: str, data: bytes, columns: TableColumns | None = None, pdf_per_page: bool = True
+) -> list[Document]:
     """Documents from one file's bytes; the format comes from the name's suffix."""
     suffix = Path(name).suffix.lower()
     if suffix in TEXT_SUFFIXES:
@@ -202,7 +206,9 @@ def parse_file(name: str, data: bytes, columns: TableColumns | None = None, pdf_
         return _parse_jsonl(name, data)
     if suffix == ".pdf":
         return _parse_pdf(name, data, pdf_per_page)
-    raise CorpusError(f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    raise CorpusError(
+        f"{name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+    )
 
 
 def table_columns(name: str, data: bytes) -> list[str]:
@@ -256,7 +262,9 @@ def parse_qrels(name: str, text: str) -> Qrels:
         if len(fields) == 4:  # TREC qrels: qid iteration docid grade
             fields = [fields[0], fields[2], fields[3]]
         if len(fields) != 3:
-            raise CorpusError(f"{name}, line {number}: expected 'query-id<TAB>corpus-id<TAB>score' or 'qid 0 docid grade'")
+            raise CorpusError(
+                f"{name}, line {number}: expected 'query-id<TAB>corpus-id<TAB>score' or 'qid 0 docid grade'"
+            )
         try:
             grade = int(float(fields[2]))
         except ValueError as err:
@@ -280,7 +288,9 @@ def load_beir(path: str | Path, split: str = "test") -> Corpus:
                 raise CorpusError(f"{queries_file}, line {number}: a query needs '_id' and 'text'")
             queries[str(record["_id"])] = str(record["text"]).strip()
     qrels_file = root / "qrels" / f"{split}.tsv"
-    qrels = parse_qrels(str(qrels_file), decode(str(qrels_file), qrels_file.read_bytes())) if qrels_file.is_file() else {}
+    qrels = (
+        parse_qrels(str(qrels_file), decode(str(qrels_file), qrels_file.read_bytes())) if qrels_file.is_file() else {}
+    )
     return Corpus(name=root.name, documents=docs, queries=queries, qrels=qrels)
 
 
@@ -301,7 +311,9 @@ def load_paths(paths: Sequence[str | Path], columns: TableColumns | None = None,
     if total > MAX_TOTAL_BYTES:  # checked before reading, so a huge file is never loaded into memory
         raise CorpusError(f"{total / 2**20:.1f} MiB in all is more than the limit of {MAX_TOTAL_BYTES / 2**20:.0f} MiB")
     name = resolved[0].stem if len(resolved) == 1 else resolved[0].parent.name or "files"
-    return load_files([(str(p), p.read_bytes()) for p in resolved], name=name, columns=columns, pdf_per_page=pdf_per_page)
+    return load_files(
+        [(str(p), p.read_bytes()) for p in resolved], name=name, columns=columns, pdf_per_page=pdf_per_page
+    )
 
 
 def builtin_names() -> list[str]:

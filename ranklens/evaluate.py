@@ -23,11 +23,11 @@ from scipy import stats
 
 from ranklens import fusion
 from ranklens.corpus import Qrels as QrelsDict
-from ranklens.search import SearchResult, Searcher
+from ranklens.results import RANKER_LABELS, SearchResult
+from ranklens.search import Searcher
 
 METRICS = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "map")
 NDCG_GAIN = "linear gain (gain = grade), as trec_eval's ndcg_cut"
-RANKER_LABELS = {"bi": "bi-encoder", "ce": "reranked", "hybrid": "hybrid"}
 SWEEP_ALPHAS = tuple(round(a, 2) for a in np.arange(0.0, 1.0001, 0.05))
 SIGNIFICANCE_LEVEL = 0.05
 
@@ -56,8 +56,7 @@ def strictly_decreasing(ranked: Iterable[tuple[str, float]]) -> dict[str, float]
 
 def ranked_run(result: SearchResult, ranker: str) -> dict[str, float]:
     """A ranker's scores for one query, in a form ranx and trec_eval order as we do."""
-    key = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
-    return strictly_decreasing((c.doc_id, getattr(c, key)) for c in result.ranking(ranker))
+    return strictly_decreasing((c.doc_id, c.score(ranker)) for c in result.ranking(ranker))
 
 
 @dataclass
@@ -66,10 +65,10 @@ class Evaluation:
 
     results: dict[str, SearchResult]
     qrels: QrelsDict
-    top_n: int
 
-    def runs(self, alpha: float | None = None, method: str | None = None,
-             rankers: Sequence[str] = tuple(RANKER_LABELS)) -> dict[str, RunDict]:
+    def runs(
+        self, alpha: float | None = None, method: str | None = None, rankers: Sequence[str] = tuple(RANKER_LABELS)
+    ) -> dict[str, RunDict]:
         """Each ranker's run; the hybrid at `alpha` (default: the alpha the searches ran with)."""
         runs: dict[str, RunDict] = {ranker: {} for ranker in rankers}
         for qid, result in self.results.items():
@@ -79,14 +78,16 @@ class Evaluation:
                 runs[ranker][qid] = ranked_run(result, ranker)
         return runs
 
-    def table(self, alpha: float | None = None, method: str | None = None,
-              metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    def table(
+        self, alpha: float | None = None, method: str | None = None, metrics: Sequence[str] = METRICS
+    ) -> pd.DataFrame:
         return score_runs(self.qrels, self.runs(alpha, method), metrics)
 
     def per_query(self, metric: str = "ndcg@10", alpha: float | None = None, method: str | None = None) -> pd.DataFrame:
         """Each query's metric for each ranker, and the reranker's and hybrid's difference from the bi-encoder."""
-        scores = {RANKER_LABELS[r]: per_query_scores(self.qrels, run, metric)
-                  for r, run in self.runs(alpha, method).items()}
+        scores = {
+            RANKER_LABELS[r]: per_query_scores(self.qrels, run, metric) for r, run in self.runs(alpha, method).items()
+        }
         frame = pd.DataFrame(scores)
         frame.insert(0, "query", [self.results[qid].query for qid in frame.index])
         frame["reranked − bi"] = frame["reranked"] - frame["bi-encoder"]
@@ -94,8 +95,12 @@ class Evaluation:
         frame.index.name = "query id"
         return frame
 
-    def sweep(self, alphas: Sequence[float] = SWEEP_ALPHAS, method: str | None = None,
-              metrics: Sequence[str] = ("ndcg@10", "mrr@10")) -> pd.DataFrame:
+    def sweep(
+        self,
+        alphas: Sequence[float] = SWEEP_ALPHAS,
+        method: str | None = None,
+        metrics: Sequence[str] = ("ndcg@10", "mrr@10"),
+    ) -> pd.DataFrame:
         """Hybrid metrics as a function of alpha, from the cached scores."""
         rows = []
         for alpha in alphas:
@@ -108,8 +113,10 @@ class Evaluation:
         rows = {}
         for ranker, run in self.runs(alpha).items():
             unjudged = [sum(doc not in self.qrels.get(qid, {}) for doc in list(docs)[:k]) for qid, docs in run.items()]
-            rows[RANKER_LABELS[ranker]] = {f"unjudged in top-{k} (mean)": float(np.mean(unjudged)) if unjudged else 0.0,
-                                           f"share of top-{k} unjudged": float(np.sum(unjudged)) / max(1, k * len(unjudged))}
+            rows[RANKER_LABELS[ranker]] = {
+                f"unjudged in top-{k} (mean)": float(np.mean(unjudged)) if unjudged else 0.0,
+                f"share of top-{k} unjudged": float(np.sum(unjudged)) / max(1, k * len(unjudged)),
+            }
         return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -132,11 +139,12 @@ def collect(
         raise ValueError("no query has a relevant judgement (grade > 0): nothing to evaluate")
     results = {}
     for done, qid in enumerate(relevant, start=1):
-        results[qid] = searcher.search(queries[qid], top_n=top_n, alpha=alpha, fusion_method=fusion_method,
-                                       ce_passages=ce_passages)
+        results[qid] = searcher.search(
+            queries[qid], top_n=top_n, alpha=alpha, fusion_method=fusion_method, ce_passages=ce_passages
+        )
         if progress:
             progress(done, len(relevant))
-    return Evaluation(results, relevant, top_n)
+    return Evaluation(results, relevant)
 
 
 def collect_bi_runs(searcher: Searcher, queries: Mapping[str, str], qrels: QrelsDict, top_n: int = 100) -> RunDict:
@@ -144,7 +152,9 @@ def collect_bi_runs(searcher: Searcher, queries: Mapping[str, str], qrels: Qrels
     return {qid: strictly_decreasing(searcher.retrieve(queries[qid], top_n).items()) for qid in judged(qrels)}
 
 
-def _ranx(qrels: QrelsDict, run: RunDict, metrics: Sequence[str]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+def _ranx(
+    qrels: QrelsDict, run: RunDict, metrics: Sequence[str]
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Mean and per-query scores of each metric."""
     ranx_run = Run({q: dict(d) for q, d in run.items()})
     with warnings.catch_warnings():
@@ -187,10 +197,14 @@ class Significance:
         if np.isnan(self.p_value):
             return f"{self.first} and {self.second} give identical {self.metric} on every query: no difference to test."
         if self.p_value < SIGNIFICANCE_LEVEL:
-            return (f"{better} is better than {worse} by {size} on average, and over {self.queries} queries that "
-                    f"difference is unlikely to be chance (p = {self.p_value:.3g} < {SIGNIFICANCE_LEVEL}).")
-        return (f"{better} is ahead of {worse} by {size} on average, but over {self.queries} queries that could well "
-                f"be chance (p = {self.p_value:.3g} ≥ {SIGNIFICANCE_LEVEL}): no evidence either is better.")
+            return (
+                f"{better} is better than {worse} by {size} on average, and over {self.queries} queries that "
+                f"difference is unlikely to be chance (p = {self.p_value:.3g} < {SIGNIFICANCE_LEVEL})."
+            )
+        return (
+            f"{better} is ahead of {worse} by {size} on average, but over {self.queries} queries that could well "
+            f"be chance (p = {self.p_value:.3g} ≥ {SIGNIFICANCE_LEVEL}): no evidence either is better."
+        )
 
 
 def significance(per_query: pd.DataFrame, first: str, second: str, metric: str = "ndcg@10") -> Significance:

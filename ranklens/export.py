@@ -1,4 +1,4 @@
-"""Export judgements as training data and qrels, and import qrels or a raw export back.
+"""Export judgements as training data and qrels (`ranklens.imports` reads them back).
 
 Formats, each loadable unmodified by the tool it is for:
 - pairs (CSV or JSONL): `query,passage,label`, label = aggregated grade / 3, for a
@@ -17,8 +17,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from ranklens.corpus import CorpusError, Document, decode, parse_qrels
-from ranklens.labels import MAX_GRADE, Judgement, LabelError, LabelStore
+from ranklens.corpus import Document
+from ranklens.labels import MAX_GRADE, LabelError, LabelStore
 
 FORMATS = {
     "pairs-csv": "training pairs, CSV (query,passage,label)",
@@ -47,8 +47,11 @@ def triplets(store: LabelStore, corpus: str) -> list[dict]:
     for qid, docs in sorted(store.aggregated(corpus).items()):
         positives = [d for d, g in sorted(docs.items()) if g >= POSITIVE_FROM]
         negatives = [d for d, g in sorted(docs.items()) if g == 0]
-        rows += [{"query": queries[qid], "positive": documents[p].full_text, "negative": documents[n].full_text}
-                 for p in positives for n in negatives]
+        rows += [
+            {"query": queries[qid], "positive": documents[p].full_text, "negative": documents[n].full_text}
+            for p in positives
+            for n in negatives
+        ]
     return rows
 
 
@@ -61,7 +64,9 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
 
 
 def trec_qrels(qrels: dict[str, dict[str, int]]) -> str:
-    return "".join(f"{qid} 0 {doc_id} {grade}\n" for qid, docs in sorted(qrels.items()) for doc_id, grade in sorted(docs.items()))
+    return "".join(
+        f"{qid} 0 {doc_id} {grade}\n" for qid, docs in sorted(qrels.items()) for doc_id, grade in sorted(docs.items())
+    )
 
 
 def beir_files(store: LabelStore, corpus: str) -> dict[str, str]:
@@ -70,12 +75,19 @@ def beir_files(store: LabelStore, corpus: str) -> dict[str, str]:
     documents = store.documents(corpus)
     queries = store.queries(corpus)
     return {
-        "corpus.jsonl": "".join(json.dumps({"_id": d.id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n"
-                                for d in sorted(documents.values(), key=lambda d: d.id)),
-        "queries.jsonl": "".join(json.dumps({"_id": qid, "text": queries[qid]}, ensure_ascii=False) + "\n"
-                                 for qid in sorted(qrels)),
-        "qrels/test.tsv": "query-id\tcorpus-id\tscore\n" + "".join(
-            f"{qid}\t{doc_id}\t{grade}\n" for qid, docs in sorted(qrels.items()) for doc_id, grade in sorted(docs.items())),
+        "corpus.jsonl": "".join(
+            json.dumps({"_id": d.id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n"
+            for d in sorted(documents.values(), key=lambda d: d.id)
+        ),
+        "queries.jsonl": "".join(
+            json.dumps({"_id": qid, "text": queries[qid]}, ensure_ascii=False) + "\n" for qid in sorted(qrels)
+        ),
+        "qrels/test.tsv": "query-id\tcorpus-id\tscore\n"
+        + "".join(
+            f"{qid}\t{doc_id}\t{grade}\n"
+            for qid, docs in sorted(qrels.items())
+            for doc_id, grade in sorted(docs.items())
+        ),
     }
 
 
@@ -85,9 +97,20 @@ def raw_rows(store: LabelStore, corpus: str | None = None) -> list[dict]:
     for j in store.judgements(corpus):
         docs = documents.setdefault(j.corpus, store.documents(j.corpus))
         doc = docs[j.doc_id]
-        rows.append({"corpus": j.corpus, "query_id": j.query_id, "query": j.query, "doc_id": j.doc_id,
-                     "grade": "" if j.grade is None else j.grade, "rater": j.rater, "note": j.note,
-                     "judged_at": j.judged_at, "doc_title": doc.title, "doc_text": doc.text})
+        rows.append(
+            {
+                "corpus": j.corpus,
+                "query_id": j.query_id,
+                "query": j.query,
+                "doc_id": j.doc_id,
+                "grade": "" if j.grade is None else j.grade,
+                "rater": j.rater,
+                "note": j.note,
+                "judged_at": j.judged_at,
+                "doc_title": doc.title,
+                "doc_text": doc.text,
+            }
+        )
     return rows
 
 
@@ -120,45 +143,3 @@ def beir_zip(store: LabelStore, corpus: str) -> bytes:
         for relative, text in beir_files(store, corpus).items():
             archive.writestr(f"{corpus}/{relative}", text)
     return buffer.getvalue()
-
-
-def import_qrels(store: LabelStore, name: str, data: bytes, corpus: str, documents: dict[str, Document],
-                 queries: dict[str, str], rater: str) -> int:
-    """TREC (`qid 0 docid grade`) or BEIR (`query-id corpus-id score`) qrels, as judgements by `rater`.
-
-    Only pairs whose document is in `documents` and whose query is in `queries` can be stored
-    (a judgement keeps the text it is about); the others are reported, not silently dropped.
-    """
-    try:
-        qrels = parse_qrels(name, decode(name, data))
-    except CorpusError as err:
-        raise LabelError(str(err)) from err
-    items, unknown = [], []
-    for qid, docs in qrels.items():
-        for doc_id, grade in docs.items():
-            if qid not in queries or doc_id not in documents:
-                unknown.append(f"{qid}/{doc_id}")
-                continue
-            judgement = Judgement(corpus, qid, queries[qid], doc_id, max(0, min(MAX_GRADE, grade)), rater, f"imported from {name}")
-            items.append((judgement, documents[doc_id]))
-    if unknown:
-        raise LabelError(f"{name}: {len(unknown)} judgements name a query or document this corpus does not have "
-                         f"(first: {', '.join(unknown[:3])}); nothing was imported")
-    return store.judge_many(items)
-
-
-def import_raw(store: LabelStore, name: str, data: bytes) -> int:
-    """A raw export (RAW_COLUMNS), raters and notes kept; all or nothing."""
-    reader = csv.DictReader(io.StringIO(decode(name, data), newline=""))
-    missing = [c for c in RAW_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise LabelError(f"{name}: not a raw judgement export (missing columns {', '.join(missing)})")
-    items = []
-    for row in reader:
-        grade = row["grade"].strip()
-        if grade and grade not in {str(g) for g in range(MAX_GRADE + 1)}:
-            raise LabelError(f"{name}, line {reader.line_num}: grade {grade!r} is not 0-3 or empty (can't rate)")
-        judgement = Judgement(row["corpus"], row["query_id"], row["query"], row["doc_id"], int(grade) if grade else None,
-                              row["rater"], row["note"], row["judged_at"])
-        items.append((judgement, Document(id=row["doc_id"], title=row["doc_title"], text=row["doc_text"])))
-    return store.judge_many(items)

@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,13 +21,12 @@ import numpy as np
 
 from ranklens.chunking import ChunkSettings, Passage, chunk_documents
 from ranklens.corpus import Corpus
-from ranklens.models import Embedder
+from ranklens.models.embedder import Embedder
+from ranklens.progress import OnProgress
 from ranklens.settings import data_dir
 
 FORMAT_VERSION = 1
 EMBED_BATCH = 128  # passages per progress step: small enough for a smooth bar, large enough to stay fast
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -52,11 +50,16 @@ class CorpusIndex:
 
 
 def cache_key(corpus: Corpus, embedder: Embedder, settings: ChunkSettings) -> str:
-    parts = [str(FORMAT_VERSION), corpus.content_hash(), embedder.fingerprint, json.dumps(asdict(settings), sort_keys=True)]
+    parts = [
+        str(FORMAT_VERSION),
+        corpus.content_hash(),
+        embedder.fingerprint,
+        json.dumps(asdict(settings), sort_keys=True),
+    ]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
-def _embed(passages: list[Passage], embedder: Embedder, progress: Progress | None) -> np.ndarray:
+def _embed(passages: list[Passage], embedder: Embedder, progress: OnProgress | None) -> np.ndarray:
     vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
     for start in range(0, len(passages), EMBED_BATCH):
         batch = passages[start : start + EMBED_BATCH]
@@ -97,7 +100,7 @@ def build_index(
     embedder: Embedder,
     settings: ChunkSettings | None = None,
     cache_dir: Path | None = None,
-    progress: Progress | None = None,
+    progress: OnProgress | None = None,
 ) -> CorpusIndex:
     """The corpus's index: from the disk cache when present, else embedded (reporting progress) and cached."""
     started = time.perf_counter()
@@ -109,10 +112,14 @@ def build_index(
         faiss_index, passages = cached
         if progress:
             progress(len(passages), len(passages))
-        return CorpusIndex(corpus, passages, faiss_index, embedder.name, settings, key, True, time.perf_counter() - started)
+        return CorpusIndex(
+            corpus, passages, faiss_index, embedder.name, settings, key, True, time.perf_counter() - started
+        )
     passages = chunk_documents(corpus.documents, embedder.tokenizer, settings)
     vectors = _embed(passages, embedder, progress)
     faiss_index = faiss.IndexFlatIP(vectors.shape[1])
     faiss_index.add(vectors)
     _save(folder, faiss_index, passages)
-    return CorpusIndex(corpus, passages, faiss_index, embedder.name, settings, key, False, time.perf_counter() - started)
+    return CorpusIndex(
+        corpus, passages, faiss_index, embedder.name, settings, key, False, time.perf_counter() - started
+    )

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
@@ -35,7 +35,9 @@ GRADES = {
     3: ("Perfect", "answers the query fully"),
 }
 MAX_GRADE = 3
-AGGREGATION_RULE = "mean of the raters' grades when fewer than 3 raters judged a pair, else the median; 'can't rate' left out"
+AGGREGATION_RULE = (
+    "mean of the raters' grades when fewer than 3 raters judged a pair, else the median; 'can't rate' left out"
+)
 DB_NAME = "labels.sqlite"
 
 _SCHEMA = """
@@ -124,7 +126,7 @@ class LabelStore:
 
     def judge_many(self, items: Iterable[tuple[Judgement, Document]]) -> int:
         """Store judgements (with the documents they are about) in one transaction; on disk when this returns."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         rows = []
         for judgement, doc in items:
             if judgement.grade is not None and judgement.grade not in GRADES:
@@ -140,34 +142,46 @@ class LabelStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for j, doc in rows:
-                    db.execute("INSERT INTO queries VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET text = excluded.text",
-                               (j.corpus, j.query_id, j.query.strip()))
-                    db.execute("INSERT INTO documents VALUES (?, ?, ?, ?) "
-                               "ON CONFLICT DO UPDATE SET title = excluded.title, text = excluded.text",
-                               (j.corpus, doc.id, doc.title, doc.text))
-                    db.execute("INSERT INTO judgements VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                               "grade = excluded.grade, note = excluded.note, judged_at = excluded.judged_at",
-                               (j.corpus, j.query_id, doc.id, j.rater.strip(), j.grade, j.note, j.judged_at or now))
+                    db.execute(
+                        "INSERT INTO queries VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET text = excluded.text",
+                        (j.corpus, j.query_id, j.query.strip()),
+                    )
+                    db.execute(
+                        "INSERT INTO documents VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET title = excluded.title, text = excluded.text",
+                        (j.corpus, doc.id, doc.title, doc.text),
+                    )
+                    db.execute(
+                        "INSERT INTO judgements VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                        "grade = excluded.grade, note = excluded.note, judged_at = excluded.judged_at",
+                        (j.corpus, j.query_id, doc.id, j.rater.strip(), j.grade, j.note, j.judged_at or now),
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         return len(rows)
 
-    def judge(self, corpus: str, query_id: str, query: str, doc: Document, grade: int | None, rater: str,
-              note: str = "") -> None:
+    def judge(
+        self, corpus: str, query_id: str, query: str, doc: Document, grade: int | None, rater: str, note: str = ""
+    ) -> None:
         """Store one judgement; it is on disk when this returns."""
         self.judge_many([(Judgement(corpus, query_id, query, doc.id, grade, rater, note), doc)])
 
     def forget(self, corpus: str, query_id: str, doc_id: str, rater: str) -> None:
         with self._connect() as db:
-            db.execute("DELETE FROM judgements WHERE corpus = ? AND query_id = ? AND doc_id = ? AND rater = ?",
-                       (corpus, query_id, doc_id, rater))
+            db.execute(
+                "DELETE FROM judgements WHERE corpus = ? AND query_id = ? AND doc_id = ? AND rater = ?",
+                (corpus, query_id, doc_id, rater),
+            )
 
-    def judgements(self, corpus: str | None = None, query_id: str | None = None,
-                   rater: str | None = None) -> list[Judgement]:
-        sql = ("SELECT j.corpus, j.query_id, q.text, j.doc_id, j.grade, j.rater, j.note, j.judged_at "
-               "FROM judgements j JOIN queries q ON q.corpus = j.corpus AND q.query_id = j.query_id WHERE 1 = 1")
+    def judgements(
+        self, corpus: str | None = None, query_id: str | None = None, rater: str | None = None
+    ) -> list[Judgement]:
+        sql = (
+            "SELECT j.corpus, j.query_id, q.text, j.doc_id, j.grade, j.rater, j.note, j.judged_at "
+            "FROM judgements j JOIN queries q ON q.corpus = j.corpus AND q.query_id = j.query_id WHERE 1 = 1"
+        )
         params: list[str] = []
         for column, value in (("j.corpus", corpus), ("j.query_id", query_id), ("j.rater", rater)):
             if value is not None:
@@ -184,7 +198,9 @@ class LabelStore:
 
     def queries(self, corpus: str) -> dict[str, str]:
         with self._connect() as db:
-            rows = db.execute("SELECT query_id, text FROM queries WHERE corpus = ? ORDER BY query_id", (corpus,)).fetchall()
+            rows = db.execute(
+                "SELECT query_id, text FROM queries WHERE corpus = ? ORDER BY query_id", (corpus,)
+            ).fetchall()
         return dict(rows)
 
     def corpora(self) -> list[str]:
@@ -227,9 +243,20 @@ def agreement(judgements: Iterable[Judgement]) -> pd.DataFrame:
         a = [by_rater[first][k] for k in shared]
         b = [by_rater[second][k] for k in shared]
         exact = sum(x == y for x, y in zip(a, b)) / len(shared)
-        kappa = cohen_kappa_score(a, b, weights="quadratic", labels=sorted(GRADES)) if len(set(a) | set(b)) > 1 else float("nan")
-        rows.append({"rater A": first, "rater B": second, "pairs both judged": len(shared),
-                     "exact agreement": round(exact, 3), "weighted kappa": round(float(kappa), 3)})
+        kappa = (
+            cohen_kappa_score(a, b, weights="quadratic", labels=sorted(GRADES))
+            if len(set(a) | set(b)) > 1
+            else float("nan")
+        )
+        rows.append(
+            {
+                "rater A": first,
+                "rater B": second,
+                "pairs both judged": len(shared),
+                "exact agreement": round(exact, 3),
+                "weighted kappa": round(float(kappa), 3),
+            }
+        )
     return pd.DataFrame(rows, columns=["rater A", "rater B", "pairs both judged", "exact agreement", "weighted kappa"])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ranklens.labels import connect, database_path
@@ -47,18 +47,22 @@ class RunStore:
         """Store a run (query id -> doc id -> score) in one transaction; returns its id."""
         if not name.strip():
             raise ValueError("a saved run needs a name")
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with connect(self.path) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                cursor = db.execute("INSERT INTO runs (name, corpus, created_at, settings) VALUES (?, ?, ?, ?)",
-                                    (name.strip(), corpus, now, json.dumps(settings, sort_keys=True)))
+                cursor = db.execute(
+                    "INSERT INTO runs (name, corpus, created_at, settings) VALUES (?, ?, ?, ?)",
+                    (name.strip(), corpus, now, json.dumps(settings, sort_keys=True)),
+                )
                 run_id = int(cursor.lastrowid)
                 db.executemany(
                     "INSERT INTO run_rankings VALUES (?, ?, ?, ?, ?)",
-                    [(run_id, qid, doc_id, rank, score)
-                     for qid, docs in run.items()
-                     for rank, (doc_id, score) in enumerate(sorted(docs.items(), key=lambda item: -item[1]), start=1)],
+                    [
+                        (run_id, qid, doc_id, rank, score)
+                        for qid, docs in run.items()
+                        for rank, (doc_id, score) in enumerate(sorted(docs.items(), key=lambda item: -item[1]), start=1)
+                    ],
                 )
                 db.execute("COMMIT")
             except BaseException:
@@ -78,8 +82,9 @@ class RunStore:
 
     def load(self, run_id: int) -> dict[str, dict[str, float]]:
         with connect(self.path) as db:
-            rows = db.execute("SELECT query_id, doc_id, score FROM run_rankings WHERE run_id = ? ORDER BY query_id, rank",
-                              (run_id,)).fetchall()
+            rows = db.execute(
+                "SELECT query_id, doc_id, score FROM run_rankings WHERE run_id = ? ORDER BY query_id, rank", (run_id,)
+            ).fetchall()
         if not rows:
             raise KeyError(f"no saved run #{run_id}")
         run: dict[str, dict[str, float]] = {}

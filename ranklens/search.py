@@ -17,7 +17,10 @@ import numpy as np
 
 from ranklens import fusion
 from ranklens.index import CorpusIndex
-from ranklens.models import DEFAULT_CE_BATCH, Embedder, Progress, Reranker
+from ranklens.models.embedder import Embedder
+from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
+from ranklens.progress import OnProgress
+from ranklens.results import Candidate, SearchResult, Timings
 
 DEFAULT_TOP_N = 100
 CE_PASSAGE_MODES = ("best", "max")
@@ -26,82 +29,6 @@ CE_CACHE_LIMIT = 200_000
 
 class SearchError(ValueError):
     """A query that cannot be run; the message says why."""
-
-
-@dataclass(frozen=True)
-class Timings:
-    embed_ms: float
-    faiss_ms: float
-    rerank_ms: float
-    total_ms: float
-    pairs_scored: int  # pairs the cross-encoder actually ran on (0 when all came from the cache)
-    pairs_cached: int
-
-
-@dataclass(frozen=True)
-class Candidate:
-    doc_id: str
-    title: str
-    text: str  # the whole document
-    passage: str  # what the cross-encoder read (the best bi-encoder passage in "best" mode)
-    passage_count: int  # >1: the document was chunked and the bi-encoder scored its best passage
-    ce_truncated: bool  # the cross-encoder's window cut off part of the passage it read
-    bi_score: float
-    bi_rank: int
-    ce_score: float  # raw logit
-    ce_rank: int
-    hybrid_score: float
-    hybrid_rank: int
-
-    @property
-    def coverage(self) -> str:
-        """What the models saw, in words, for the result row's badge."""
-        parts = []
-        if self.passage_count > 1:
-            parts.append(f"best of {self.passage_count} passages")
-        if self.ce_truncated:
-            parts.append("cross-encoder saw a truncated passage")
-        return "; ".join(parts) or "whole text"
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: str
-    candidates: tuple[Candidate, ...]  # in bi-encoder order
-    timings: Timings
-    bi_model: str
-    ce_model: str
-    ce_fallback_reason: str | None
-    alpha: float
-    fusion_method: str
-    ce_passages: str
-    top_n: int
-    reranked: bool = True  # False: the first stage alone, cross-encoder fields not filled yet
-
-    def ranking(self, ranker: str) -> list[Candidate]:
-        """Candidates ordered by 'bi', 'ce' or 'hybrid'."""
-        key = {"bi": "bi_rank", "ce": "ce_rank", "hybrid": "hybrid_rank"}[ranker]
-        return sorted(self.candidates, key=lambda c: getattr(c, key))
-
-    def scores(self, ranker: str) -> dict[str, float]:
-        key = {"bi": "bi_score", "ce": "ce_score", "hybrid": "hybrid_score"}[ranker]
-        return {c.doc_id: float(getattr(c, key)) for c in self.candidates}
-
-    def shift(self, candidate: Candidate, ranker: str, top_k: int, baseline: str = "bi") -> fusion.Shift:
-        rank_of = {"bi": "bi_rank", "ce": "ce_rank", "hybrid": "hybrid_rank"}
-        return fusion.shift(getattr(candidate, rank_of[baseline]), getattr(candidate, rank_of[ranker]), top_k)
-
-    def with_fusion(self, alpha: float, method: str | None = None) -> SearchResult:
-        """The same candidates re-fused at another alpha (or method): arithmetic only, no model call."""
-        method = method or self.fusion_method
-        bi = np.array([c.bi_score for c in self.candidates])
-        ce = np.array([c.ce_score for c in self.candidates])
-        scores = fusion.fuse(bi, ce, alpha, method)
-        hybrid_ranks = fusion.ranks(scores)
-        candidates = tuple(
-            replace(c, hybrid_score=float(s), hybrid_rank=int(r)) for c, s, r in zip(self.candidates, scores, hybrid_ranks)
-        )
-        return replace(self, candidates=candidates, alpha=alpha, fusion_method=method)
 
 
 def _check_query(query: str, top_n: int) -> None:
@@ -147,15 +74,18 @@ class Searcher:
             k = min(total, k * 2)  # several passages of one document took places: look deeper
         return [(doc_id, score, position) for doc_id, (score, position) in list(best.items())[:top_n]]
 
-    def _cross_scores(self, query: str, passages: Sequence[str],
-                      progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    def _cross_scores(
+        self, query: str, passages: Sequence[str], progress: OnProgress | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int]:
         """Logits and truncation flags for (query, passage) pairs, from the cache where possible."""
         assert self.reranker is not None
         keys = [(self.reranker.fingerprint, query, passage) for passage in passages]
         missing = [key for key in dict.fromkeys(keys) if key not in self._ce_cache]
         if missing:
             pairs = [(query, passage) for _, _, passage in missing]
-            logits, truncated = self.reranker.score_with_truncation(pairs, batch_size=self.ce_batch_size, progress=progress)
+            logits, truncated = self.reranker.score_with_truncation(
+                pairs, batch_size=self.ce_batch_size, progress=progress
+            )
             if len(self._ce_cache) + len(missing) > CE_CACHE_LIMIT:
                 self._ce_cache.clear()
             for key, logit, cut in zip(missing, logits, truncated):
@@ -182,19 +112,52 @@ class Searcher:
         for (doc_id, bi_score, position), bi_rank in zip(hits, bi_ranks):
             doc = self.index.corpus.get(doc_id)
             passage = self.index.passages[position]
-            candidates.append(Candidate(
-                doc_id=doc_id, title=doc.title, text=doc.text, passage=passage.text, passage_count=passage.of,
-                ce_truncated=False, bi_score=bi_score, bi_rank=int(bi_rank), ce_score=float("nan"), ce_rank=int(bi_rank),
-                hybrid_score=bi_score, hybrid_rank=int(bi_rank),
-            ))
-        timings = Timings(embed_ms=(embedded - started) * 1000, faiss_ms=(retrieved - embedded) * 1000, rerank_ms=0.0,
-                          total_ms=(retrieved - started) * 1000, pairs_scored=0, pairs_cached=0)
-        return SearchResult(query=query, candidates=tuple(candidates), timings=timings, bi_model=self.embedder.name,
-                            ce_model="", ce_fallback_reason=None, alpha=1.0, fusion_method="hybrid", ce_passages="",
-                            top_n=top_n, reranked=False)
+            candidates.append(
+                Candidate(
+                    doc_id=doc_id,
+                    title=doc.title,
+                    text=doc.text,
+                    passage=passage.text,
+                    passage_count=passage.of,
+                    ce_truncated=False,
+                    bi_score=bi_score,
+                    bi_rank=int(bi_rank),
+                    ce_score=float("nan"),
+                    ce_rank=int(bi_rank),
+                    hybrid_score=bi_score,
+                    hybrid_rank=int(bi_rank),
+                )
+            )
+        timings = Timings(
+            embed_ms=(embedded - started) * 1000,
+            faiss_ms=(retrieved - embedded) * 1000,
+            rerank_ms=0.0,
+            total_ms=(retrieved - started) * 1000,
+            pairs_scored=0,
+            pairs_cached=0,
+        )
+        return SearchResult(
+            query=query,
+            candidates=tuple(candidates),
+            timings=timings,
+            bi_model=self.embedder.name,
+            ce_model="",
+            ce_fallback_reason=None,
+            alpha=1.0,
+            fusion_method="hybrid",
+            ce_passages="",
+            top_n=top_n,
+            reranked=False,
+        )
 
-    def rerank(self, first: SearchResult, alpha: float = fusion.DEFAULT_ALPHA, fusion_method: str = "hybrid",
-               ce_passages: str = "best", progress: Progress | None = None) -> SearchResult:
+    def rerank(
+        self,
+        first: SearchResult,
+        alpha: float = fusion.DEFAULT_ALPHA,
+        fusion_method: str = "hybrid",
+        ce_passages: str = "best",
+        progress: OnProgress | None = None,
+    ) -> SearchResult:
         """Stage 2 over a first stage's candidates. `progress(done, total)` hears after each cross-encoder
         batch; an exception raised there (a newer query in the app) stops the remaining batches."""
         if self.reranker is None:
@@ -224,17 +187,36 @@ class Searcher:
         hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method)
         hybrid_ranks = fusion.ranks(hybrid)
         candidates = tuple(
-            replace(c, passage=ce_passage[i], ce_truncated=ce_truncated[i], ce_score=float(ce_array[i]),
-                    ce_rank=int(ce_ranks[i]), hybrid_score=float(hybrid[i]), hybrid_rank=int(hybrid_ranks[i]))
+            replace(
+                c,
+                passage=ce_passage[i],
+                ce_truncated=ce_truncated[i],
+                ce_score=float(ce_array[i]),
+                ce_rank=int(ce_ranks[i]),
+                hybrid_score=float(hybrid[i]),
+                hybrid_rank=int(hybrid_ranks[i]),
+            )
             for i, c in enumerate(first.candidates)
         )
         finished = time.perf_counter()
-        timings = replace(first.timings, rerank_ms=(reranked - started) * 1000,
-                          total_ms=first.timings.total_ms + (finished - started) * 1000,
-                          pairs_scored=scored, pairs_cached=len(flat) - scored)
-        return replace(first, candidates=candidates, timings=timings, ce_model=self.reranker.name,
-                       ce_fallback_reason=self.reranker.fallback_reason, alpha=alpha, fusion_method=fusion_method,
-                       ce_passages=ce_passages, reranked=True)
+        timings = replace(
+            first.timings,
+            rerank_ms=(reranked - started) * 1000,
+            total_ms=first.timings.total_ms + (finished - started) * 1000,
+            pairs_scored=scored,
+            pairs_cached=len(flat) - scored,
+        )
+        return replace(
+            first,
+            candidates=candidates,
+            timings=timings,
+            ce_model=self.reranker.name,
+            ce_fallback_reason=self.reranker.fallback_reason,
+            alpha=alpha,
+            fusion_method=fusion_method,
+            ce_passages=ce_passages,
+            reranked=True,
+        )
 
     def search(
         self,
@@ -243,7 +225,7 @@ class Searcher:
         alpha: float = fusion.DEFAULT_ALPHA,
         fusion_method: str = "hybrid",
         ce_passages: str = "best",
-        progress: Progress | None = None,
+        progress: OnProgress | None = None,
     ) -> SearchResult:
         if self.reranker is None:
             raise SearchError("no cross-encoder is loaded: only retrieval is available")

@@ -14,3 +14,12 @@ def data_dir() -> Path:
     path = Path(configured).expanduser() if configured else Path.home() / ".cache" / "ranklens"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+DATASETS_ENV = "RANKLENS_DATASETS"
+
+
+def datasets_dir() -> Path | None:
+    """Where named datasets (`--datasets med scifact`) are looked up: `$RANKLENS_DATASETS`, or None when unset."""
+    configured = os.environ.get(DATASETS_ENV)
+    return Path(configured).expanduser() if configured else None

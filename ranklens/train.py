@@ -13,13 +13,15 @@ judged) and random negatives.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +30,13 @@ import pandas as pd
 from ranklens import fusion
 from ranklens.corpus import Qrels
 from ranklens.evaluate import judged, score_runs
+from ranklens.progress import OnProgress
 from ranklens.search import Searcher
 
-LOSSES = {"bce": "binary cross-entropy on (query, passage, target) pairs",
-          "listnet": "ListNet: a listwise loss over each query's judged and negative passages"}
+LOSSES = {
+    "bce": "binary cross-entropy on (query, passage, target) pairs",
+    "listnet": "ListNet: a listwise loss over each query's judged and negative passages",
+}
 HELDOUT_METRICS = ("ndcg@10", "mrr@10")
 
 
@@ -65,8 +70,13 @@ class TrainingData:
 
     def summary(self) -> dict[str, int]:
         positives = sum(target > 0 for _, _, target in self.pairs)
-        return {"train queries": len(self.train_queries), "held-out queries": len(self.heldout_queries),
-                "training pairs": len(self.pairs), "positives": positives, "negatives": len(self.pairs) - positives}
+        return {
+            "train queries": len(self.train_queries),
+            "held-out queries": len(self.heldout_queries),
+            "training pairs": len(self.pairs),
+            "positives": positives,
+            "negatives": len(self.pairs) - positives,
+        }
 
 
 def split_queries(query_ids: list[str], heldout_fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -119,8 +129,13 @@ def build_training_data(
     return TrainingData(train_ids, heldout_ids, pairs, candidates, {q: relevant[q] for q in heldout_ids}, scale)
 
 
-def heldout_figures(predict: Callable[[list[tuple[str, str]]], np.ndarray], data: TrainingData, searcher: Searcher,
-                    queries: Mapping[str, str], alpha: float = fusion.DEFAULT_ALPHA) -> pd.DataFrame:
+def heldout_figures(
+    predict: Callable[[list[tuple[str, str]]], np.ndarray],
+    data: TrainingData,
+    searcher: Searcher,
+    queries: Mapping[str, str],
+    alpha: float = fusion.DEFAULT_ALPHA,
+) -> pd.DataFrame:
     """nDCG@10 and MRR@10 of a cross-encoder's reranking, and of the hybrid, on the held-out candidate lists."""
     corpus = searcher.index.corpus
     reranked, hybrid = {}, {}
@@ -134,7 +149,7 @@ def heldout_figures(predict: Callable[[list[tuple[str, str]]], np.ndarray], data
 
 
 @dataclass
-class Progress:
+class TrainingProgress:
     """What a running training has done so far; read by the UI from another thread."""
 
     total_steps: int = 0
@@ -143,8 +158,9 @@ class Progress:
     loss: float | None = None
     history: list[dict] = field(default_factory=list)  # one row per held-out evaluation
     state: str = "starting"  # starting, training, evaluating, done, cancelled, failed
-    message: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+    on_epoch: Callable[[dict], None] | None = None  # hears each held-out evaluation row (the CLI prints it)
+    on_step: OnProgress | None = None  # hears (step, total steps) after every training step
 
 
 @dataclass
@@ -155,7 +171,6 @@ class TrainResult:
     history: list[dict]
     best_epoch: int
     data_summary: dict[str, int]
-    cancelled: bool
 
     @property
     def verdict(self) -> str:
@@ -163,47 +178,188 @@ class TrainResult:
         tuned = self.comparison.loc[("tuned", "reranked"), "ndcg@10"]
         queries = self.data_summary["held-out queries"]
         if self.best_epoch == 0:
-            return (f"No epoch beat the base model on the {queries} held-out queries (nDCG@10 {base:.3f}), so the "
-                    "saved model is the base model unchanged: keep using the base.")
+            return (
+                f"No epoch beat the base model on the {queries} held-out queries (nDCG@10 {base:.3f}), so the "
+                "saved model is the base model unchanged: keep using the base."
+            )
         change = "better" if tuned > base else "worse"
-        return (f"The tuned cross-encoder is {change} than the base on the {queries} held-out queries: reranked nDCG@10 "
-                f"{base:.3f} -> {tuned:.3f} ({tuned - base:+.3f}), best after epoch {self.best_epoch}. "
-                f"With {queries} held-out queries, differences under a few points can be noise.")
+        return (
+            f"The tuned cross-encoder is {change} than the base on the {queries} held-out queries: reranked nDCG@10 "
+            f"{base:.3f} -> {tuned:.3f} ({tuned - base:+.3f}), best after epoch {self.best_epoch}. "
+            f"With {queries} held-out queries, differences under a few points can be noise."
+        )
 
 
 def _dataset(pairs: list[tuple[str, str, float]], loss: str):
     from datasets import Dataset
 
     if loss == "bce":
-        return Dataset.from_dict({"query": [q for q, _, _ in pairs], "passage": [p for _, p, _ in pairs],
-                                  "label": [t for _, _, t in pairs]})
+        return Dataset.from_dict(
+            {"query": [q for q, _, _ in pairs], "passage": [p for _, p, _ in pairs], "label": [t for _, _, t in pairs]}
+        )
     grouped: dict[str, tuple[list[str], list[float]]] = {}
     for query, passage, target in pairs:
         docs, labels = grouped.setdefault(query, ([], []))
         docs.append(passage)
         labels.append(target)
-    return Dataset.from_dict({"query": list(grouped), "docs": [d for d, _ in grouped.values()],
-                              "labels": [lab for _, lab in grouped.values()]})
+    return Dataset.from_dict(
+        {
+            "query": list(grouped),
+            "docs": [d for d, _ in grouped.values()],
+            "labels": [lab for _, lab in grouped.values()],
+        }
+    )
 
 
-def _model_card(folder: Path, base: str, settings: TrainSettings, summary: dict, comparison: pd.DataFrame,
-                history: list[dict], best_epoch: int) -> None:
+def _model_card(
+    folder: Path,
+    base: str,
+    settings: TrainSettings,
+    summary: dict,
+    comparison: pd.DataFrame,
+    history: list[dict],
+    best_epoch: int,
+) -> None:
     figures = comparison.reset_index().rename(columns={"level_0": "model", "level_1": "ranking"})
     lines = [
-        f"# RankLens fine-tuned cross-encoder", "",
+        "# RankLens fine-tuned cross-encoder",
+        "",
         f"- base model: `{base}`",
-        f"- trained: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- trained: {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"- loss: {settings.loss} ({LOSSES[settings.loss]})",
-        f"- best epoch kept: {best_epoch} (0 = the base model: no epoch beat it)", "",
-        "## Data", "", *[f"- {k}: {v}" for k, v in summary.items()], "",
-        "## Settings", "", "```json", json.dumps(asdict(settings), indent=2), "```", "",
-        "## Held-out figures (base vs tuned)", "", figures.to_markdown(index=False, floatfmt=".4f"), "",
-        "## Held-out nDCG@10 by epoch", "", pd.DataFrame(history).to_markdown(index=False, floatfmt=".4f"), "",
+        f"- best epoch kept: {best_epoch} (0 = the base model: no epoch beat it)",
+        "",
+        "## Data",
+        "",
+        *[f"- {k}: {v}" for k, v in summary.items()],
+        "",
+        "## Settings",
+        "",
+        "```json",
+        json.dumps(asdict(settings), indent=2),
+        "```",
+        "",
+        "## Held-out figures (base vs tuned)",
+        "",
+        figures.to_markdown(index=False, floatfmt=".4f"),
+        "",
+        "## Held-out nDCG@10 by epoch",
+        "",
+        pd.DataFrame(history).to_markdown(index=False, floatfmt=".4f"),
+        "",
     ]
     (folder / "RANKLENS_MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
-    (folder / "ranklens_training.json").write_text(json.dumps(
-        {"base_model": base, "settings": asdict(settings), "data": summary, "history": history, "best_epoch": best_epoch},
-        indent=2), encoding="utf-8")
+    (folder / "ranklens_training.json").write_text(
+        json.dumps(
+            {
+                "base_model": base,
+                "settings": asdict(settings),
+                "data": summary,
+                "history": history,
+                "best_epoch": best_epoch,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+
+
+def _fresh_cross_encoder(name: str, max_length: int):
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    return CrossEncoder(name, activation_fn=torch.nn.Identity(), max_length=max_length)
+
+
+class _Model:
+    """The model being trained, behind a name that stays valid when the best epoch is reloaded into it."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        return self.model.predict(pairs, batch_size=32, show_progress_bar=False, convert_to_numpy=True)
+
+
+def _heldout_ndcg(figures: pd.DataFrame) -> float:
+    return float(figures.loc["reranked", "ndcg@10"])
+
+
+def _epoch_watch(
+    holder: _Model,
+    heldout: Callable[[], pd.DataFrame],
+    progress: TrainingProgress,
+    best_dir: Path,
+    history: list[dict],
+    best: dict,
+):
+    """A trainer callback that reports steps and loss, honours Cancel, and after each epoch scores the held-out
+    queries and saves the model when it is the best seen."""
+    from transformers import TrainerCallback
+
+    class EpochWatch(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                progress.loss = float(logs["loss"])
+
+        def on_step_end(self, args, state, control, **kwargs):
+            progress.step, progress.total_steps, progress.epoch = state.global_step, state.max_steps, state.epoch or 0
+            if progress.on_step:
+                progress.on_step(progress.step, progress.total_steps)
+            if progress.cancel.is_set():
+                control.should_training_stop = True
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            if progress.cancel.is_set():
+                return
+            progress.state = "evaluating"
+            score = _heldout_ndcg(heldout())
+            epoch = round(state.epoch or 0)
+            history.append(
+                {"epoch": epoch, "step": state.global_step, "loss": progress.loss, "held-out ndcg@10": score}
+            )
+            progress.history = list(history)
+            if progress.on_epoch:
+                progress.on_epoch(history[-1])
+            if score > best["score"]:
+                best.update(epoch=epoch, score=score)
+                holder.model.save_pretrained(str(best_dir))
+            progress.state = "training"
+
+    return EpochWatch()
+
+
+def _run_trainer(holder: _Model, data: TrainingData, settings: TrainSettings, work_dir: Path, watch) -> None:
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, ListNetLoss
+    from transformers import PrinterCallback
+
+    model = holder.model
+    loss = BinaryCrossEntropyLoss(model) if settings.loss == "bce" else ListNetLoss(model)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(work_dir / "checkpoints"),
+        num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_ratio=settings.warmup_ratio,
+        seed=settings.seed,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=1,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    trainer = CrossEncoderTrainer(
+        model=model, args=args, train_dataset=_dataset(data.pairs, settings.loss), loss=loss, callbacks=[watch]
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not to stdout
+    trainer.train()
+
+
+def _check_output(output_dir: Path) -> None:
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise TrainingError(f"{output_dir} already exists and is not empty: name a new folder for the tuned model")
 
 
 def train(
@@ -212,87 +368,52 @@ def train(
     data: TrainingData,
     settings: TrainSettings,
     output_dir: Path,
-    progress: Progress | None = None,
+    progress: TrainingProgress | None = None,
 ) -> TrainResult:
-    """Fine-tune the searcher's cross-encoder; the best held-out epoch is saved to `output_dir`."""
-    import torch
-    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, ListNetLoss
-    from transformers import PrinterCallback, TrainerCallback
-
+    """Fine-tune the searcher's cross-encoder; the best held-out epoch (or the base, if none beats it) is saved
+    to `output_dir`, which must not exist yet or be empty. Work files go to a folder of our own beside it."""
     if settings.loss not in LOSSES:
         raise TrainingError(f"unknown loss {settings.loss!r}; choose from {', '.join(LOSSES)}")
     if not data.pairs:
         raise TrainingError("no training pairs: the train queries' judged documents are not in this corpus")
-    progress = progress or Progress()
+    output_dir = Path(output_dir)
+    _check_output(output_dir)
+    progress = progress or TrainingProgress()
     base = searcher.reranker.name
     # a copy of its own: the searcher's model keeps serving the app while this one trains
-    model = CrossEncoder(base, activation_fn=torch.nn.Identity(), max_length=settings.max_length)
+    holder = _Model(_fresh_cross_encoder(base, settings.max_length))
 
-    def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
-        # reads `model` when called: after training it is the reloaded best model
-        return model.predict(pairs, batch_size=32, show_progress_bar=False, convert_to_numpy=True)
+    def heldout() -> pd.DataFrame:
+        return heldout_figures(holder.predict, data, searcher, queries)
 
-    output_dir = Path(output_dir)
-    best_dir = output_dir.with_name(output_dir.name + ".best-partial")
-    shutil.rmtree(best_dir, ignore_errors=True)
-    base_figures = heldout_figures(predict, data, searcher, queries)
-    history = [{"epoch": 0, "step": 0, "loss": None, "held-out ndcg@10": float(base_figures.loc["reranked", "ndcg@10"])}]
-    progress.history = list(history)
-    best = {"epoch": 0, "score": history[0]["held-out ndcg@10"]}
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-training-", dir=output_dir.parent))
+    try:
+        base_figures = heldout()
+        history = [{"epoch": 0, "step": 0, "loss": None, "held-out ndcg@10": _heldout_ndcg(base_figures)}]
+        progress.history = list(history)
+        best = {"epoch": 0, "score": history[0]["held-out ndcg@10"]}
+        progress.state = "training"
+        watch = _epoch_watch(holder, heldout, progress, work_dir / "best", history, best)
+        _run_trainer(holder, data, settings, work_dir, watch)
+        # nothing beat the base: what is kept is the base itself
+        holder.model = _fresh_cross_encoder(base if best["epoch"] == 0 else str(work_dir / "best"), settings.max_length)
+        comparison = pd.concat({"base": base_figures, "tuned": heldout()})
+        _save(holder.model, work_dir / "final", output_dir)
+        _model_card(output_dir, base, settings, data.summary(), comparison, history, best["epoch"])
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    progress.state = "cancelled" if progress.cancel.is_set() else "done"
+    return TrainResult(output_dir, base, comparison, history, best["epoch"], data.summary())
 
-    class Watch(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
-                progress.loss = float(logs["loss"])
 
-        def on_step_end(self, args, state, control, **kwargs):
-            progress.step, progress.total_steps, progress.epoch = state.global_step, state.max_steps, state.epoch or 0
-            if progress.cancel.is_set():
-                control.should_training_stop = True
-
-        def on_epoch_end(self, args, state, control, **kwargs):
-            if progress.cancel.is_set():
-                return
-            progress.state = "evaluating"
-            score = float(heldout_figures(predict, data, searcher, queries).loc["reranked", "ndcg@10"])
-            epoch = round(state.epoch or 0)
-            row = {"epoch": epoch, "step": state.global_step, "loss": progress.loss, "held-out ndcg@10": score}
-            history.append(row)
-            progress.history = list(history)
-            if score > best["score"]:
-                best.update(epoch=epoch, score=score)
-                shutil.rmtree(best_dir, ignore_errors=True)
-                model.save_pretrained(str(best_dir))
-            progress.state = "training"
-
-    loss = BinaryCrossEntropyLoss(model) if settings.loss == "bce" else ListNetLoss(model)
-    args = CrossEncoderTrainingArguments(
-        output_dir=str(output_dir.with_name(output_dir.name + ".checkpoints")), num_train_epochs=settings.epochs,
-        per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
-        warmup_ratio=settings.warmup_ratio, seed=settings.seed, save_strategy="no", report_to="none",
-        logging_steps=1, use_cpu=not torch.cuda.is_available(), disable_tqdm=True,
-    )
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=_dataset(data.pairs, settings.loss), loss=loss,
-                                  callbacks=[Watch()])
-    trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not to stdout
-    progress.state = "training"
-    trainer.train()
-    shutil.rmtree(args.output_dir, ignore_errors=True)
-
-    if best["epoch"] == 0:  # nothing beat the base: what is kept is the base itself
-        model = CrossEncoder(base, activation_fn=torch.nn.Identity(), max_length=settings.max_length)
-    else:
-        model = CrossEncoder(str(best_dir), activation_fn=torch.nn.Identity(), max_length=settings.max_length)
-    tuned_figures = heldout_figures(predict, data, searcher, queries)
-    shutil.rmtree(output_dir, ignore_errors=True)
-    model.save_pretrained(str(output_dir))
-    shutil.rmtree(best_dir, ignore_errors=True)
-    comparison = pd.concat({"base": base_figures, "tuned": tuned_figures})
-    cancelled = progress.cancel.is_set()
-    _model_card(output_dir, base, settings, data.summary(), comparison, history, best["epoch"])
-    progress.state = "cancelled" if cancelled else "done"
-    return TrainResult(output_dir, base, comparison, history, best["epoch"], data.summary(), cancelled)
+def _save(model, staging: Path, output_dir: Path) -> None:
+    """Saved aside, then moved into place, so a crash never leaves half a model under the output name."""
+    model.save_pretrained(str(staging))
+    _check_output(output_dir)
+    if output_dir.is_dir():
+        output_dir.rmdir()  # empty, as checked: nothing of the user's is deleted
+    os.replace(staging, output_dir)
 
 
 def default_output(project: Path, base: str) -> Path:

@@ -31,20 +31,22 @@ def ranklens_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def dataset(name: str) -> Path:
     path = DATASETS / name
-    assert (path / "corpus.jsonl").is_file(), f"dataset {name} not found at {path}: ../shared/datasets must sit beside the repo"
+    assert (path / "corpus.jsonl").is_file(), (
+        f"dataset {name} not found at {path}: ../shared/datasets must sit beside the repo"
+    )
     return path
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from ranklens.models import load_embedder
+    from ranklens.models.loading import load_embedder
 
     return load_embedder("sentence-transformers/all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")
 def reranker():
-    from ranklens.models import load_reranker
+    from ranklens.models.loading import load_reranker
 
     assert STAND_IN_CE.is_dir(), f"the stand-in cross-encoder is missing at {STAND_IN_CE}"
     return load_reranker(str(STAND_IN_CE), fallbacks=[])

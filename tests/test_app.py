@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import ROOT, STAND_IN_CE
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, STAND_IN_CE
-from ranklens.backends import default_backend
+from ranklens.backends.registry import default_backend
 from ranklens.bench import SEED, SEED_INDEX
-from ranklens.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 
 ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
 
@@ -32,7 +32,8 @@ def search(at: AppTest, query: str) -> AppTest:
 def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     at = start()
     assert not at.exception
-    at.selectbox(key="builtin_name").set_value("negation").run()
+    at.selectbox(key="builtin_name").set_value("negation")
+    at.selectbox(key="ce_backend").set_value("torch-bf16").run()  # a lower precision: its agreement is shown
     assert any("Index: 41 documents" in c.value for c in at.caption)
     search(at, "hotel without a pool")
     assert not at.exception and not at.error
@@ -41,11 +42,11 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     assert all(re.search(r"(▲\d+|▼\d+|new|=)", row) for row in reranked)
     assert not any(re.search(r"(▲\d+|▼\d+|new)", row) for row in bi), "the baseline has no arrows"
     assert bi != reranked
-    assert any(re.search(r"\b0 truncated at the cross-encoder's 192-token window", c.value) for c in at.caption), \
+    assert any(re.search(r"\b0 truncated at the cross-encoder's 192-token window", c.value) for c in at.caption), (
         "short hotel reviews: none cut at the stand-in's window"
+    )
     assert any("could not be loaded" in w.value for w in at.warning), "the fallback cross-encoder is named"
-    if default_backend() != "torch":
-        assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
+    assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
 
 
 def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32():
@@ -57,8 +58,9 @@ def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32(
     assert any("Bi-encoder backend torch-bf16: cosine with torch fp32" in c.value for c in at.caption)
     assert not any("Bi-encoder backend" in w.value for w in at.warning), "bf16 keeps the embeddings"
     at.selectbox(key="bi_backend").set_value("onnx-int8").run()
-    assert any("Bi-encoder backend onnx-int8" in w.value and "may retrieve other documents" in w.value
-               for w in at.warning), "int8 embeddings drift: said, not hidden"
+    assert any(
+        "Bi-encoder backend onnx-int8" in w.value and "may retrieve other documents" in w.value for w in at.warning
+    ), "int8 embeddings drift: said, not hidden"
 
 
 def test_alpha_change_resorts_with_no_model_call():
@@ -77,10 +79,12 @@ def test_alpha_change_resorts_with_no_model_call():
 def test_bad_upload_shows_the_error_and_keeps_the_corpus():
     at = start()
     at.radio(key="corpus_mode").set_value("Upload").run()
-    at.file_uploader(key="upload_files").set_value([
-        ("good.txt", b"a fine document", "text/plain"),
-        ("broken.jsonl", b'{"_id": "1", "text": "ok"}\n{oops\n', "application/json"),
-    ]).run()
+    at.file_uploader(key="upload_files").set_value(
+        [
+            ("good.txt", b"a fine document", "text/plain"),
+            ("broken.jsonl", b'{"_id": "1", "text": "ok"}\n{oops\n', "application/json"),
+        ]
+    ).run()
     at.button(key="load_upload").click().run()
     assert any("broken.jsonl, line 2: not valid JSON" in e.value for e in at.error)
     assert any("Still using" in c.value and "python" in c.value for c in at.caption)
@@ -105,7 +109,9 @@ def test_csv_upload_with_column_picker():
 def test_corpus_text_is_never_rendered_as_html():
     at = start()
     at.radio(key="corpus_mode").set_value("Upload").run()
-    hostile = b'{"_id": "x", "title": "<script>alert(1)</script>", "text": "<img src=x onerror=alert(1)> **bold** $x$"}\n'
+    hostile = (
+        b'{"_id": "x", "title": "<script>alert(1)</script>", "text": "<img src=x onerror=alert(1)> **bold** $x$"}\n'
+    )
     at.file_uploader(key="upload_files").set_value(("evil.jsonl", hostile, "application/json")).run()
     at.button(key="load_upload").click().run()
     search(at, "alert")
@@ -123,11 +129,17 @@ def test_throughput_panel_reports_pairs_per_second():
     at.button(key="throughput_run").click().run()
     assert not at.exception
     table = at.dataframe[-1].value
-    assert list(table["measure"]) == ["latency, 10 candidates (ms)"] * 2 + ["pairs/s, 10 candidates"] * 2 + \
-        ["indexing docs/s"] * 2
-    assert list(table["implementation"]) == [SEED, f"ranklens {default_backend()}"] * 2 + \
-        [SEED_INDEX, "ranklens build_index, torch (chunked, no cache)"]
-    assert (table["value"] > 0).all() and (table.loc[table["implementation"].str.startswith("seed"), "vs seed"] == 1).all()
+    assert (
+        list(table["measure"])
+        == ["latency, 10 candidates (ms)"] * 2 + ["pairs/s, 10 candidates"] * 2 + ["indexing docs/s"] * 2
+    )
+    assert list(table["implementation"]) == [SEED, f"ranklens {default_backend()}"] * 2 + [
+        SEED_INDEX,
+        "ranklens build_index, torch (chunked, no cache)",
+    ]
+    assert (table["value"] > 0).all() and (
+        table.loc[table["implementation"].str.startswith("seed"), "vs seed"] == 1
+    ).all()
 
 
 @pytest.fixture(autouse=True)

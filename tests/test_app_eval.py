@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT, STAND_IN_CE
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, STAND_IN_CE
 from ranklens.runs import RunStore
 
 
@@ -51,6 +51,8 @@ def test_metrics_per_query_sweep_significance_and_saved_runs(tmp_path):
     assert [(r.name, r.settings["alpha"]) for r in saved] == [("best alpha", best_alpha), ("reranked only", 0.0)]
     assert saved[0].settings["ce_model"] == str(STAND_IN_CE) and saved[0].settings["top_n"] == 100
     at.multiselect(key="compare_runs").set_value([r.label for r in saved]).run()
-    assert any(f"{saved[1].label} − {saved[0].label}" in getattr(f, "columns", []) for f in (d.value for d in at.dataframe))
+    assert any(
+        f"{saved[1].label} − {saved[0].label}" in getattr(f, "columns", []) for f in (d.value for d in at.dataframe)
+    )
     assert any(saved[0].label in i.value and "p = " in i.value for i in at.info)
     assert at.get("download_button")

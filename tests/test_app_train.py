@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import ROOT, STAND_IN_CE
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, STAND_IN_CE
 from ranklens.corpus import load_builtin
 from ranklens.labels import Judgement, LabelStore
 
@@ -22,7 +22,9 @@ def test_train_from_labels_see_progress_and_pick_the_tuned_model(tmp_path):
     corpus = load_builtin("python")
     LabelStore(project).judge_many(
         (Judgement("python", qid, corpus.queries[qid], doc_id, grade, "ann"), corpus.get(doc_id))
-        for qid, docs in corpus.qrels.items() for doc_id, grade in docs.items())
+        for qid, docs in corpus.qrels.items()
+        for doc_id, grade in docs.items()
+    )
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.text_input(key="project_dir").set_value(str(project)).run()

@@ -11,15 +11,22 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-
 from conftest import ROOT
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 # A closed network: Chromium must not try to reach anything but the app.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -34,9 +41,23 @@ def app_url(tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with log.open("w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -94,8 +115,11 @@ def test_query_slider_and_screenshots(app_url):
         wait_until_idle(page)
         hybrid_after = page.locator("[data-testid='stColumn']").nth(2).inner_text()
         assert hybrid_after != hybrid_before
+
         def first_title(column_text: str) -> str:
-            return next(line for line in column_text.splitlines() if line.startswith("1.") and "·" in line).split("·")[-1]
+            return next(line for line in column_text.splitlines() if line.startswith("1.") and "·" in line).split("·")[
+                -1
+            ]
 
         bi_column = page.locator("[data-testid='stColumn']").nth(0).inner_text()
         assert first_title(hybrid_after) == first_title(bi_column), "at alpha 1 the hybrid is the bi-encoder's ranking"

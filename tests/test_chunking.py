@@ -24,7 +24,9 @@ def test_long_document_becomes_overlapping_passages_within_the_window(embedder):
 
 
 def test_title_is_part_of_what_is_chunked(embedder):
-    passages = chunk_documents([Document(id="d", title="Pythons", text="constrict prey")], embedder.tokenizer, ChunkSettings())
+    passages = chunk_documents(
+        [Document(id="d", title="Pythons", text="constrict prey")], embedder.tokenizer, ChunkSettings()
+    )
     assert passages[0].text == "Pythons constrict prey"
 
 

@@ -2,16 +2,33 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, dataset
+from conftest import ROOT, STAND_IN_CE, dataset
 
 
 def ranklens(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ranklens", *args], cwd=ROOT, env=os.environ.copy(),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ranklens", *args],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_search_prints_both_rankings_with_arrows_and_timings():
-    done = ranklens("search", "--corpus", str(dataset("adi")), "--query", "computer indexing", "--top-n", "20")
+    done = ranklens(
+        "search",
+        "--corpus",
+        str(dataset("adi")),
+        "--query",
+        "computer indexing",
+        "--top-n",
+        "20",
+        "--ce-model",
+        str(STAND_IN_CE),
+    )
     assert done.returncode == 0, done.stderr
     header = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("#"))
     assert "bi-encoder" in header and "reranked" in header and "hybrid" in header
@@ -19,7 +36,14 @@ def test_search_prints_both_rankings_with_arrows_and_timings():
     assert len(rows) == 10
     assert any(mark in done.stdout for mark in ("▲", "▼", "new"))
     assert "timings: query embed" in done.stdout and "cross-encoder" in done.stdout
-    assert "fallback" in done.stdout, "the stand-in cross-encoder is in use here, and the output must say so"
+    assert f"cross-encoder: {STAND_IN_CE}" in done.stdout and "fallback" not in done.stdout
+
+
+def test_search_says_which_cross_encoder_stands_in_for_one_that_cannot_load():
+    done = ranklens("search", "--corpus", "seed", "--query", "neural ranking", "--ce-model", "/no/such/cross-encoder")
+    assert done.returncode == 0, done.stderr
+    assert f"cross-encoder: {STAND_IN_CE}" in done.stdout
+    assert "note: /no/such/cross-encoder could not be loaded" in done.stdout and "using the fallback" in done.stdout
 
 
 def test_eval_prints_the_metrics_table():

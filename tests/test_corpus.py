@@ -1,9 +1,9 @@
 import json
 
 import pytest
-
 from conftest import dataset
 from pdfmaker import make_pdf
+
 from ranklens import corpus as corpus_module
 from ranklens.corpus import CorpusError, TableColumns, load_beir, load_files, load_paths, table_columns
 
@@ -14,6 +14,7 @@ def jsonl(*records) -> bytes:
 
 # ---- formats -------------------------------------------------------------------------------------
 
+
 def test_text_and_markdown_files_are_one_document_each():
     corpus = load_files([("notes/a.txt", b"first doc"), ("b.md", "# Zweite\n\nTe\u00dft".encode())])
     assert [d.id for d in corpus.documents] == ["notes/a.txt", "b.md"]
@@ -22,7 +23,7 @@ def test_text_and_markdown_files_are_one_document_each():
 
 
 def test_csv_with_named_columns():
-    data = b"key,heading,body\n7,Snakes,Pythons are constrictors\n8,Code,\"Python, the language\"\n"
+    data = b'key,heading,body\n7,Snakes,Pythons are constrictors\n8,Code,"Python, the language"\n'
     corpus = load_files([("docs.csv", data)], columns=TableColumns(text="body", id="key", title="heading"))
     assert [(d.id, d.title, d.text) for d in corpus.documents] == [
         ("7", "Snakes", "Pythons are constrictors"),
@@ -40,10 +41,12 @@ def test_tsv_without_id_column_gets_content_hash_ids():
 
 
 def test_jsonl_in_beir_and_plain_form():
-    corpus = load_files([
-        ("beir.jsonl", jsonl({"_id": "d1", "title": "T", "text": "x"})),
-        ("plain.jsonl", jsonl({"id": 2, "text": "y"})),
-    ])
+    corpus = load_files(
+        [
+            ("beir.jsonl", jsonl({"_id": "d1", "title": "T", "text": "x"})),
+            ("plain.jsonl", jsonl({"id": 2, "text": "y"})),
+        ]
+    )
     assert [(d.id, d.title, d.full_text) for d in corpus.documents] == [("d1", "T", "T x"), ("2", "", "y")]
 
 
@@ -83,6 +86,7 @@ def test_paths_folder_of_files(tmp_path):
 
 # ---- bad input -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "files, message",
     [
@@ -90,12 +94,17 @@ def test_paths_folder_of_files(tmp_path):
         ([("blank.csv", b"  \n\n")], "blank.csv: the file is empty"),
         ([("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")], "image.txt: looks like a binary file"),
         ([("latin1.txt", "line one\ncaf\u00e9".encode("latin-1"))], "latin1.txt: not valid UTF-8 (byte 0xe9 at line 2"),
-        ([("bad.jsonl", b'{"_id": "1", "text": "ok"}\n{"_id": "2", "text": oops}\n')], "bad.jsonl, line 2: not valid JSON"),
+        (
+            [("bad.jsonl", b'{"_id": "1", "text": "ok"}\n{"_id": "2", "text": oops}\n')],
+            "bad.jsonl, line 2: not valid JSON",
+        ),
         ([("list.jsonl", b'{"_id": "1", "text": "ok"}\n[1, 2]\n')], "list.jsonl, line 2: expected a JSON object"),
         ([("notext.jsonl", b'{"_id": "1"}\n')], "notext.jsonl, line 1: no 'text'"),
-        ([("a.jsonl", jsonl({"_id": "1", "text": "x"})), ("b.jsonl", jsonl({"_id": "1", "text": "y"}))],
-         "duplicate document id '1': in a.jsonl:1 and b.jsonl:1"),
-        ([("rows.csv", b"text\nfine\n\"\"\nalso fine\n")], "rows.csv, line 3: the 'text' column is empty"),
+        (
+            [("a.jsonl", jsonl({"_id": "1", "text": "x"})), ("b.jsonl", jsonl({"_id": "1", "text": "y"}))],
+            "duplicate document id '1': in a.jsonl:1 and b.jsonl:1",
+        ),
+        ([("rows.csv", b'text\nfine\n""\nalso fine\n')], "rows.csv, line 3: the 'text' column is empty"),
         ([("wide.csv", b"text\nok\nok,extra\n")], "wide.csv, line 3: more fields than the header"),
         ([("header.csv", b"text\n")], "header.csv: a header but no rows"),
         ([("doc.docx", b"PK\x03\x04")], "doc.docx: unsupported file type .docx"),

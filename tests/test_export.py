@@ -1,14 +1,13 @@
 """Each export goes straight into the tool it is for."""
 
-import json
-
 import pytest
 import pytrec_eval
+from conftest import STAND_IN_CE
 from ranx import Qrels
 
-from conftest import STAND_IN_CE
 from ranklens.corpus import load_beir, load_builtin
-from ranklens.export import beir_zip, export_text, import_qrels, import_raw, trec_qrels, write_beir
+from ranklens.export import beir_zip, export_text, trec_qrels, write_beir
+from ranklens.imports import import_qrels, import_raw
 from ranklens.labels import LabelError, LabelStore
 
 
@@ -38,11 +37,18 @@ def test_pairs_train_a_cross_encoder_for_one_step(store, tmp_path):
     from_jsonl = Dataset.from_json(str(tmp_path / "pairs.jsonl"))
     assert from_csv.column_names == from_jsonl.column_names == ["query", "passage", "label"]
     assert from_csv["label"] == from_jsonl["label"]
-    assert sorted(from_csv["label"]) == sorted([0.8333, 0.6667, 0.3333, 0.3333, 0.0, 0.0, 1.0, 0.0]), \
+    assert sorted(from_csv["label"]) == sorted([0.8333, 0.6667, 0.3333, 0.3333, 0.0, 0.0, 1.0, 0.0]), (
         "snake-07: ann 3 and bob 2 average 2.5 -> 0.8333; bob's can't rate is left out"
+    )
     model = CrossEncoder(str(STAND_IN_CE))
-    args = CrossEncoderTrainingArguments(output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=4,
-                                         report_to="none", save_strategy="no", use_cpu=True)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=1,
+        per_device_train_batch_size=4,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+    )
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=from_csv, loss=BinaryCrossEntropyLoss(model))
     result = trainer.train()
     assert result.global_step == 1 and result.training_loss > 0
@@ -93,7 +99,8 @@ def test_import_trec_and_beir_qrels(tmp_path):
     tsv = "query-id\tcorpus-id\tscore\nn1\thotel-02\t1\n"
     assert import_qrels(store, "test.tsv", tsv.encode(), "negation", docs, corpus.queries, "beir") == 1
     assert store.qrels("negation") == {q: dict(d) for q, d in corpus.qrels.items()} | {
-        "n1": {**corpus.qrels["n1"], "hotel-02": 2}}  # trec 3 and beir 1 average 2
+        "n1": {**corpus.qrels["n1"], "hotel-02": 2}
+    }  # trec 3 and beir 1 average 2
     with pytest.raises(LabelError, match="name a query or document this corpus does not have .* nothing was imported"):
         import_qrels(store, "x.qrels", b"n1 0 no-such-doc 2\n", "negation", docs, corpus.queries, "x")
     with pytest.raises(LabelError, match="x.qrels, line 1: score 'high' is not a number"):

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from ranklens.corpus import Document
-from ranklens.labels import LabelError, LabelStore, agreement, aggregate, query_id_for
+from ranklens.labels import LabelError, LabelStore, aggregate, agreement, query_id_for
 
 DOC = Document(id="d1", title="Pythons", text="Pythons are constrictors.")
 WRITER = [sys.executable, str(ROOT / "tests" / "judgement_writer.py")]
@@ -78,8 +78,9 @@ def test_query_ids():
 def test_a_killed_writer_loses_nothing_it_reported_saved(tmp_path):
     db = tmp_path / "labels.sqlite"
     LabelStore(db)
-    writer = subprocess.Popen([*WRITER, str(db), "killed", "100000"], cwd=ROOT, env=WRITER_ENV,
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [*WRITER, str(db), "killed", "100000"], cwd=ROOT, env=WRITER_ENV, stdout=subprocess.PIPE, text=True
+    )
     reported = []
     for line in writer.stdout:
         reported.append(int(line.split()[1]))
@@ -99,9 +100,10 @@ def test_a_killed_writer_loses_nothing_it_reported_saved(tmp_path):
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     db = tmp_path / "labels.sqlite"
     LabelStore(db)
-    writers = [subprocess.Popen([*WRITER, str(db), name, "150"], cwd=ROOT, env=WRITER_ENV,
-                                stdout=subprocess.DEVNULL)
-               for name in ("first", "second")]
+    writers = [
+        subprocess.Popen([*WRITER, str(db), name, "150"], cwd=ROOT, env=WRITER_ENV, stdout=subprocess.DEVNULL)
+        for name in ("first", "second")
+    ]
     assert [w.wait(timeout=300) for w in writers] == [0, 0]
     store = LabelStore(db)
     stored = {j.doc_id for j in store.judgements("durability")}

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 import torch
+from conftest import STAND_IN_CE
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from conftest import STAND_IN_CE
-from ranklens.models import DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker, model_kind
+from ranklens.models.files import model_kind
+from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -46,7 +47,9 @@ def test_scores_are_raw_logits_not_sigmoid(reranker):
     tokenizer = AutoTokenizer.from_pretrained(str(STAND_IN_CE))
     model = AutoModelForSequenceClassification.from_pretrained(str(STAND_IN_CE)).eval()
     with torch.no_grad():
-        batch = tokenizer([q for q, _ in pairs], [p for _, p in pairs], padding=True, truncation=True, return_tensors="pt")
+        batch = tokenizer(
+            [q for q, _ in pairs], [p for _, p in pairs], padding=True, truncation=True, return_tensors="pt"
+        )
         logits = model(**batch).logits[:, 0].numpy()
     assert reranker.score(pairs) == pytest.approx(logits, abs=1e-4)
     assert (logits < 0).any(), "at least one of these pairs has a negative logit, which a sigmoid could not give"

@@ -1,9 +1,11 @@
+import itertools
+
 import numpy as np
 import pytest
 
-from ranklens.corpus import Document, Corpus
+from ranklens.corpus import Corpus, Document
 from ranklens.index import build_index
-from ranklens.search import SearchError, Searcher
+from ranklens.search import Searcher, SearchError
 
 QUERY = "automatic indexing of documents by computer"
 
@@ -13,11 +15,11 @@ def test_result_holds_both_rankings_scores_and_timings(adi_searcher):
     assert len(result.candidates) == 20
     bi = result.ranking("bi")
     assert [c.bi_rank for c in bi] == list(range(1, 21))
-    assert all(a.bi_score >= b.bi_score for a, b in zip(bi, bi[1:]))
+    assert all(a.bi_score >= b.bi_score for a, b in itertools.pairwise(bi))
     ce = result.ranking("ce")
-    assert all(a.ce_score >= b.ce_score for a, b in zip(ce, ce[1:]))
+    assert all(a.ce_score >= b.ce_score for a, b in itertools.pairwise(ce))
     hybrid = result.ranking("hybrid")
-    assert all(a.hybrid_score >= b.hybrid_score for a, b in zip(hybrid, hybrid[1:]))
+    assert all(a.hybrid_score >= b.hybrid_score for a, b in itertools.pairwise(hybrid))
     top = ce[0]
     assert top.hybrid_score == pytest.approx(0.5 * top.bi_score + 0.5 / (1 + np.exp(-top.ce_score)))
     assert top.text == adi_searcher.index.corpus.get(top.doc_id).text
@@ -78,11 +80,14 @@ def test_top_n_larger_than_the_corpus_returns_every_document(adi_searcher):
 
 def test_long_documents_are_chunked_and_truncation_is_reported(embedder, reranker, tmp_path):
     filler = " ".join(f"The committee met on day {i} to discuss the budget." for i in range(60))
-    corpus = Corpus("long", [
-        Document(id="long", text=filler + " Pythons are large constricting snakes found in Africa and Asia."),
-        Document(id="short", text="Python is a programming language."),
-        Document(id="other", text="Rainfall in the desert is rare."),
-    ])
+    corpus = Corpus(
+        "long",
+        [
+            Document(id="long", text=filler + " Pythons are large constricting snakes found in Africa and Asia."),
+            Document(id="short", text="Python is a programming language."),
+            Document(id="other", text="Rainfall in the desert is rare."),
+        ],
+    )
     index = build_index(corpus, embedder, cache_dir=tmp_path)
     searcher = Searcher(index, embedder, reranker)
     result = searcher.search("constricting snakes of Africa", top_n=3)

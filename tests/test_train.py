@@ -5,14 +5,14 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from conftest import STAND_IN_CE, dataset
+
 from ranklens.corpus import Corpus, load_beir
 from ranklens.evaluate import judged
 from ranklens.index import build_index
-from ranklens.models import load_reranker
+from ranklens.models.loading import load_reranker
 from ranklens.search import Searcher
-from ranklens.train import Progress, TrainSettings, build_training_data, split_queries, train, tuned_models
+from ranklens.train import TrainingProgress, TrainSettings, build_training_data, split_queries, train, tuned_models
 
 QUERIES = 40
 DISTRACTORS = 200
@@ -53,10 +53,17 @@ def test_training_data_targets_and_negatives(scifact_sample):
 
 def test_fine_tune_keeps_the_best_heldout_epoch(scifact_sample, tmp_path, capsys):
     corpus = scifact_sample.index.corpus
-    settings = TrainSettings(epochs=2, batch_size=16, learning_rate=3e-5, hard_negatives=3, random_negatives=1,
-                             heldout_fraction=0.25, heldout_candidates=20)
+    settings = TrainSettings(
+        epochs=2,
+        batch_size=16,
+        learning_rate=3e-5,
+        hard_negatives=3,
+        random_negatives=1,
+        heldout_fraction=0.25,
+        heldout_candidates=20,
+    )
     data = build_training_data(scifact_sample, corpus.queries, corpus.qrels, settings)
-    progress = Progress()
+    progress = TrainingProgress()
     output = tmp_path / "project" / "models" / "tuned"
     result = train(scifact_sample, corpus.queries, data, settings, output, progress)
     with capsys.disabled():
@@ -65,7 +72,9 @@ def test_fine_tune_keeps_the_best_heldout_epoch(scifact_sample, tmp_path, capsys
     assert [row["epoch"] for row in result.history] == [0, 1, 2]
     best_seen = max(row["held-out ndcg@10"] for row in result.history)
     assert result.comparison.loc[("tuned", "reranked"), "ndcg@10"] == pytest.approx(best_seen, abs=1e-9)
-    assert result.comparison.loc[("base", "reranked"), "ndcg@10"] == pytest.approx(result.history[0]["held-out ndcg@10"])
+    assert result.comparison.loc[("base", "reranked"), "ndcg@10"] == pytest.approx(
+        result.history[0]["held-out ndcg@10"]
+    )
     assert (output / "RANKLENS_MODEL_CARD.md").is_file() and (output / "model.safetensors").is_file()
     assert tuned_models(tmp_path / "project") == [output]
     reloaded = load_reranker(str(output), fallbacks=[])

@@ -10,7 +10,7 @@ from components.search_panel import label_context
 from components.text import literal
 from ranklens.corpus import Corpus, Document
 from ranklens.labels import GRADES, pool
-from ranklens.search import SearchResult
+from ranklens.results import SearchResult
 
 POSITION = "focus_position"
 
@@ -31,13 +31,19 @@ def render(result: SearchResult | None, corpus: Corpus, project: Project | None,
     if context is None:
         st.info("Enter your name as rater in the sidebar to start labelling.")
         return
-    pooled = pool([[c.doc_id for c in result.ranking(r)[:top_k]] for r in ("bi", "ce", "hybrid")], seed=context.query_id)
+    pooled = pool(
+        [[c.doc_id for c in result.ranking(r)[:top_k]] for r in ("bi", "ce", "hybrid")], seed=context.query_id
+    )
     grades = context.current()
     done = sum(doc_id in grades for doc_id in pooled)
     st.markdown(f"**{literal(result.query)}**")
-    st.progress(done / len(pooled), text=f"{done} of {len(pooled)} pooled candidates judged by {literal(context.rater)}")
-    st.caption(f"The union of the bi-encoder, reranked and hybrid top-{top_k}, shuffled, with scores and ranks hidden "
-               "so that no ranker's order sways the judgement.")
+    st.progress(
+        done / len(pooled), text=f"{done} of {len(pooled)} pooled candidates judged by {literal(context.rater)}"
+    )
+    st.caption(
+        f"The union of the bi-encoder, reranked and hybrid top-{top_k}, shuffled, with scores and ranks hidden "
+        "so that no ranker's order sways the judgement."
+    )
     pool_key = (context.corpus, context.query_id, context.rater, tuple(pooled))
     if st.session_state.get(f"{POSITION}_for") != pool_key:
         st.session_state[f"{POSITION}_for"] = pool_key
@@ -60,10 +66,26 @@ def render(result: SearchResult | None, corpus: Corpus, project: Project | None,
     buttons = st.columns(len(grading.OPTIONS))
     for column, choice in zip(buttons, grading.OPTIONS):
         meaning = dict(GRADES.values()).get(choice, "you cannot tell")
-        column.button(choice, key=f"focus|{choice}", help=meaning, width="stretch",
-                      on_click=_grade_and_next, args=(context, doc, choice, note_key, pooled))
+        column.button(
+            choice,
+            key=f"focus|{choice}",
+            help=meaning,
+            width="stretch",
+            on_click=_grade_and_next,
+            args=(context, doc, choice, note_key, pooled),
+        )
     back, forward = st.columns(2)
-    back.button("◀ Previous", key="focus_previous", disabled=position == 0, width="stretch",
-                on_click=lambda: st.session_state.update({POSITION: position - 1}))
-    forward.button("Next ▶", key="focus_next", disabled=position == len(pooled) - 1, width="stretch",
-                   on_click=lambda: st.session_state.update({POSITION: position + 1}))
+    back.button(
+        "◀ Previous",
+        key="focus_previous",
+        disabled=position == 0,
+        width="stretch",
+        on_click=lambda: st.session_state.update({POSITION: position - 1}),
+    )
+    forward.button(
+        "Next ▶",
+        key="focus_next",
+        disabled=position == len(pooled) - 1,
+        width="stretch",
+        on_click=lambda: st.session_state.update({POSITION: position + 1}),
+    )

@@ -1,0 +1,114 @@
+"""The export cache: a model converted for a backend once, kept on disk, never converted again at start-up.
+
+Keyed by the model's weights, the backend, the window and the versions of every library that
+reads or writes the file, so an upgrade re-exports instead of loading a stale file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from ranklens.backends.registry import BACKENDS, BackendUnavailable
+from ranklens.settings import data_dir
+
+LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime", "openvino", "nncf")
+# What each backend's file is made from: None is the plain ONNX export itself.
+MADE_FROM = {"onnx": None, "onnx-int8": "onnx", "openvino-int8": "onnx"}
+RUNTIMES = {
+    "onnx": ("onnxruntime",),
+    "onnx-int8": ("onnxruntime",),
+    "openvino": ("openvino",),
+    "openvino-bf16": ("openvino",),
+    "openvino-int8": ("openvino", "nncf"),
+}
+
+
+def library_versions() -> str:
+    """'torch=2.13.0,transformers=...,...': part of every export's cache key."""
+    found = []
+    for name in LIBRARIES:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=none")
+    return ",".join(found)
+
+
+def export_key(fingerprint: str, backend: str, max_length: int) -> str:
+    """The export's folder name: the weights, the stored format, the window and the library versions."""
+    return hashlib.sha256(f"{fingerprint}|{backend}|{max_length}|{library_versions()}".encode()).hexdigest()[:24]
+
+
+def require_runtime(backend: str) -> None:
+    """Raise BackendUnavailable, naming the package, when a runtime the backend needs is not installed."""
+    from ranklens.backends.openvino_runtime import import_nncf_quietly
+
+    for package in RUNTIMES[backend]:
+        try:
+            import_nncf_quietly() if package == "nncf" else __import__(package)
+        except ImportError as err:
+            raise BackendUnavailable(f"{backend} needs {package}, which is not installed ({err})") from err
+
+
+def stored_format(backend: str) -> str:
+    """OpenVINO fp32 and bf16 read the fp32 ONNX file itself (the precision is chosen at compile time)."""
+    return "onnx" if backend in ("onnx", "openvino", "openvino-bf16") else backend
+
+
+def _write(stored_as: str, module, tokenizer, pair: bool, source: Path | None, staging: Path) -> None:
+    from ranklens.backends.onnx_runtime import export_onnx, quantize_dynamic_int8
+    from ranklens.backends.openvino_runtime import compress_weights_int8
+
+    if stored_as == "onnx":
+        export_onnx(module, tokenizer, pair, staging / "model.onnx")
+    elif stored_as == "onnx-int8":
+        quantize_dynamic_int8(source, staging / "model.onnx")
+    else:
+        compress_weights_int8(source, staging / "model.xml")
+
+
+def export(
+    module,
+    tokenizer,
+    fingerprint: str,
+    backend: str,
+    max_length: int,
+    pair: bool,
+    cache_dir: Path | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[Path, bool]:
+    """The model file for this model and backend, and whether it had to be made now (False: from the cache).
+
+    Args:
+        module: the transformers model whose first output is wanted.
+        pair: it reads (query, passage) pairs (a cross-encoder) rather than single texts.
+        notify: hears one message before a conversion starts (it can take a minute).
+    """
+    require_runtime(backend)
+    stored_as = stored_format(backend)
+    folder = (cache_dir or data_dir() / "exports") / export_key(fingerprint, stored_as, max_length)
+    model_file = folder / ("model.xml" if stored_as == "openvino-int8" else "model.onnx")
+    if model_file.is_file():
+        return model_file, False
+    source = None
+    if MADE_FROM[stored_as]:
+        source, _ = export(module, tokenizer, fingerprint, MADE_FROM[stored_as], max_length, pair, cache_dir, notify)
+    if notify:
+        notify(f"Exporting the model to {BACKENDS[backend]} (once; cached in {folder})…")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _write(stored_as, module, tokenizer, pair, source, staging)
+        os.replace(staging, folder)
+    except Exception as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        if model_file.is_file():  # another process exported it first
+            return model_file, False
+        raise BackendUnavailable(f"could not export to {backend}: {type(err).__name__}: {err}") from err
+    return model_file, True

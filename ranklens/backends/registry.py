@@ -1,0 +1,81 @@
+"""The backends by name, what each must keep of the ranking, and the forward pass each one builds.
+
+A forward pass is a callable from one padded batch of token ids (numpy) to the model's first
+output: logits for a cross-encoder, token embeddings for a bi-encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ranklens.backends.cpu import native_bf16
+
+BACKENDS = {
+    "torch": "PyTorch, fp32",
+    "torch-bf16": "PyTorch, bfloat16 weights (fast where the CPU has native bf16: AMX or AVX512-BF16)",
+    "onnx": "ONNX Runtime, fp32",
+    "onnx-int8": "ONNX Runtime, int8 weights (dynamic quantization)",
+    "openvino": "OpenVINO, fp32",
+    "openvino-bf16": "OpenVINO, bfloat16 inference (its own default on CPUs with native bf16)",
+    "openvino-int8": "OpenVINO, int8 weights (NNCF weight compression)",
+}
+# A lower-precision backend must keep the ranking. What the tests hold each to, as Spearman
+# correlation with torch fp32 on the same real (query, abstract) pairs:
+MIN_SPEARMAN = {
+    "torch-bf16": 0.99,
+    "onnx": 0.99,
+    "onnx-int8": 0.95,
+    "openvino": 0.99,
+    "openvino-bf16": 0.99,
+    "openvino-int8": 0.99,
+}
+# The default backend must reach DEFAULT_MIN_SPEARMAN (and, in bench/rerank_speed.py, 99.5 % of
+# the seed's nDCG@10); among those that do, the fastest measured here is the default.
+DEFAULT_MIN_SPEARMAN = 0.99
+# A bi-encoder backend whose embeddings fall below this cosine with fp32's somewhere in the
+# corpus gets a warning: its index may retrieve other documents (onnx-int8 reaches only 0.90).
+MIN_INDEX_COSINE = 0.99
+
+Forward = Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+class BackendUnavailable(RuntimeError):
+    """The runtime a backend needs is not installed or cannot export this model."""
+
+
+def default_backend() -> str:
+    """torch-bf16 where the CPU has native bf16 (3.6-4.3x the seed's speed at 100 candidates here, at
+    100.1-100.5 % of its nDCG@10); torch fp32 elsewhere (README, "Performance")."""
+    return "torch-bf16" if native_bf16() else "torch"
+
+
+def make_forward(
+    backend: str,
+    module,
+    tokenizer,
+    fingerprint: str,
+    max_length: int,
+    pair: bool,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[Forward, bool]:
+    """The forward pass for `backend` over `module`, and whether an export had to be made now.
+
+    For the torch backends `module` must already be in the wanted dtype; the others export it
+    (once, cached on disk) and run the export.
+    """
+    if backend.startswith("torch"):
+        from ranklens.backends.torch_runtime import torch_forward
+
+        return torch_forward(module), False
+    from ranklens.backends.exports import export
+
+    path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify)
+    if backend.startswith("onnx"):
+        from ranklens.backends.onnx_runtime import onnx_forward
+
+        return onnx_forward(path), exported
+    from ranklens.backends.openvino_runtime import openvino_forward
+
+    return openvino_forward(path, backend), exported

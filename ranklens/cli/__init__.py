@@ -1,0 +1,37 @@
+"""Command line: `python -m ranklens COMMAND ...`, one module per subcommand (its parser and its run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ranklens.cli import bench, evaluate, export, imports, index, search, train
+from ranklens.corpus import CorpusError
+from ranklens.labels import LabelError
+from ranklens.models.loading import ModelError
+from ranklens.search import SearchError
+
+COMMANDS = (index, search, evaluate, export, imports, train, bench)
+# What a command may fail with and report in one line; anything else is a bug and keeps its traceback.
+EXPECTED_ERRORS = (CorpusError, ModelError, SearchError, LabelError, OSError, ValueError)  # TrainingError: ValueError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(prog="python -m ranklens", description="RankLens: inspect two-stage search.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; expected failures print `error: ...` on stderr and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except EXPECTED_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,86 @@
+"""`ranklens bench`: reranking and indexing speed, the seed's code path against each backend, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from ranklens.backends.cpu import cpu_cores, cpu_name
+from ranklens.backends.registry import BACKENDS
+from ranklens.bench import speed_benchmark
+from ranklens.cli.common import say
+from ranklens.cli.output import print_frame
+from ranklens.corpus import CorpusError
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_reranker
+from ranklens.settings import DATASETS_ENV, datasets_dir
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("bench", help="reranking and indexing speed: the seed's code path vs each backend")
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["med", "scifact"],
+        help=f"dataset names (looked up in ${DATASETS_ENV}) or BEIR folders",
+    )
+    parser.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER)
+    parser.add_argument("--bi-model", default=DEFAULT_BI_ENCODER)
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=list(BACKENDS),
+        default=list(BACKENDS),
+        help="cross-encoder backends to compare with the seed",
+    )
+    parser.add_argument(
+        "--bi-backends",
+        nargs="+",
+        choices=list(BACKENDS),
+        default=list(BACKENDS),
+        help="bi-encoder backends whose indexing speed to compare with the seed's",
+    )
+    parser.add_argument("--sizes", nargs="+", type=int, default=[10, 100, 1000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quality-queries", type=int, default=30)
+    parser.add_argument("--csv", default="bench/results/rerank_speed.csv")
+    parser.set_defaults(run=run)
+
+
+def dataset_folder(name: str) -> Path:
+    """A BEIR folder given by path, or by name under $RANKLENS_DATASETS."""
+    if Path(name).is_dir():
+        return Path(name)
+    root = datasets_dir()
+    if root is None:
+        raise CorpusError(f"{name} is not a folder, and ${DATASETS_ENV} is not set to look it up by name")
+    return root / name
+
+
+def run(args: argparse.Namespace) -> None:
+    rows = []
+    for name in args.datasets:
+        rows += speed_benchmark(
+            str(dataset_folder(name)),
+            args.ce_model,
+            args.bi_model,
+            args.backends,
+            args.sizes,
+            args.repeats,
+            args.quality_queries,
+            bi_backends=args.bi_backends,
+            log=say,
+        )
+    table = pd.DataFrame(rows)
+    resolved = load_reranker(args.ce_model).name
+    print(
+        f"machine: {cpu_name() or platform.machine()}, {cpu_cores()} cores; cross-encoder {resolved}; "
+        f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}"
+    )
+    print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
+    print_frame(table, digits=3, index=False)
+    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.csv, index=False)
+    print(f"written to {args.csv}")

@@ -1,0 +1,197 @@
+"""What the subcommands share: their common options, resolving inputs into a corpus, models and judgements,
+and progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ranklens import fusion
+from ranklens.backends.registry import BACKENDS, default_backend
+from ranklens.corpus import (
+    Corpus,
+    CorpusError,
+    Qrels,
+    TableColumns,
+    builtin_names,
+    decode,
+    load_beir,
+    load_builtin,
+    load_paths,
+    parse_qrels,
+)
+from ranklens.evaluate import judged
+from ranklens.index import CorpusIndex, build_index
+from ranklens.labels import LabelStore
+from ranklens.models.embedder import Embedder
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
+from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
+from ranklens.progress import OnProgress
+from ranklens.search import DEFAULT_TOP_N, Searcher
+
+
+def say(message: str) -> None:
+    """A status line on stderr, so stdout holds only the command's result."""
+    print(message, file=sys.stderr)
+
+
+def progress_bar(description: str, unit: str = "") -> OnProgress:
+    """A tqdm bar on stderr (count, rate and time left) fed by `on_progress(done, total)` calls."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def add_column_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text-column", help="CSV/TSV column with the text (default: text, body, content, ...)")
+    parser.add_argument("--id-column", help="CSV/TSV column with the document id")
+    parser.add_argument("--title-column", help="CSV/TSV column with the title")
+
+
+def add_corpus_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    names = ", ".join(builtin_names())
+    parser.add_argument(
+        "--corpus",
+        nargs="+",
+        required=required,
+        help=f"a BEIR folder, a folder of files, files, or a built-in corpus ({names})",
+    )
+    add_column_options(parser)
+
+
+def add_bi_encoder_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bi-model", default=DEFAULT_BI_ENCODER, help="bi-encoder id or path")
+    parser.add_argument(
+        "--bi-backend",
+        choices=list(BACKENDS),
+        default="torch",
+        help="what runs the bi-encoder (another backend builds an index of its own)",
+    )
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER, help="cross-encoder id or path")
+    parser.add_argument("--top-n", type=int, default=DEFAULT_TOP_N, help="candidates the cross-encoder reranks")
+    parser.add_argument("--alpha", type=float, default=fusion.DEFAULT_ALPHA, help="bi-encoder weight in the hybrid")
+    parser.add_argument("--fusion", choices=list(fusion.METHODS), default="hybrid")
+    parser.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default=default_backend(),
+        help="what runs the cross-encoder (default: the fastest that keeps the ranking on this CPU)",
+    )
+    parser.add_argument(
+        "--ce-passages",
+        choices=["best", "max"],
+        default="best",
+        help="cross-encoder reads the best bi-encoder passage, or every passage (max)",
+    )
+    parser.add_argument(
+        "--ce-batch-size",
+        type=int,
+        default=DEFAULT_CE_BATCH,
+        help="pairs per cross-encoder forward pass, sorted by token length",
+    )
+
+
+def columns(args: argparse.Namespace) -> TableColumns:
+    return TableColumns(text=args.text_column or "text", id=args.id_column, title=args.title_column)
+
+
+def load_corpus(args: argparse.Namespace) -> Corpus:
+    """The corpus `--corpus` names: a built-in name, a BEIR folder, a folder of files, or files."""
+    if len(args.corpus) == 1 and args.corpus[0] in builtin_names() and not Path(args.corpus[0]).exists():
+        return load_builtin(args.corpus[0])
+    return load_paths(args.corpus, columns=columns(args))
+
+
+def embedder(args: argparse.Namespace) -> Embedder:
+    loaded = load_embedder(args.bi_model, backend=args.bi_backend, notify=say)
+    for note in (loaded.fallback_reason, loaded.backend_note):
+        if note:
+            say(f"note: {note}")
+    return loaded
+
+
+def reranker(args: argparse.Namespace) -> Reranker:
+    loaded = load_reranker(args.ce_model, backend=args.backend, notify=say)
+    if loaded.backend_note:
+        say(f"note: {loaded.backend_note}")
+    return loaded
+
+
+def corpus_index(corpus: Corpus, bi_encoder: Embedder) -> CorpusIndex:
+    """The corpus's index (from the disk cache when there), with a progress bar while it embeds."""
+    index = build_index(corpus, bi_encoder, progress=progress_bar("embedding passages", unit="passages"))
+    state = "loaded from cache" if index.from_cache else "built"
+    say(
+        f"index {state}: {index.doc_count} documents, {index.passage_count} passages, {bi_encoder.name} "
+        f"({bi_encoder.backend}), {index.seconds:.1f} s"
+    )
+    return index
+
+
+def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True) -> Searcher:
+    """Index, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options."""
+    bi_encoder = embedder(args)
+    index = corpus_index(corpus, bi_encoder)
+    return Searcher(index, bi_encoder, reranker(args) if rerank else None, ce_batch_size=args.ce_batch_size)
+
+
+@dataclass
+class Judged:
+    """A corpus with the queries and judgements to evaluate or train on, and where the judgements came from."""
+
+    corpus: Corpus
+    queries: dict[str, str]
+    qrels: Qrels
+    source: str
+    grade_scale: int | None  # the grade that means "perfect"; None: the highest grade in the qrels
+
+
+def add_judgement_options(parser: argparse.ArgumentParser, split: str) -> None:
+    parser.add_argument("--dataset", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    parser.add_argument("--split", default=split, help="which qrels/<split>.tsv to use")
+    add_corpus_options(parser, required=False)
+    parser.add_argument("--labels", help="with --corpus: the labels of this project folder")
+    parser.add_argument("--qrels", help="with --corpus: this TREC or BEIR qrels file")
+    parser.add_argument("--max-queries", type=int, help="the first N judged queries only")
+
+
+def judged_inputs(args: argparse.Namespace) -> Judged:
+    """The corpus and judgements of `--dataset`, or of `--corpus` with `--labels`, `--qrels` or its own qrels;
+    only queries with a relevant judgement, the first `--max-queries` of them."""
+    if args.dataset:
+        corpus = load_beir(args.dataset, split=args.split)
+        chosen = Judged(corpus, corpus.queries, corpus.qrels, f"{args.dataset}/qrels/{args.split}.tsv", None)
+    elif not args.corpus:
+        raise CorpusError("give --dataset DIR, or --corpus with --labels PROJECT or --qrels FILE")
+    else:
+        corpus = load_corpus(args)
+        if args.labels:
+            store = LabelStore(args.labels)
+            queries = {**corpus.queries, **store.queries(corpus.name)}
+            chosen = Judged(corpus, queries, store.qrels(corpus.name), f"labels in {store.path}", 3)
+        elif args.qrels:
+            qrels = parse_qrels(args.qrels, decode(args.qrels, Path(args.qrels).read_bytes()))
+            chosen = Judged(corpus, corpus.queries, qrels, args.qrels, None)
+        else:
+            chosen = Judged(corpus, corpus.queries, corpus.qrels, f"{corpus.name}'s own qrels", None)
+    chosen.qrels = judged(chosen.qrels)
+    if args.max_queries:
+        chosen.qrels = dict(list(chosen.qrels.items())[: args.max_queries])
+    if not chosen.qrels:
+        raise CorpusError(f"no query with a relevant judgement in {chosen.source}")
+    return chosen

@@ -1,0 +1,43 @@
+"""`ranklens export`: a project's judgements as training pairs, triplets, TREC qrels, a BEIR folder or raw rows."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ranklens.cli.common import say
+from ranklens.export import FORMATS, export_text, write_beir
+from ranklens.labels import LabelError, LabelStore
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("export", help="judgements as training pairs, triplets, TREC qrels, BEIR or raw")
+    parser.add_argument("--labels", required=True, help="project folder or labels.sqlite")
+    parser.add_argument("--corpus-name", help="which corpus's judgements (needed when there are several)")
+    parser.add_argument(
+        "--format", choices=list(FORMATS), required=True, help="; ".join(f"{k}: {v}" for k, v in FORMATS.items())
+    )
+    parser.add_argument("--out", help="file (folder for beir); standard output when left out")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    store = LabelStore(args.labels)
+    corpora = store.corpora()
+    corpus = args.corpus_name or (corpora[0] if len(corpora) == 1 else None)
+    if corpus not in corpora:
+        raise LabelError(
+            f"name the corpus with --corpus-name; {store.path} has judgements for: {', '.join(corpora) or 'none'}"
+        )
+    if args.format == "beir":
+        if not args.out:
+            raise LabelError("--format beir writes a folder: give it with --out")
+        say(f"wrote {write_beir(store, corpus, Path(args.out))}")
+        return
+    text = export_text(store, corpus, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        say(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)

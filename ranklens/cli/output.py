@@ -1,0 +1,49 @@
+"""What the commands print: rankings side by side, and tables."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pandas as pd
+
+from ranklens.results import Candidate, SearchResult
+
+
+def print_frame(frame: pd.DataFrame, digits: int = 4, index: bool = True) -> None:
+    """A pandas table on stdout with a fixed number of decimals."""
+    print(frame.to_string(index=index, float_format=lambda v: f"{v:.{digits}f}"))
+
+
+def _cell(candidate: Candidate | None, result: SearchResult, ranker: str, top_k: int, width: int) -> str:
+    if candidate is None:
+        return " " * width
+    arrow = "" if ranker == "bi" else result.shift(candidate, ranker, top_k).label
+    label = (candidate.title or candidate.text).replace("\n", " ")
+    head = f"{arrow:>4} {candidate.score(ranker):7.3f} {candidate.doc_id[:10]:<10} "
+    return (head + textwrap.shorten(label, width=max(10, width - len(head)), placeholder="…")).ljust(width)
+
+
+def format_result(result: SearchResult, top_k: int, width: int = 52) -> str:
+    """The bi-encoder, reranked and hybrid top-k side by side with rank shifts, then the timings."""
+    fused = "hybrid" if result.fusion_method == "hybrid" else f"{result.fusion_method} fusion"
+    columns = {"bi": "bi-encoder (cosine)", "ce": "reranked (CE logit)", "hybrid": f"{fused} α={result.alpha:g}"}
+    rankings = {ranker: result.ranking(ranker)[:top_k] for ranker in columns}
+    lines = [f"query: {result.query}", f"bi-encoder: {result.bi_model}   cross-encoder: {result.ce_model}"]
+    if result.ce_fallback_reason:
+        lines.append(f"note: {result.ce_fallback_reason}")
+    lines.append("  # " + " | ".join(title.ljust(width) for title in columns.values()))
+    for row in range(top_k):
+        cells = [_cell(rankings[r][row] if row < len(rankings[r]) else None, result, r, top_k, width) for r in columns]
+        lines.append(f"{row + 1:>3} " + " | ".join(cells))
+    t = result.timings
+    lines.append(
+        f"timings: query embed {t.embed_ms:.1f} ms, FAISS {t.faiss_ms:.1f} ms, cross-encoder {t.rerank_ms:.1f} ms "
+        f"({t.pairs_scored} pairs scored, {t.pairs_cached} cached), total {t.total_ms:.1f} ms"
+    )
+    truncated = sum(c.ce_truncated for c in result.candidates)
+    chunked = sum(c.passage_count > 1 for c in result.candidates)
+    lines.append(
+        f"{chunked} of {len(result.candidates)} candidates were chunked (scored by their best passage); "
+        f"{truncated} were truncated at the cross-encoder's window"
+    )
+    return "\n".join(lines)

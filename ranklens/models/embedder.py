@@ -1,0 +1,98 @@
+"""The bi-encoder: normalized embeddings of texts, by sentence-transformers or by an exported backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ranklens.backends.registry import Forward
+from ranklens.batching import batches_by_length, pad
+from ranklens.models.files import fingerprint
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (inner product = cosine), as contiguous float32."""
+    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+def pooling_mode(model) -> str | None:
+    """'mean' or 'cls' for a plain Transformer + Pooling (+ Normalize) bi-encoder; None for anything else,
+    which only sentence-transformers' own `encode` can run."""
+    modules = list(model)
+    names = [type(module).__name__ for module in modules]
+    if names[:2] != ["Transformer", "Pooling"] or any(n != "Normalize" for n in names[2:]):
+        return None
+    mode = str(getattr(modules[1], "pooling_mode", ""))
+    return mode if mode in ("mean", "cls") else None
+
+
+class Embedder:
+    """The bi-encoder: normalized embeddings, and a count of model calls for tests and the UI.
+
+    With the torch backends sentence-transformers' `encode` runs as is (it sorts by length
+    itself). ONNX Runtime and OpenVINO run the transformer in `forward` over token-length-sorted
+    batches and pool it the way the model's Pooling module says (mean or CLS), then normalize.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model,
+        backend: str = "torch",
+        forward: Forward | None = None,
+        exported: bool = False,
+        backend_note: str | None = None,
+        fallback_reason: str | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.backend = backend
+        self.forward = forward
+        self.exported = exported
+        self.backend_note = backend_note
+        self.fallback_reason = fallback_reason
+        # fp32 keeps the bare fingerprint, so indexes cached before backends existed stay valid
+        self.fingerprint = fingerprint(name) + ("" if backend == "torch" else f"|{backend}")
+        self.calls = 0
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Unit-length float32 embeddings, one row per text, in the order given."""
+        self.calls += 1
+        if self.forward is None:
+            embeddings = self.model.encode(
+                list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+            )
+            return unit_rows(np.asarray(embeddings, dtype=np.float32))  # in fp32: bf16 normalizes only to ~1e-3
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
+            feed = pad(self.tokenizer, encoded, positions)
+            vectors[positions] = unit_rows(self._pool(self.forward(feed), feed["attention_mask"]))
+        return vectors
+
+    def _pool(self, tokens: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        if pooling_mode(self.model) == "cls":
+            return tokens[:, 0]
+        mask = attention_mask[..., None].astype(np.float32)
+        return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+
+
+def embedding_agreement(embedder: Embedder, reference: Embedder, texts: Sequence[str]) -> tuple[float, float]:
+    """Lowest and mean cosine between each text's embedding by `embedder` and by `reference` (torch fp32):
+    how far another backend moves the index."""
+    cosines = (embedder.encode(texts) * reference.encode(texts)).sum(axis=1)
+    return float(cosines.min()), float(cosines.mean())

@@ -1,0 +1,55 @@
+"""A model's own files, read before loading it: what kind of model it is, and which weights it has."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def model_file(name: str, filename: str) -> dict | list | None:
+    """A small JSON file of a local model folder or a hub model (from the cache when offline); None if absent."""
+    local = Path(name).expanduser()
+    if local.is_dir():
+        path: Path | None = local / filename
+    else:
+        from huggingface_hub import hf_hub_download
+
+        try:
+            path = Path(hf_hub_download(name, filename))
+        except Exception:  # noqa: BLE001 -- absent file, unknown repo, no network: all mean "cannot tell"
+            path = None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def model_kind(name: str) -> str | None:
+    """'cross', 'bi', or None when the files do not say; read before loading, because
+    sentence-transformers silently converts one kind into the other."""
+    st_config = model_file(name, "config_sentence_transformers.json") or {}
+    declared = st_config.get("model_type") if isinstance(st_config, dict) else None
+    if declared == "CrossEncoder":
+        return "cross"
+    if declared == "SentenceTransformer":
+        return "bi"
+    modules = model_file(name, "modules.json") or []
+    if any("Pooling" in str(module.get("type", "")) for module in modules if isinstance(module, dict)):
+        return "bi"
+    hf_config = model_file(name, "config.json") or {}
+    architectures = (hf_config.get("architectures") or []) if isinstance(hf_config, dict) else []
+    if any(str(arch).endswith("ForSequenceClassification") for arch in architectures):
+        return "cross"
+    return None
+
+
+def fingerprint(name: str) -> str:
+    """Identifies the weights, so caches keyed on it go stale when a local model is retrained."""
+    local = Path(name).expanduser()
+    if local.is_dir():
+        weights = sorted(local.glob("*.safetensors")) + sorted(local.glob("*.bin"))
+        stamp = ",".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
+        return f"{local.resolve()}|{stamp}"
+    return name

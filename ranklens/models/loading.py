@@ -1,0 +1,224 @@
+"""Loading models by hub id or local path, offline-safe, once per process, with a fallback list.
+
+Models are named by their usual ids exactly as a user with internet would; without
+internet they come from the Hugging Face cache that `HF_HUB_CACHE` points at. When a model
+cannot be loaded, the first loadable entry of its configured fallback list
+(`RANKLENS_CE_FALLBACKS` for the cross-encoder, `RANKLENS_BI_FALLBACKS` for the bi-encoder,
+separated by `os.pathsep`) is used, and the loaded model says so in `fallback_reason`.
+"""
+
+from __future__ import annotations
+
+import logging as std_logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ranklens.backends.cpu import configure_threads
+from ranklens.backends.registry import BACKENDS, BackendUnavailable, make_forward
+from ranklens.backends.torch_runtime import torch_forward
+from ranklens.models.embedder import Embedder, pooling_mode
+from ranklens.models.files import fingerprint, model_kind
+from ranklens.models.reranker import Reranker
+
+DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
+FALLBACKS_ENV = {"cross": "RANKLENS_CE_FALLBACKS", "bi": "RANKLENS_BI_FALLBACKS"}
+KIND_NAMES = {"cross": "cross-encoder", "bi": "bi-encoder"}
+KIND_ROLES = {
+    "cross": "it scores pairs; pick a bi-encoder for retrieval",
+    "bi": "it embeds single texts; pick a cross-encoder for reranking",
+}
+
+Notify = Callable[[str], None]
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be loaded or is the wrong kind; the message says what to do."""
+
+
+_weights: dict[tuple[str, str, str], object] = {}  # (kind, name, fp32|bf16) -> the loaded model
+_rerankers: dict[tuple[str, ...], Reranker] = {}
+_embedders: dict[tuple[str, ...], Embedder] = {}
+
+
+def configured_fallbacks(kind: str = "cross") -> list[str]:
+    """The fallback list for 'cross' or 'bi' models, from the environment."""
+    return [entry for entry in os.environ.get(FALLBACKS_ENV[kind], "").split(os.pathsep) if entry.strip()]
+
+
+def first_line(err: BaseException) -> str:
+    """An exception's message, first line only: enough for a status line."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise in a CLI table or a test log
+    logging.set_verbosity_error()
+    # "Could not reach the Hub ... using cached commit" is the expected offline path, not news
+    std_logging.getLogger("sentence_transformers").setLevel(std_logging.ERROR)
+
+
+def _weights_kind(backend: str) -> str:
+    """Which loaded weights a backend starts from: bf16 for torch-bf16, fp32 for everything else (exports included)."""
+    return "bf16" if backend == "torch-bf16" else "fp32"
+
+
+def _read_weights(kind: str, name: str, backend: str):
+    import torch
+
+    _quiet_transformers()
+    dtype = {"model_kwargs": {"dtype": torch.bfloat16}} if _weights_kind(backend) == "bf16" else {}
+    if kind == "bi":
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(name, **dtype)
+    from sentence_transformers import CrossEncoder
+
+    # Identity, always: MS MARCO models emit logits, and a model whose config names no
+    # activation would otherwise get a silent sigmoid. The hybrid applies sigmoid itself.
+    return CrossEncoder(name, activation_fn=torch.nn.Identity(), **dtype)
+
+
+def _why_not_loaded(name: str, err: BaseException) -> str:
+    if isinstance(err, OSError):
+        if Path(name).expanduser().exists() or os.sep in name or name.startswith(("~", ".")):
+            return f"no loadable model folder at {name} ({first_line(err)})"
+        return "not in the local Hugging Face cache, and the hub cannot be reached"
+    return first_line(err)
+
+
+def _load_first(kind: str, name: str, fallbacks: Sequence[str], backend: str) -> tuple[str, object, str | None]:
+    """The first of `name` and its fallbacks that loads as a `kind` model: (its name, the model, why `name`
+    was not used or None). A model of the other kind is refused outright when it is `name` itself."""
+    failures: list[tuple[str, str]] = []
+    for candidate in dict.fromkeys([name, *fallbacks]):
+        key = (kind, candidate, _weights_kind(backend))
+        if key not in _weights:
+            found = model_kind(candidate)
+            if found is not None and found != kind:
+                error = f"{candidate} is a {KIND_NAMES[found]} ({KIND_ROLES[found]})"
+                if candidate == name:
+                    raise ModelError(error)
+                failures.append((candidate, error))
+                continue
+            try:
+                _weights[key] = _read_weights(kind, candidate, backend)
+            except (OSError, ValueError) as err:
+                failures.append((candidate, _why_not_loaded(candidate, err)))
+                continue
+        reason = (
+            None
+            if candidate == name
+            else f"{name} could not be loaded ({failures[0][1]}); using the fallback {candidate}"
+        )
+        return candidate, _weights[key], reason
+    tried = "; ".join(f"{c}: {why}" for c, why in failures)
+    hint = "" if fallbacks else f" (no fallback configured: set {FALLBACKS_ENV[kind]})"
+    raise ModelError(f"no {KIND_NAMES[kind]} could be loaded{hint}. Tried {tried}")
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+
+
+def load_embedder(
+    name: str = DEFAULT_BI_ENCODER,
+    backend: str = "torch",
+    notify: Notify | None = None,
+    fallbacks: Sequence[str] | None = None,
+) -> Embedder:
+    """The bi-encoder named by hub id or path (else the first loadable fallback), once per process per backend.
+
+    Where the asked-for backend cannot run (runtime missing, export failing, a model shape
+    other than Transformer + mean/CLS pooling), torch fp32 runs and `backend_note` says why.
+    """
+    _check_backend(backend)
+    fallbacks = configured_fallbacks("bi") if fallbacks is None else list(fallbacks)
+    cache_key = (name, *fallbacks, backend)
+    if cache_key in _embedders:
+        return _embedders[cache_key]
+    configure_threads()
+    used, model, reason = _load_first("bi", name, fallbacks, backend)
+    if backend.startswith("torch"):  # sentence-transformers' encode, in the dtype the weights were loaded in
+        embedder = Embedder(used, model, backend, fallback_reason=reason)
+    elif pooling_mode(model) is None:
+        note = (
+            f"{BACKENDS[backend]} runs plain Transformer + mean/CLS pooling bi-encoders only, and {used} is not "
+            "one; running torch fp32 instead"
+        )
+        embedder = Embedder(used, model, backend_note=note, fallback_reason=reason)  # fp32 weights: see _weights_kind
+    else:
+        try:
+            forward, exported = make_forward(
+                backend,
+                model[0].auto_model,
+                model.tokenizer,
+                fingerprint(used),
+                int(model.max_seq_length),
+                pair=False,
+                notify=notify,
+            )
+            embedder = Embedder(used, model, backend, forward, exported, fallback_reason=reason)
+        except BackendUnavailable as err:
+            note = f"{BACKENDS[backend]} is not available ({first_line(err)}); running torch fp32 instead"
+            embedder = Embedder(used, model, backend_note=note, fallback_reason=reason)
+    _embedders[cache_key] = embedder
+    return embedder
+
+
+def load_reranker(
+    name: str = DEFAULT_CROSS_ENCODER,
+    fallbacks: Sequence[str] | None = None,
+    backend: str = "torch",
+    notify: Notify | None = None,
+) -> Reranker:
+    """The cross-encoder named, else the first loadable fallback, saying why in `fallback_reason`.
+
+    With an ONNX or OpenVINO backend the model is exported once (`notify` hears about it);
+    where that runtime is missing, torch fp32 runs it and `backend_note` says why.
+    """
+    _check_backend(backend)
+    fallbacks = configured_fallbacks("cross") if fallbacks is None else list(fallbacks)
+    cache_key = (name, *fallbacks, backend)
+    if cache_key in _rerankers:  # the same object each time, so its call count means something
+        return _rerankers[cache_key]
+    configure_threads()
+    used, model, reason = _load_first("cross", name, fallbacks, backend)
+    used_backend, note = backend, None
+    try:
+        forward, exported = make_forward(
+            backend,
+            model.transformers_model,
+            model.tokenizer,
+            fingerprint(used),
+            int(model.max_seq_length),
+            pair=True,
+            notify=notify,
+        )
+    except BackendUnavailable as err:
+        note = f"{BACKENDS[backend]} is not available ({first_line(err)}); running torch fp32 instead"
+        used_backend, exported = "torch", False
+        forward = torch_forward(model.transformers_model)
+    reranker = Reranker(
+        used,
+        model,
+        requested=name,
+        forward=forward,
+        fallback_reason=reason,
+        backend=used_backend,
+        exported=exported,
+        backend_note=note,
+    )
+    _rerankers[cache_key] = reranker
+    return reranker
+
+
+def forget_loaded(kind: str, name: str, backend: str) -> None:
+    """Drop a cached reranker or embedder (every fallback list), so the next load builds it again (tests, reloads)."""
+    cache = _rerankers if kind == "cross" else _embedders
+    for key in [k for k in cache if k[0] == name and k[-1] == backend]:
+        del cache[key]
