@@ -30,25 +30,26 @@ with st.sidebar:
 if corpus is None:
     st.info("Pick a built-in corpus or upload files in the sidebar.")
     st.stop()
+if project is not None:
+    project_settings.attach(project, corpus)
 
 index = index_status.render(corpus, settings.bi_model, settings.bi_backend)
 if index is None:
     st.stop()
 
-search_tab, label_tab, labels_tab, eval_tab, train_tab, latency_tab, throughput_tab = st.tabs(
-    ["Search", "Label", "Labels & export", "Evaluate", "Fine-tune", "Latency", "Throughput"]
-)
-with search_tab:
-    result = search_panel.render(index, settings, project)
-with label_tab:
-    judging_panel.render(result, corpus, project, settings.top_k)
-with labels_tab:
-    exports_panel.render(corpus, project)
-with eval_tab:
-    eval_panel.render(index, settings, project)
-with train_tab:
-    train_panel.render(index, settings, project)
-with latency_tab:
-    latency_panel.render()
-with throughput_tab:
-    throughput_panel.render(index, settings)
+PANELS = {
+    "Search": lambda: search_panel.render(index, settings, project),
+    "Label": lambda: judging_panel.render(search_panel.current_result(index), corpus, project, settings.top_k),
+    "Labels & export": lambda: exports_panel.render(corpus, project),
+    "Evaluate": lambda: eval_panel.render(index, settings, project),
+    "Fine-tune": lambda: train_panel.render(index, settings, project),
+    "Latency": latency_panel.render,
+    "Throughput": lambda: throughput_panel.render(index, settings),
+}
+# Only the open tab runs: a click in one panel must not redo another panel's work.
+for tab, draw in zip(
+    st.tabs(list(PANELS), key=search_panel.TAB, on_change="rerun", bind="query-params"), PANELS.values()
+):
+    if tab.open:
+        with tab:
+            draw()

@@ -1,27 +1,82 @@
-"""Sidebar panel: pick a built-in corpus or upload files; a bad upload keeps the previous corpus."""
+"""Sidebar panel: a built-in corpus, files to upload, or a corpus stored earlier; a bad upload keeps the previous one.
+
+Uploads are checked by size before they are read, tables are previewed before Load, and a
+loaded upload is stored on the server under its identity (ranklens.corpus_store), so links and
+reloads can reopen it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from ranklens.corpus import (
+from components.text import literal
+from ranklens.corpus import Corpus, CorpusError, builtin_names, load_builtin
+from ranklens.corpus_store import open_corpus, save_corpus, stored_corpora
+from ranklens.readers import (
+    ID_COLUMN_NAMES,
     SUPPORTED_SUFFIXES,
     TABLE_SUFFIXES,
-    Corpus,
-    CorpusError,
+    TITLE_COLUMN_NAMES,
+    Source,
     TableColumns,
-    builtin_names,
-    load_builtin,
-    load_files,
-    table_columns,
+    check_sizes,
+    corpus_name,
+    load_uploads,
+    named_column,
+    preview_table,
 )
 
 CORPUS = "corpus"  # the Corpus in use
 SOURCE = "corpus_source"  # what it was loaded from, to know when to load again
 UPLOAD_ERROR = "corpus_upload_error"
+MODE = "corpus_mode"
 DEFAULT_BUILTIN = "python"
+MODES = ["Built-in", "Upload", "Stored"]
+NONE = "(none)"
+
+
+def _default(header: list[str], wanted: tuple[str, ...]) -> str:
+    return named_column(header, wanted) or NONE
+
+
+def _table_columns(table, signature: str) -> TableColumns | None:
+    """The column pickers for the first table of the upload, with a preview of its first rows."""
+    try:
+        detected = preview_table(Source.from_upload(table))
+        header = st.checkbox("First row is a header", value=detected.has_header, key=f"csv_header|{signature}")
+        preview = detected if header == detected.has_header else preview_table(Source.from_upload(table), header)
+    except CorpusError as err:
+        st.error(literal(str(err)))
+        return None
+    shown = pd.DataFrame(preview.rows, columns=[f"{i + 1}: {name}" for i, name in enumerate(preview.header)])
+    st.dataframe(shown, hide_index=True, height=180)
+    names = preview.header
+    text_index = names.index(preview.text_column) if preview.text_column in names else None
+    text = st.selectbox(
+        "Text column",
+        names,
+        index=text_index,
+        key=f"csv_text|{signature}",
+        placeholder="choose the column with the text",
+    )
+    optional = [NONE, *names]
+    doc_id = st.selectbox(
+        "Id column", optional, index=optional.index(_default(names, ID_COLUMN_NAMES)), key=f"csv_id|{signature}"
+    )
+    title = st.selectbox(
+        "Title column",
+        optional,
+        index=optional.index(_default(names, TITLE_COLUMN_NAMES)),
+        key=f"csv_title|{signature}",
+    )
+    if text is None:
+        return None
+    return TableColumns(
+        text=text, id="" if doc_id == NONE else doc_id, title="" if title == NONE else title, header=header
+    )
 
 
 def _upload_form() -> None:
@@ -34,61 +89,82 @@ def _upload_form() -> None:
     )
     if not files:
         return
+    sources = [Source.from_upload(f) for f in files]
+    try:
+        check_sizes(sources)  # from the sizes the browser sent, before a byte is parsed
+    except CorpusError as err:
+        st.error(literal(str(err)))
+        return
+    signature = "|".join(f"{s.name}:{s.size}" for s in sources)
     columns = TableColumns()
     tables = [f for f in files if Path(f.name).suffix.lower() in TABLE_SUFFIXES]
     if tables:
-        try:
-            header = table_columns(tables[0].name, tables[0].getvalue())
-        except CorpusError as err:
-            st.error(str(err))
+        columns = _table_columns(tables[0], signature)
+        if columns is None:
             return
-        text = st.selectbox(
-            "Text column", header, index=header.index("text") if "text" in header else 0, key="csv_text"
-        )
-        optional = ["(none)", *header]
-        doc_id = st.selectbox("Id column", optional, key="csv_id")
-        title = st.selectbox("Title column", optional, key="csv_title")
-        columns = TableColumns(
-            text=text, id=None if doc_id == "(none)" else doc_id, title=None if title == "(none)" else title
-        )
+    name = st.text_input("Corpus name", value=corpus_name(sources), key=f"upload_name|{signature}")
     if st.button("Load uploaded files", type="primary", key="load_upload"):
         try:
-            corpus = load_files(
-                [(f.name, f.getvalue()) for f in files], name=f"upload ({len(files)} files)", columns=columns
-            )
-        except CorpusError as err:
+            corpus = load_uploads(files, columns=columns, name=name.strip() or None)
+            save_corpus(corpus)
+        except (CorpusError, OSError) as err:
             st.session_state[UPLOAD_ERROR] = str(err)
         else:
-            st.session_state[CORPUS] = corpus
-            st.session_state[SOURCE] = ("upload", tuple(f.name for f in files))
-            st.session_state.pop(UPLOAD_ERROR, None)
+            use(corpus, ("stored", corpus.key))
+
+
+def use(corpus: Corpus, source: tuple[str, str]) -> None:
+    """Make `corpus` the one in use (from any panel, or a link)."""
+    st.session_state[CORPUS] = corpus
+    st.session_state[SOURCE] = source
+    st.session_state.pop(UPLOAD_ERROR, None)
+
+
+def _stored_picker() -> None:
+    stored = stored_corpora()
+    if not stored:
+        st.caption("No corpus stored yet: an uploaded corpus is stored here when it loads.")
+        return
+    current = st.session_state.get(SOURCE, ("", ""))
+    keys = list(stored)
+    key = st.selectbox(
+        "Stored corpus",
+        keys,
+        format_func=lambda k: f"{stored[k]} ({k[:9]})",
+        key="stored_corpus",
+        index=keys.index(current[1]) if current[0] == "stored" and current[1] in keys else 0,
+    )
+    if current != ("stored", key):
+        try:
+            use(open_corpus(key), ("stored", key))
+        except CorpusError as err:
+            st.error(literal(str(err)))
 
 
 def render() -> Corpus | None:
     """The corpus in use, after the person's choice in the sidebar."""
     st.subheader("Corpus")
-    names = builtin_names()
-    mode = st.radio("Source", ["Built-in", "Upload"], horizontal=True, key="corpus_mode")
+    mode = st.radio("Source", MODES, horizontal=True, key=MODE)
     if mode == "Built-in":
-        name = st.selectbox(
-            "Built-in corpus",
-            names,
-            index=names.index(DEFAULT_BUILTIN) if DEFAULT_BUILTIN in names else 0,
-            key="builtin_name",
-        )
+        names = builtin_names()
+        index = names.index(DEFAULT_BUILTIN) if DEFAULT_BUILTIN in names else 0
+        name = st.selectbox("Built-in corpus", names, index=index, key="builtin_name")
         if st.session_state.get(SOURCE) != ("builtin", name):
-            st.session_state[CORPUS] = load_builtin(name)
-            st.session_state[SOURCE] = ("builtin", name)
-    else:
+            use(load_builtin(name), ("builtin", name))
+    elif mode == "Upload":
         _upload_form()
+    else:
+        _stored_picker()
     if UPLOAD_ERROR in st.session_state:
-        st.error(f"Upload not loaded: {st.session_state[UPLOAD_ERROR]}")
+        st.error(f"Upload not loaded: {literal(st.session_state[UPLOAD_ERROR])}")
         if CORPUS in st.session_state:
-            st.caption(f"Still using **{st.session_state[CORPUS].name}**.")
+            st.caption(f"Still using **{literal(st.session_state[CORPUS].name)}**.")
     corpus: Corpus | None = st.session_state.get(CORPUS)
     if corpus is not None:
+        judged = sum(len(v) for v in corpus.qrels.values())
         st.caption(
-            f"{corpus.name}: {len(corpus)} documents, {len(corpus.queries)} queries, "
-            f"{sum(len(v) for v in corpus.qrels.values())} judgements"
+            f"{literal(corpus.name)}: {len(corpus)} documents, {len(corpus.queries)} queries, {judged} judgements"
         )
+        for warning in corpus.warnings:
+            st.caption(f"⚠ {literal(warning)}")
     return corpus

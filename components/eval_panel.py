@@ -12,8 +12,10 @@ from components import resources
 from components.model_settings import Settings
 from components.project_settings import Project
 from components.search_panel import ALPHA, FUSION
+from components.text import literal
 from ranklens import fusion
-from ranklens.corpus import CorpusError, decode, parse_qrels
+from ranklens.beir import check_qrels, parse_qrels
+from ranklens.corpus import CorpusError
 from ranklens.evaluate import (
     METRICS,
     NDCG_GAIN,
@@ -26,9 +28,12 @@ from ranklens.evaluate import (
     significance,
     trec_run,
 )
+from ranklens.imports import check_import_size
 from ranklens.index import CorpusIndex
+from ranklens.labels import LabelError
 from ranklens.models.loading import ModelError
 from ranklens.runs import RunStore
+from ranklens.textclean import clean_name, decode
 
 EVALUATION = "evaluation"
 EVALUATION_FOR = "evaluation_for"
@@ -40,22 +45,27 @@ def _qrels(index: CorpusIndex, project: Project | None) -> tuple[dict, dict[str,
     """The judgements to evaluate against, the query texts, and a description of where they came from."""
     corpus = index.corpus
     available = [s for s in SOURCES if s != SOURCES[0] or corpus.qrels]
-    source = st.radio("Judge against", available, horizontal=True, key="eval_source")
+    # keyed by the corpus: a newly picked corpus starts again from its own qrels
+    source = st.radio("Judge against", available, horizontal=True, key=f"eval_source|{corpus.key}")
     if source == SOURCES[0]:
         return corpus.qrels, corpus.queries, f"{corpus.name}'s own qrels"
     if source == SOURCES[1]:
         if project is None:
             return None
-        qrels = project.store.qrels(corpus.name)
-        return qrels, {**corpus.queries, **project.store.queries(corpus.name)}, f"labels in {project.store.path}"
+        qrels = project.store.qrels(corpus.key)
+        return qrels, {**corpus.queries, **project.store.queries(corpus.key)}, f"labels in project {project.name}"
     upload = st.file_uploader("TREC or BEIR qrels", type=["txt", "tsv", "qrels"], key="eval_qrels_file")
     if upload is None:
         return None
+    name = clean_name(upload.name)
     try:
-        return parse_qrels(upload.name, decode(upload.name, upload.getvalue())), corpus.queries, upload.name
-    except CorpusError as err:
-        st.error(str(err))
+        check_import_size(name, upload.size)
+        qrels = parse_qrels(name, decode(name, upload.getvalue()))
+        check_qrels(name, qrels, corpus, corpus.queries)
+    except (CorpusError, LabelError) as err:
+        st.error(literal(str(err)))
         return None
+    return qrels, corpus.queries, name
 
 
 def _query_progress(bar, what: str):
@@ -170,9 +180,9 @@ def _saved_runs(
             "corpus_hash": index.corpus.content_hash(),
             "judged_by": source,
         }
-        run_id = store.save(name, index.corpus.name, knobs, evaluation.runs(alpha, method, rankers=[ranker])[ranker])
+        run_id = store.save(name, index.corpus.key, knobs, evaluation.runs(alpha, method, rankers=[ranker])[ranker])
         st.success(f"Saved run #{run_id}.")
-    saved = store.list(index.corpus.name)
+    saved = store.list(index.corpus.key)
     if not saved:
         st.caption("No saved runs for this corpus yet.")
         return
@@ -198,7 +208,7 @@ def _saved_runs(
         st.download_button(
             "Download TREC run",
             trec_run(runs[export], export.replace(" ", "_")),
-            file_name=f"{index.corpus.name}-run{by_label[export].run_id}.trec",
+            file_name=f"{clean_name(index.corpus.name)}-run{by_label[export].run_id}.trec",
             key="download_run",
         )
 

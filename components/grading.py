@@ -1,4 +1,10 @@
-"""The one-click grade control: Poor / Fair / Good / Perfect / Can't rate, saved the moment it is clicked."""
+"""The one-click grade control: Poor / Fair / Good / Perfect / Can't rate, saved the moment it is clicked.
+
+A grade is written only by a click on it. The control's key carries the grade it shows, so when
+a grade changes every copy of the control (one per column) is drawn anew with the new grade as
+its default: no code ever sets a control's state, so no copy can fire at another, and a rerun,
+a reload or a retyped query never writes or deletes a judgement.
+"""
 
 from __future__ import annotations
 
@@ -13,53 +19,52 @@ CANT_RATE = "Can't rate"
 OPTIONS = [name for name, _ in GRADES.values()] + [CANT_RATE]
 GRADE_OF = {name: grade for grade, (name, _) in GRADES.items()} | {CANT_RATE: None}
 HELP = " · ".join(f"{name}: {meaning}" for name, meaning in GRADES.values())
-PLACES = ("bi", "ce", "hybrid")  # every place a document's control can be on the page
+UNJUDGED = "unjudged"
 
 
 @dataclass(frozen=True)
 class LabelContext:
     store: LabelStore
-    corpus: str
+    corpus: str  # the corpus's key
     query_id: str
     query: str
     rater: str
-
-    def key(self, place: str, doc_id: str) -> str:
-        return f"grade|{place}|{self.corpus}|{self.query_id}|{doc_id}"
 
     def current(self) -> dict[str, int | None]:
         """This rater's grades for this query, straight from the database (so a refresh shows them)."""
         return {j.doc_id: j.grade for j in self.store.judgements(self.corpus, self.query_id, self.rater)}
 
 
-def record(context: LabelContext, doc: Document, choice: str | None, note: str = "") -> None:
-    """Save (or, for None, forget) this rater's grade, and show it on every control of the document."""
+def label_of(grade: int | None) -> str:
+    return CANT_RATE if grade is None else GRADES[grade][0]
+
+
+def record(context: LabelContext, doc: Document, choice: str | None, note: str = "", later: bool = False) -> None:
+    """Save this rater's grade for the document (None: forget it)."""
     if choice is None:
         context.store.forget(context.corpus, context.query_id, doc.id, context.rater)
     else:
-        context.store.judge(context.corpus, context.query_id, context.query, doc, GRADE_OF[choice], context.rater, note)
-    for place in PLACES:
-        st.session_state[context.key(place, doc.id)] = choice
+        context.store.judge(
+            context.corpus, context.query_id, context.query, doc, GRADE_OF[choice], context.rater, note, later
+        )
 
 
-def _on_click(context: LabelContext, doc: Document, key: str) -> None:
-    # clicking the selected grade again unselects it, which forgets the judgement
+def _clicked(context: LabelContext, doc: Document, key: str) -> None:
+    # clicking the selected grade again unselects it: that click forgets the judgement
     record(context, doc, st.session_state.get(key))
 
 
 def render(context: LabelContext, doc: Document, place: str, grades: dict[str, int | None]) -> None:
-    if not context.rater:
-        return
-    key = context.key(place, doc.id)
-    if key not in st.session_state and doc.id in grades:
-        grade = grades[doc.id]
-        st.session_state[key] = CANT_RATE if grade is None else GRADES[grade][0]
+    """The grade control for one document in one place (a column or a table row)."""
+    shown = label_of(grades[doc.id]) if doc.id in grades else None
+    key = f"grade|{place}|{context.corpus}|{context.query_id}|{doc.id}|{shown or UNJUDGED}"
     st.pills(
         "Grade",
         OPTIONS,
+        default=shown,
         key=key,
         label_visibility="collapsed",
         help=HELP,
-        on_change=_on_click,
+        on_change=_clicked,
         args=(context, doc, key),
     )

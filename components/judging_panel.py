@@ -9,7 +9,8 @@ from components.project_settings import Project
 from components.search_panel import label_context
 from components.text import literal
 from ranklens.corpus import Corpus, Document
-from ranklens.labels import GRADES, pool
+from ranklens.labels import GRADES
+from ranklens.queue import pool
 from ranklens.results import SearchResult
 
 POSITION = "focus_position"
@@ -27,7 +28,7 @@ def render(result: SearchResult | None, corpus: Corpus, project: Project | None,
     if result is None:
         st.info("Run a query in the Search tab: its candidates are labelled here.")
         return
-    context = label_context(project, corpus.name, corpus.queries, result.query)
+    context = label_context(project, corpus, result.query)
     if context is None:
         st.info("Enter your name as rater in the sidebar to start labelling.")
         return

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.project_settings import Project
+from components.text import literal
 from ranklens.backends.registry import BACKENDS, default_backend
-from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, configured_fallbacks
+from ranklens.models.allowed import check_allowed
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks
 from ranklens.models.reranker import DEFAULT_CE_BATCH
 from ranklens.search import DEFAULT_TOP_N
 from ranklens.train import tuned_models
@@ -26,9 +28,19 @@ class Settings:
     ce_batch: int = DEFAULT_CE_BATCH
 
 
+def _allowed(role: str, name: str, default: str, listed: list[str]) -> str:
+    """The model the app may load: `name`, or the default (with a message) when `name` is not allowed."""
+    try:
+        check_allowed(name, listed)
+    except ModelError as err:
+        st.error(f"{role}: {literal(str(err))}; using {literal(default)}")
+        return default
+    return name
+
+
 def render(project: Project | None) -> Settings:
     st.subheader("Models")
-    tuned = [str(path) for path in tuned_models(project.store.path.parent)] if project else []
+    tuned = [str(path) for path in tuned_models(project.folder)] if project else []
     bi_model = st.selectbox(
         "Bi-encoder (retrieval)",
         [DEFAULT_BI_ENCODER],
@@ -79,4 +91,6 @@ def render(project: Project | None) -> Settings:
         format_func={"best": "best passage", "max": "all passages (max)"}.get,
         help="For chunked documents: the bi-encoder's best passage, or every passage keeping the best",
     )
+    bi_model = _allowed("Bi-encoder", bi_model, DEFAULT_BI_ENCODER, configured_fallbacks("bi"))
+    ce_model = _allowed("Cross-encoder", ce_model, DEFAULT_CROSS_ENCODER, [*configured_fallbacks(), *tuned])
     return Settings(bi_model, ce_model, int(top_n), int(top_k), ce_passages, backend, bi_backend, int(ce_batch))

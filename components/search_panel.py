@@ -11,6 +11,7 @@ from components.text import literal
 from ranklens import fusion
 from ranklens.backends.registry import MIN_SPEARMAN
 from ranklens.compare import spearman
+from ranklens.corpus import Corpus
 from ranklens.index import CorpusIndex
 from ranklens.labels import query_id_for
 from ranklens.models.loading import ModelError
@@ -24,6 +25,7 @@ ALPHA = "alpha"
 AGREEMENT = "backend_agreement"
 AGREEMENT_FOR = "backend_agreement_for"
 FUSION = "fusion_method"
+TAB = "tab"  # the open tab of the main page; setting it switches tabs (and the URL says it)
 
 
 def _remember(result: SearchResult, wanted: tuple) -> None:
@@ -121,29 +123,45 @@ def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
         key=FUSION,
         format_func=lambda m: f"{m}: {fusion.METHODS[m]}",
         label_visibility="collapsed",
+        persist_state="session",
     )
     alpha = st.slider(
-        "alpha (bi-encoder weight)", 0.0, 1.0, step=0.05, key=ALPHA, help="0 = cross-encoder only, 1 = bi-encoder only"
+        "alpha (bi-encoder weight)",
+        0.0,
+        1.0,
+        step=0.05,
+        key=ALPHA,
+        help="0 = cross-encoder only, 1 = bi-encoder only",
+        persist_state="session",  # kept while another tab is open, where "use best alpha" may set it
     )
     ranking_view.render(
         result.with_fusion(alpha, method), "hybrid", top_k, labels, labels.current() if labels else None
     )
 
 
-def label_context(
-    project: Project | None, corpus_name: str, known_queries: dict[str, str], query: str
-) -> grading.LabelContext | None:
+def current_result(index: CorpusIndex) -> SearchResult | None:
+    """The last search's result, if it was made on this index."""
+    wanted = st.session_state.get(RESULT_FOR)
+    return st.session_state.get(RESULT) if wanted and wanted[0] == index.key else None
+
+
+def label_context(project: Project | None, corpus: Corpus, query: str) -> grading.LabelContext | None:
+    """Who labels which query of which corpus, or None when no rater is named."""
     if project is None or not project.rater:
         return None
     return grading.LabelContext(
-        project.store, corpus_name, query_id_for(query, known_queries), query.strip(), project.rater
+        project.store, corpus.key, query_id_for(query, corpus.queries), query.strip(), project.rater
     )
 
 
 def render(index: CorpusIndex, settings: Settings, project: Project | None = None) -> SearchResult | None:
     examples = list(index.corpus.queries.values())
     query = st.text_input(
-        "Query", value=examples[0] if examples else "", key="query", placeholder="Type a query and press Enter"
+        "Query",
+        value=examples[0] if examples else "",
+        key="query",
+        placeholder="Type a query and press Enter",
+        persist_state="session",
     )
     if examples:
         st.caption("Try: " + " · ".join(f"*{literal(q)}*" for q in examples[:6]))
@@ -160,7 +178,7 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
         st.warning(literal(reranker.backend_note))
     if project is not None and not project.rater:
         st.caption("Enter your name as rater in the sidebar to label documents here.")
-    labels = label_context(project, index.corpus.name, index.corpus.queries, query)
+    labels = label_context(project, index.corpus, query)
     wanted = (
         index.key,
         settings.bi_model,

@@ -164,7 +164,7 @@ def speed_benchmark(
     """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset."""
     import numpy as np
 
-    from ranklens.corpus import load_beir
+    from ranklens.beir import load_beir
     from ranklens.evaluate import judged, score_runs, strictly_decreasing
     from ranklens.index import build_index
     from ranklens.models.embedder import embedding_agreement

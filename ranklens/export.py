@@ -6,7 +6,11 @@ Formats, each loadable unmodified by the tool it is for:
 - triplets (CSV): `query,positive,negative`, positives graded >= 2, negatives graded 0;
 - TREC qrels: `qid 0 docid grade` (ranx, pytrec_eval, trec_eval);
 - BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv (of the judged documents);
-- raw: every judgement with its rater, note and time, plus the text it was about.
+- raw: every judgement with its rater, note, time and mark, plus the text it was about.
+
+CSV is for spreadsheets too, so a CSV cell that a spreadsheet would run as a formula (one
+starting with =, +, -, @, a tab or a carriage return) is written with a leading apostrophe;
+`ranklens.imports` takes it off again. JSONL, TREC and BEIR files hold the text exactly.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from ranklens.corpus import Document
 from ranklens.labels import MAX_GRADE, LabelError, LabelStore
+from ranklens.textclean import clean_name
 
 FORMATS = {
     "pairs-csv": "training pairs, CSV (query,passage,label)",
@@ -29,10 +34,27 @@ FORMATS = {
     "raw": "raw judgements with raters, CSV",
 }
 RAW_COLUMNS = ["corpus", "query_id", "query", "doc_id", "grade", "rater", "note", "judged_at", "doc_title", "doc_text"]
+RAW_EXTRA_COLUMNS = ["later", "corpus_name"]  # written since schema 1; an older raw export lacks them
 POSITIVE_FROM = 2
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A text cell a spreadsheet will show rather than run: formula starts (and a cell that already begins with
+    an apostrophe before one) get one more apostrophe, so that `spreadsheet_text` can undo it exactly."""
+    escaped = cell.startswith(FORMULA_START) or (cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START))
+    return "'" + cell if escaped else cell
+
+
+def spreadsheet_text(cell: str) -> str:
+    """The text `spreadsheet_safe` was given."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START):
+        return cell[1:]
+    return cell
 
 
 def training_pairs(store: LabelStore, corpus: str) -> list[dict]:
+    """(query, passage, label) rows: label is the aggregated grade / 3, for binary cross-entropy training."""
     queries, documents = store.queries(corpus), store.documents(corpus)
     return [
         {"query": queries[qid], "passage": documents[doc_id].full_text, "label": round(grade / MAX_GRADE, 4)}
@@ -42,6 +64,7 @@ def training_pairs(store: LabelStore, corpus: str) -> list[dict]:
 
 
 def triplets(store: LabelStore, corpus: str) -> list[dict]:
+    """(query, positive, negative) rows: every document graded >= 2 against every one graded 0, per query."""
     queries, documents = store.queries(corpus), store.documents(corpus)
     rows = []
     for qid, docs in sorted(store.aggregated(corpus).items()):
@@ -59,11 +82,12 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_safe(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 
 def trec_qrels(qrels: dict[str, dict[str, int]]) -> str:
+    """TREC qrels lines, `qid 0 docid grade`, sorted."""
     return "".join(
         f"{qid} 0 {doc_id} {grade}\n" for qid, docs in sorted(qrels.items()) for doc_id, grade in sorted(docs.items())
     )
@@ -92,8 +116,10 @@ def beir_files(store: LabelStore, corpus: str) -> dict[str, str]:
 
 
 def raw_rows(store: LabelStore, corpus: str | None = None) -> list[dict]:
+    """Every judgement (of one corpus key, or all) with the text it is about: RAW_COLUMNS + RAW_EXTRA_COLUMNS."""
     rows = []
     documents: dict[str, dict[str, Document]] = {}
+    names = store.corpora()
     for j in store.judgements(corpus):
         docs = documents.setdefault(j.corpus, store.documents(j.corpus))
         doc = docs[j.doc_id]
@@ -109,6 +135,8 @@ def raw_rows(store: LabelStore, corpus: str | None = None) -> list[dict]:
                 "judged_at": j.judged_at,
                 "doc_title": doc.title,
                 "doc_text": doc.text,
+                "later": int(j.later),
+                "corpus_name": names.get(j.corpus, j.corpus),
             }
         )
     return rows
@@ -125,11 +153,12 @@ def export_text(store: LabelStore, corpus: str, fmt: str) -> str:
     if fmt == "qrels":
         return trec_qrels(store.qrels(corpus))
     if fmt == "raw":
-        return _csv(raw_rows(store, corpus), RAW_COLUMNS)
+        return _csv(raw_rows(store, corpus), RAW_COLUMNS + RAW_EXTRA_COLUMNS)
     raise LabelError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
 def write_beir(store: LabelStore, corpus: str, folder: Path) -> Path:
+    """The BEIR files written under `folder` (the user's own output path)."""
     for relative, text in beir_files(store, corpus).items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,9 +166,10 @@ def write_beir(store: LabelStore, corpus: str, folder: Path) -> Path:
     return folder
 
 
-def beir_zip(store: LabelStore, corpus: str) -> bytes:
+def beir_zip(store: LabelStore, corpus: str, folder_name: str = "beir") -> bytes:
+    """The BEIR files in a zip archive, under one folder, for a download button."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for relative, text in beir_files(store, corpus).items():
-            archive.writestr(f"{corpus}/{relative}", text)
+            archive.writestr(f"{clean_name(folder_name)}/{relative}", text)
     return buffer.getvalue()

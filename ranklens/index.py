@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from ranklens import cachedir
 from ranklens.chunking import ChunkSettings, Passage, chunk_documents
 from ranklens.corpus import Corpus
 from ranklens.models.embedder import Embedder
@@ -70,19 +68,16 @@ def _embed(passages: list[Passage], embedder: Embedder, progress: OnProgress | N
 
 
 def _save(folder: Path, faiss_index: faiss.Index, passages: list[Passage]) -> None:
-    """Written into a temporary folder and renamed, so a crash never leaves half an index."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    """Written aside and swapped in whole, so a crash never leaves half an index and a damaged one is replaced."""
+    staging = cachedir.staging_folder(folder)
     try:
         faiss.write_index(faiss_index, str(staging / "index.faiss"))
         rows = [[p.doc_id, p.number, p.of, p.text] for p in passages]
         (staging / "passages.json").write_text(json.dumps(rows), encoding="utf-8")
-        os.replace(staging, folder)
-    except OSError:
-        if folder.is_dir():  # another process finished the same index first: theirs is as good
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            raise
+        cachedir.install(staging, folder)
+    except BaseException:
+        cachedir.discard(staging)
+        raise
 
 
 def _load(folder: Path) -> tuple[faiss.Index, list[Passage]] | None:

@@ -8,20 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from ranklens.labels import connect, database_path
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, corpus TEXT NOT NULL,
-    created_at TEXT NOT NULL, settings TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS run_rankings (
-    run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, query_id TEXT NOT NULL,
-    doc_id TEXT NOT NULL, rank INTEGER NOT NULL, score REAL NOT NULL,
-    PRIMARY KEY (run_id, query_id, doc_id));
-"""
+from ranklens.store import connect, database_path, now, open_database, transaction
 
 
 @dataclass(frozen=True)
@@ -38,39 +27,32 @@ class SavedRun:
 
 
 class RunStore:
+    """The saved runs of one project, in its database (`corpus` is the corpus's key)."""
+
     def __init__(self, project: str | Path) -> None:
         self.path = database_path(project)
-        with connect(self.path) as db:
-            db.executescript(_SCHEMA)
+        open_database(self.path)
 
     def save(self, name: str, corpus: str, settings: dict, run: dict[str, dict[str, float]]) -> int:
         """Store a run (query id -> doc id -> score) in one transaction; returns its id."""
         if not name.strip():
             raise ValueError("a saved run needs a name")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        with connect(self.path) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = db.execute(
-                    "INSERT INTO runs (name, corpus, created_at, settings) VALUES (?, ?, ?, ?)",
-                    (name.strip(), corpus, now, json.dumps(settings, sort_keys=True)),
-                )
-                run_id = int(cursor.lastrowid)
-                db.executemany(
-                    "INSERT INTO run_rankings VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (run_id, qid, doc_id, rank, score)
-                        for qid, docs in run.items()
-                        for rank, (doc_id, score) in enumerate(sorted(docs.items(), key=lambda item: -item[1]), start=1)
-                    ],
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        rankings = [
+            (qid, doc_id, rank, score)
+            for qid, docs in run.items()
+            for rank, (doc_id, score) in enumerate(sorted(docs.items(), key=lambda item: -item[1]), start=1)
+        ]
+        with transaction(self.path) as db:
+            cursor = db.execute(
+                "INSERT INTO runs (name, corpus, created_at, settings) VALUES (?, ?, ?, ?)",
+                (name.strip(), corpus, now(), json.dumps(settings, sort_keys=True)),
+            )
+            run_id = int(cursor.lastrowid)
+            db.executemany("INSERT INTO run_rankings VALUES (?, ?, ?, ?, ?)", [(run_id, *row) for row in rankings])
         return run_id
 
     def list(self, corpus: str | None = None) -> list[SavedRun]:
+        """The saved runs (of one corpus key, or all), oldest first."""
         sql = "SELECT run_id, name, corpus, created_at, settings FROM runs"
         params: tuple = ()
         if corpus is not None:
@@ -81,6 +63,7 @@ class RunStore:
         return [SavedRun(run_id, name, c, created, json.loads(settings)) for run_id, name, c, created, settings in rows]
 
     def load(self, run_id: int) -> dict[str, dict[str, float]]:
+        """A saved run as query id -> doc id -> score, best first per query."""
         with connect(self.path) as db:
             rows = db.execute(
                 "SELECT query_id, doc_id, score FROM run_rankings WHERE run_id = ? ORDER BY query_id, rank", (run_id,)
@@ -93,6 +76,7 @@ class RunStore:
         return run
 
     def delete(self, run_id: int) -> None:
+        """Remove a saved run and its rankings."""
         with connect(self.path) as db:
             db.execute("DELETE FROM run_rankings WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))

@@ -2,8 +2,9 @@
 
 A document is scored by its best passage with the bi-encoder; the cross-encoder scores
 that passage ("best") or every passage of the document, keeping the maximum ("max").
-Cross-encoder scores are cached per (model, query, passage), so running a query again
-costs no model call, and changing alpha only re-sorts numbers already in the result.
+Cross-encoder scores are cached per (model, budget, query, passage) in memory and on disk
+(ranklens.score_cache), so running a query again, in this process or another, costs no
+model call, and changing alpha only re-sorts numbers already in the result.
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ranklens import fusion
+from ranklens import fusion, inference
 from ranklens.index import CorpusIndex
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
 from ranklens.results import Candidate, SearchResult, Timings
+from ranklens.score_cache import ScoreCache, score_key, shared_score_cache
 
 DEFAULT_TOP_N = 100
 CE_PASSAGE_MODES = ("best", "max")
-CE_CACHE_LIMIT = 200_000
 
 
 class SearchError(ValueError):
@@ -44,9 +45,11 @@ class Searcher:
     embedder: Embedder
     reranker: Reranker | None = None  # None: retrieval only
     ce_batch_size: int = DEFAULT_CE_BATCH
-    _ce_cache: dict[tuple[str, str, str], tuple[float, bool]] = field(default_factory=dict, repr=False)
+    score_cache: ScoreCache | None = None  # None: the process's cache on disk, shared with every other searcher
 
     def __post_init__(self) -> None:
+        if self.score_cache is None:
+            self.score_cache = shared_score_cache()
         self._passages_of: dict[str, list[int]] = defaultdict(list)
         for position, passage in enumerate(self.index.passages):
             self._passages_of[passage.doc_id].append(position)
@@ -61,7 +64,8 @@ class Searcher:
         total = self.index.faiss_index.ntotal
         k = min(total, top_n)
         while True:
-            scores, positions = self.index.faiss_index.search(query_vector, k)
+            with inference.LOCK:
+                scores, positions = self.index.faiss_index.search(query_vector, k)
             best: dict[str, tuple[float, int]] = {}
             for score, position in zip(scores[0], positions[0]):
                 if position < 0:
@@ -78,19 +82,21 @@ class Searcher:
         self, query: str, passages: Sequence[str], progress: OnProgress | None = None
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """Logits and truncation flags for (query, passage) pairs, from the cache where possible."""
-        assert self.reranker is not None
-        keys = [(self.reranker.fingerprint, query, passage) for passage in passages]
-        missing = [key for key in dict.fromkeys(keys) if key not in self._ce_cache]
+        assert self.reranker is not None and self.score_cache is not None
+        model, budget = self.reranker.fingerprint, self.reranker.max_tokens
+        keys = [score_key(model, budget, query, passage) for passage in passages]
+        passage_of = dict(zip(keys, passages))
+        found = self.score_cache.get_many(passage_of)
+        missing = [key for key in passage_of if key not in found]
         if missing:
-            pairs = [(query, passage) for _, _, passage in missing]
+            pairs = [(query, passage_of[key]) for key in missing]
             logits, truncated = self.reranker.score_with_truncation(
                 pairs, batch_size=self.ce_batch_size, progress=progress
             )
-            if len(self._ce_cache) + len(missing) > CE_CACHE_LIMIT:
-                self._ce_cache.clear()
-            for key, logit, cut in zip(missing, logits, truncated):
-                self._ce_cache[key] = (float(logit), bool(cut))
-        values = [self._ce_cache[key] for key in keys]
+            scored = {key: (float(logit), bool(cut)) for key, logit, cut in zip(missing, logits, truncated)}
+            self.score_cache.put_many(scored)
+            found.update(scored)
+        values = [found[key] for key in keys]
         return (
             np.array([v[0] for v in values], dtype=np.float64),
             np.array([v[1] for v in values], dtype=bool),

@@ -1,20 +1,15 @@
 """Train: fine-tune a cross-encoder on judgements, and measure it against the base on held-out queries.
 
-Fine-tuning often makes a cross-encoder worse, so nothing here is trusted unmeasured:
-queries are split into train and held-out (never both); the base model's held-out
-nDCG@10 is measured first; the held-out nDCG@10 is measured after every epoch; and the
-epoch that scored best is the model that is kept, not the last one.
-
-Training data: graded judgements become targets in 0..1 (grade / grade scale); each
-training query also gets hard negatives (the bi-encoder's top documents that were not
-judged) and random negatives.
+Fine-tuning often makes a cross-encoder worse, so nothing here is trusted unmeasured: the
+base model's held-out nDCG@10 is measured first, the held-out nDCG@10 after every epoch, and
+the epoch that scored best is the model that is kept, not the last one (the base itself when
+no epoch beats it). The training data is `ranklens.training_data`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import tempfile
 import threading
@@ -27,125 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ranklens import fusion
-from ranklens.corpus import Qrels
-from ranklens.evaluate import judged, score_runs
+from ranklens import inference
 from ranklens.progress import OnProgress
 from ranklens.search import Searcher
-
-LOSSES = {
-    "bce": "binary cross-entropy on (query, passage, target) pairs",
-    "listnet": "ListNet: a listwise loss over each query's judged and negative passages",
-}
-HELDOUT_METRICS = ("ndcg@10", "mrr@10")
-
-
-class TrainingError(ValueError):
-    """Training that cannot start (too little data, say); the message says what is missing."""
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    epochs: int = 3
-    learning_rate: float = 2e-5
-    batch_size: int = 16
-    warmup_ratio: float = 0.1
-    hard_negatives: int = 4
-    random_negatives: int = 1
-    heldout_fraction: float = 0.2
-    heldout_candidates: int = 30  # how deep the bi-encoder list is that base and tuned rerank on held-out queries
-    loss: str = "bce"
-    seed: int = 12
-    max_length: int = 192
-
-
-@dataclass
-class TrainingData:
-    train_queries: list[str]
-    heldout_queries: list[str]
-    pairs: list[tuple[str, str, float]]  # (query, passage, target)
-    heldout_candidates: dict[str, dict[str, float]]  # query id -> doc id -> bi-encoder score
-    heldout_qrels: Qrels
-    grade_scale: int
-
-    def summary(self) -> dict[str, int]:
-        positives = sum(target > 0 for _, _, target in self.pairs)
-        return {
-            "train queries": len(self.train_queries),
-            "held-out queries": len(self.heldout_queries),
-            "training pairs": len(self.pairs),
-            "positives": positives,
-            "negatives": len(self.pairs) - positives,
-        }
-
-
-def split_queries(query_ids: list[str], heldout_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """A seeded split by query: every query lands on exactly one side."""
-    shuffled = sorted(query_ids)
-    random.Random(seed).shuffle(shuffled)
-    heldout = max(1, round(len(shuffled) * heldout_fraction))
-    if len(shuffled) - heldout < 1:
-        raise TrainingError(f"{len(shuffled)} judged queries cannot be split into train and held-out: judge more")
-    return sorted(shuffled[heldout:]), sorted(shuffled[:heldout])
-
-
-def build_training_data(
-    searcher: Searcher,
-    queries: Mapping[str, str],
-    qrels: Qrels,
-    settings: TrainSettings,
-    heldout: list[str] | None = None,
-    grade_scale: int | None = None,
-) -> TrainingData:
-    """Training pairs for the train queries and fixed candidate lists for the held-out ones.
-
-    `heldout` overrides the seeded split; `grade_scale` is the grade that means "perfect"
-    (3 for RankLens labels; by default the highest grade in the qrels).
-    """
-    relevant = judged(qrels)
-    if heldout is None:
-        train_ids, heldout_ids = split_queries(list(relevant), settings.heldout_fraction, settings.seed)
-    else:
-        heldout_ids = sorted(set(heldout) & set(relevant))
-        train_ids = sorted(set(relevant) - set(heldout_ids))
-    if not train_ids or not heldout_ids:
-        raise TrainingError("training needs at least one judged query on each side of the split")
-    scale = grade_scale or max(g for docs in qrels.values() for g in docs.values())
-    rng = random.Random(settings.seed)
-    corpus = searcher.index.corpus
-    all_ids = [doc.id for doc in corpus.documents]
-    pairs: list[tuple[str, str, float]] = []
-    for qid in train_ids:
-        query, judgements = queries[qid], qrels[qid]
-        for doc_id, grade in judgements.items():
-            if doc_id in corpus:
-                pairs.append((query, corpus.get(doc_id).full_text, min(1.0, max(0, grade) / scale)))
-        retrieved = searcher.retrieve(query, settings.hard_negatives + len(judgements) + 5)
-        hard = [d for d in retrieved if d not in judgements][: settings.hard_negatives]
-        unjudged = [d for d in all_ids if d not in judgements and d not in hard]
-        chosen = hard + rng.sample(unjudged, min(settings.random_negatives, len(unjudged)))
-        pairs += [(query, corpus.get(doc_id).full_text, 0.0) for doc_id in chosen]
-    candidates = {qid: searcher.retrieve(queries[qid], settings.heldout_candidates) for qid in heldout_ids}
-    return TrainingData(train_ids, heldout_ids, pairs, candidates, {q: relevant[q] for q in heldout_ids}, scale)
-
-
-def heldout_figures(
-    predict: Callable[[list[tuple[str, str]]], np.ndarray],
-    data: TrainingData,
-    searcher: Searcher,
-    queries: Mapping[str, str],
-    alpha: float = fusion.DEFAULT_ALPHA,
-) -> pd.DataFrame:
-    """nDCG@10 and MRR@10 of a cross-encoder's reranking, and of the hybrid, on the held-out candidate lists."""
-    corpus = searcher.index.corpus
-    reranked, hybrid = {}, {}
-    for qid, candidates in data.heldout_candidates.items():
-        doc_ids = list(candidates)
-        logits = np.asarray(predict([(queries[qid], corpus.get(d).full_text) for d in doc_ids]), dtype=np.float64)
-        blended = fusion.fuse(np.array([candidates[d] for d in doc_ids]), logits, alpha)
-        reranked[qid] = {d: float(s) for d, s in zip(doc_ids, logits)}
-        hybrid[qid] = {d: float(s) for d, s in zip(doc_ids, blended)}
-    return score_runs(data.heldout_qrels, {"reranked": reranked, "hybrid": hybrid}, HELDOUT_METRICS)
+from ranklens.training_data import LOSSES, TrainingData, TrainingError, TrainSettings, heldout_figures
 
 
 @dataclass
@@ -278,7 +158,8 @@ class _Model:
         self.model = model
 
     def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        return self.model.predict(pairs, batch_size=32, show_progress_bar=False, convert_to_numpy=True)
+        with inference.LOCK:
+            return self.model.predict(pairs, batch_size=32, show_progress_bar=False, convert_to_numpy=True)
 
 
 def _heldout_ndcg(figures: pd.DataFrame) -> float:
@@ -298,11 +179,17 @@ def _epoch_watch(
     from transformers import TrainerCallback
 
     class EpochWatch(TrainerCallback):
+        steps = inference.StepLock()  # one training step at a time with searches and evaluations
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.steps.acquire()
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 progress.loss = float(logs["loss"])
 
         def on_step_end(self, args, state, control, **kwargs):
+            self.steps.release()
             progress.step, progress.total_steps, progress.epoch = state.global_step, state.max_steps, state.epoch or 0
             if progress.on_step:
                 progress.on_step(progress.step, progress.total_steps)
@@ -354,7 +241,10 @@ def _run_trainer(holder: _Model, data: TrainingData, settings: TrainSettings, wo
         model=model, args=args, train_dataset=_dataset(data.pairs, settings.loss), loss=loss, callbacks=[watch]
     )
     trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not to stdout
-    trainer.train()
+    try:
+        trainer.train()
+    finally:
+        watch.steps.release_all()
 
 
 def _check_output(output_dir: Path) -> None:

@@ -54,7 +54,7 @@ def reranker():
 
 @pytest.fixture(scope="session")
 def adi():
-    from ranklens.corpus import load_beir
+    from ranklens.beir import load_beir
 
     return load_beir(dataset("adi"))
 
@@ -68,6 +68,23 @@ def adi_index(adi, embedder, ranklens_home):
 
 @pytest.fixture(scope="session")
 def adi_searcher(adi_index, embedder, reranker):
+    from ranklens.score_cache import ScoreCache
     from ranklens.search import Searcher
 
-    return Searcher(adi_index, embedder, reranker)
+    return Searcher(adi_index, embedder, reranker, score_cache=ScoreCache())  # its own, in memory: calls are counted
+
+
+def make_project(name: str):
+    """A project that exists (its database made), so the app's project picker lists it; returns its folder."""
+    from ranklens.labels import LabelStore
+    from ranklens.projects import project_folder
+
+    folder = project_folder(name)
+    LabelStore(folder)
+    return folder
+
+
+def open_tab(at, name: str):
+    """Switch the app's main tabs (only the open tab runs), as a click on the tab would."""
+    at.session_state["tab"] = name
+    return at.run()

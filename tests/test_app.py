@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT, STAND_IN_CE
 from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT, STAND_IN_CE, open_tab
 from ranklens.backends.registry import default_backend
 from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
@@ -86,7 +86,7 @@ def test_bad_upload_shows_the_error_and_keeps_the_corpus():
         ]
     ).run()
     at.button(key="load_upload").click().run()
-    assert any("broken.jsonl, line 2: not valid JSON" in e.value for e in at.error)
+    assert any("broken.jsonl, line 2: not valid JSON" in e.value.replace("\\", "") for e in at.error)
     assert any("Still using" in c.value and "python" in c.value for c in at.caption)
     assert rows(at, 0), "the previous corpus still searches"
 
@@ -96,9 +96,11 @@ def test_csv_upload_with_column_picker():
     at.radio(key="corpus_mode").set_value("Upload").run()
     data = b"sku,name,blurb\n1,Kettle,Boils water fast\n2,Toaster,Browns bread evenly\n3,Fan,Moves air quietly\n"
     at.file_uploader(key="upload_files").set_value(("items.csv", data, "text/csv")).run()
-    at.selectbox(key="csv_text").set_value("blurb")
-    at.selectbox(key="csv_id").set_value("sku")
-    at.selectbox(key="csv_title").set_value("name")
+    picker = {s.key.split("|")[0]: s for s in at.selectbox if s.key.startswith("csv_")}
+    assert picker["csv_text"].value == "blurb", "the longest-text column, never the id-like sku"
+    assert any("Boils water fast" in str(d.value.values) for d in at.dataframe), "a preview before Load"
+    picker["csv_id"].set_value("sku")
+    picker["csv_title"].set_value("name")
     at.button(key="load_upload").click().run()
     assert not at.error
     assert any("Index: 3 documents" in c.value for c in at.caption)
@@ -123,6 +125,7 @@ def test_corpus_text_is_never_rendered_as_html():
 
 def test_throughput_panel_reports_pairs_per_second():
     at = start()
+    open_tab(at, "Throughput")
     at.multiselect(key="throughput_sizes").set_value([10])
     at.number_input(key="throughput_repeats").set_value(1)
     at.checkbox(key="throughput_index").check()

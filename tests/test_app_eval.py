@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, STAND_IN_CE
 from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT, STAND_IN_CE, make_project, open_tab
+from ranklens.corpus import load_builtin
 from ranklens.runs import RunStore
 
 
@@ -14,10 +15,12 @@ def _stand_in_is_configured(monkeypatch):
     monkeypatch.setenv("RANKLENS_CE_FALLBACKS", str(STAND_IN_CE))
 
 
-def test_metrics_per_query_sweep_significance_and_saved_runs(tmp_path):
+def test_metrics_per_query_sweep_significance_and_saved_runs():
+    folder = make_project("evaluate")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.selectbox(key="builtin_name").set_value("negation")
-    at.text_input(key="project_dir").set_value(str(tmp_path / "project")).run()
+    at.selectbox(key="project_name").set_value("evaluate").run()
+    open_tab(at, "Evaluate")
     at.selectbox(key="ce_backend").set_value("torch-bf16").run()
     assert at.checkbox(key="eval_against_fp32").value, "a lower-precision backend is measured against fp32 by default"
     at.button(key="run_evaluation").click().run()
@@ -39,15 +42,15 @@ def test_metrics_per_query_sweep_significance_and_saved_runs(tmp_path):
     best = next(c.value for c in at.caption if c.value.startswith("Best nDCG@10 at alpha = "))
     best_alpha = float(best.split("= ")[1].split()[0])
     at.button(key="use_best_alpha").click().run()
-    assert at.slider(key="alpha").value == pytest.approx(best_alpha)
+    assert at.session_state["alpha"] == pytest.approx(best_alpha), "the Search tab's slider is set"
     assert any("paired t-test" in i.value and "p = " in i.value for i in at.info)
 
     at.text_input(key="run_name").set_value("best alpha").run()
     at.button(key="save_run").click().run()
-    at.slider(key="alpha").set_value(0.0)
+    at.session_state["alpha"] = 0.0
     at.text_input(key="run_name").set_value("reranked only").run()
     at.button(key="save_run").click().run()
-    saved = RunStore(tmp_path / "project").list("negation")
+    saved = RunStore(folder).list(load_builtin("negation").key)
     assert [(r.name, r.settings["alpha"]) for r in saved] == [("best alpha", best_alpha), ("reranked only", 0.0)]
     assert saved[0].settings["ce_model"] == str(STAND_IN_CE) and saved[0].settings["top_n"] == 100
     at.multiselect(key="compare_runs").set_value([r.label for r in saved]).run()

@@ -1,12 +1,18 @@
-"""Labelling in the app: one click per judgement, saved at once, there after a refresh."""
+"""Labelling in the app: one click per judgement, saved at once, there after a refresh, written only by a click."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
-from conftest import ROOT, STAND_IN_CE
 from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT, STAND_IN_CE, make_project, open_tab
+from ranklens.corpus import load_builtin
 from ranklens.labels import LabelStore
+
+PYTHON = load_builtin("python")
+QUERY = "is a python bite dangerous"
 
 
 @pytest.fixture(autouse=True)
@@ -14,49 +20,135 @@ def _stand_in_is_configured(monkeypatch):
     monkeypatch.setenv("RANKLENS_CE_FALLBACKS", str(STAND_IN_CE))
 
 
-def open_as(project, rater: str, query: str | None = None) -> AppTest:
+@pytest.fixture
+def project():
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    return name, make_project(name)
+
+
+def open_as(project_name: str, rater: str, query: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    at.text_input(key="project_dir").set_value(str(project))
+    at.selectbox(key="project_name").set_value(project_name)
     at.text_input(key="rater").set_value(rater)
     if query:
         at.text_input(key="query").set_value(query)
     return at.run()
 
 
-def test_labels_in_the_results_view_survive_a_refresh(tmp_path):
-    project = tmp_path / "project"
-    at = open_as(project, "ann", "is a python bite dangerous")
-    shown = {
-        place: {b.key.split("|")[-1] for b in at.button_group if b.key.startswith(f"grade|{place}|")}
-        for place in ("bi", "ce", "hybrid")
-    }
+def controls(at: AppTest, place: str, doc_id: str | None = None) -> list:
+    prefix = f"grade|{place}|"
+    return [
+        b for b in at.button_group if b.key.startswith(prefix) and (doc_id is None or b.key.split("|")[4] == doc_id)
+    ]
+
+
+def control(at: AppTest, place: str, doc_id: str):
+    found = controls(at, place, doc_id)
+    assert len(found) == 1, [b.key for b in found]
+    return found[0]
+
+
+def snapshot(folder) -> list:
+    return LabelStore(folder).judgements()
+
+
+def test_labels_in_the_results_view_survive_a_refresh(project):
+    name, folder = project
+    at = open_as(name, "ann", QUERY)
+    shown = {place: {b.key.split("|")[4] for b in controls(at, place)} for place in ("bi", "ce", "hybrid")}
     in_every_column = sorted(shown["bi"] & shown["ce"] & shown["hybrid"])
     assert len(in_every_column) >= 4, shown
     picks = dict(zip(in_every_column[:4], ["Perfect", "Good", "Poor", "Can't rate"]))
     for doc_id, grade in picks.items():
-        at.button_group(key=f"grade|ce|python|q3|{doc_id}").set_value(grade)
+        control(at, "ce", doc_id).set_value(grade)
         at.run()
     assert not at.exception
-    # the same documents' controls in the other columns show the grade too
-    for doc_id, grade in picks.items():
+    for doc_id, grade in picks.items():  # the same documents' controls in the other columns show the grade too
         for place in ("bi", "hybrid"):
-            assert at.button_group(key=f"grade|{place}|python|q3|{doc_id}").value == grade
-
-    stored = {j.doc_id: j.grade for j in LabelStore(project).judgements("python", "q3", "ann")}
+            assert control(at, place, doc_id).value == grade
+    stored = {j.doc_id: j.grade for j in LabelStore(folder).judgements(PYTHON.key, "q3", "ann")}
     assert stored == {
         doc_id: {"Perfect": 3, "Good": 2, "Poor": 0, "Can't rate": None}[g] for doc_id, g in picks.items()
     }
 
-    refreshed = open_as(project, "ann", "is a python bite dangerous")  # a new session: nothing in session state
+    refreshed = open_as(name, "ann", QUERY)  # a new session: nothing in session state
     for doc_id, grade in picks.items():
-        assert refreshed.button_group(key=f"grade|ce|python|q3|{doc_id}").value == grade
-    other_rater = open_as(project, "bob", "is a python bite dangerous")
-    assert all(other_rater.button_group(key=f"grade|ce|python|q3|{d}").value is None for d in picks)
+        assert control(refreshed, "ce", doc_id).value == grade
+    other_rater = open_as(name, "bob", QUERY)
+    assert all(control(other_rater, "ce", d).value is None for d in picks)
 
 
-def test_focused_labelling_walks_the_pool(tmp_path):
-    project = tmp_path / "project"
-    at = open_as(project, "cy", "what do pythons eat")
+def test_a_grade_is_written_only_by_a_click_on_it(project):
+    name, folder = project
+    at = open_as(name, "ann", QUERY)
+    doc_id = next(b.key.split("|")[4] for b in controls(at, "bi"))
+    control(at, "bi", doc_id).set_value("Good")
+    at.run()
+    before = snapshot(folder)
+    assert [(j.doc_id, j.grade) for j in before] == [(doc_id, 2)]
+    at.run()  # a plain rerun
+    at.slider(key="alpha").set_value(0.2).run()  # the hybrid column re-sorts: its copy of the control is redrawn
+    at.text_input(key="query").set_value(QUERY + " ").run()  # the query retyped
+    at.text_input(key="query").set_value(QUERY).run()
+    reloaded = open_as(name, "ann", QUERY)  # a reload
+    reloaded.run()
+    assert snapshot(folder) == before, "nothing was written or deleted, not even a time stamp"
+    assert control(reloaded, "ce", doc_id).value == "Good"
+    control(reloaded, "hybrid", doc_id).set_value(None)  # clicking the selected grade again is a click: it forgets
+    reloaded.run()
+    assert snapshot(folder) == []
+
+
+def test_two_sessions_labelling_different_uploads_lose_and_mix_nothing(project):
+    name, folder = project
+    espresso = b"id,text\n1,How to brew espresso at home with a moka pot\n2,Grinding coffee beans\n"
+    cars = b"id,text\n1,Electric cars and their batteries\n2,Charging stations on motorways\n"
+
+    def upload_and_search(data: bytes, file_name: str, rater: str) -> AppTest:
+        at = open_as(name, rater)
+        at.radio(key="corpus_mode").set_value("Upload").run()
+        at.file_uploader(key="upload_files").set_value((file_name, data, "text/csv")).run()
+        at.button(key="load_upload").click().run()
+        at.text_input(key="query").set_value("how do I brew espresso").run()
+        return at
+
+    first, second = upload_and_search(espresso, "a.csv", "ann"), upload_and_search(cars, "b.csv", "bob")
+    control(first, "bi", "1").set_value("Perfect")
+    control(second, "bi", "1").set_value("Poor")
+    first.run()
+    second.run()
+    store = LabelStore(folder)
+    keys = {key: corpus_name for key, corpus_name in store.corpora().items()}
+    assert sorted(keys.values()) == ["a.csv", "b.csv"], keys
+    by_name = {corpus_name: key for key, corpus_name in keys.items()}
+    assert store.documents(by_name["a.csv"])["1"].text.startswith("How to brew espresso")
+    assert store.documents(by_name["b.csv"])["1"].text.startswith("Electric cars")
+    assert store.qrels(by_name["a.csv"]) == {store.judgements(by_name["a.csv"])[0].query_id: {"1": 3}}
+    assert [j.rater for j in store.judgements(by_name["b.csv"])] == ["bob"]
+
+
+def test_a_bad_upload_that_used_to_crash_is_refused_and_the_corpus_stays(project):
+    name, _ = project
+    at = open_as(name, "ann")
+    at.radio(key="corpus_mode").set_value("Upload").run()
+    deep = b'{"_id": "1", "text": "x", "m": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    for file_name, data in [
+        ("lone.jsonl", b'{"_id": "1", "text": 42}\n'),
+        ("deep.jsonl", deep),
+        ("surrogate.txt", b"bad \xed\xa0\x80 bytes"),
+    ]:
+        at.file_uploader(key="upload_files").set_value((file_name, data, "application/octet-stream")).run()
+        at.button(key="load_upload").click().run()
+        assert not at.exception
+        assert any(file_name in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]
+        assert any("Still using" in c.value and "python" in c.value for c in at.caption)
+    at.text_input(key="query").set_value(QUERY).run()
+    assert controls(at, "bi"), "the previous corpus still searches and labels"
+
+
+def test_focused_labelling_walks_the_pool(project):
+    name, folder = project
+    at = open_tab(open_as(name, "cy", "what do pythons eat"), "Label")
     progress = at.get("progress")[0].proto.text
     assert progress.startswith("0 of ")
     total = int(progress.split(" of ")[1].split()[0])
@@ -66,14 +158,14 @@ def test_focused_labelling_walks_the_pool(tmp_path):
     at.button(key="focus|Poor").click().run()
     at.button(key="focus|Fair").click().run()
     assert at.get("progress")[0].proto.text.startswith("3 of ")
-    judgements = LabelStore(project).judgements("python", "q5", "cy")
+    judgements = LabelStore(folder).judgements(PYTHON.key, "q5", "cy")
     assert sorted(j.grade for j in judgements) == [0, 1, 3]
     assert [j.note for j in judgements if j.grade == 3] == ["about diet"]
 
 
-def test_labels_tab_exports_and_imports(tmp_path):
-    project = tmp_path / "project"
-    at = open_as(project, "dee")
+def test_labels_tab_exports_and_imports(project):
+    name, folder = project
+    at = open_tab(open_as(name, "dee"), "Labels & export")
     at.radio(key="import_kind").set_value("TREC or BEIR qrels")
     at.file_uploader(key="import_file").set_value(("python.qrels", b"q1 0 prog-01 3\nq1 0 snake-04 0\n", "text/plain"))
     at.run()
@@ -85,4 +177,4 @@ def test_labels_tab_exports_and_imports(tmp_path):
     at.run()
     at.button(key="import_run").click().run()
     assert any("Nothing imported" in e.value for e in at.error)
-    assert LabelStore(project).qrels("python") == {"q1": {"prog-01": 3, "snake-04": 0}}
+    assert LabelStore(folder).qrels(PYTHON.key) == {"q1": {"prog-01": 3, "snake-04": 0}}

@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import STAND_IN_CE
 
+from conftest import STAND_IN_CE
 from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, default_backend
 from ranklens.compare import spearman
 from ranklens.models.loading import forget_loaded, load_embedder, load_reranker

@@ -1,11 +1,13 @@
 import json
 
 import pytest
+
 from conftest import dataset
 from pdfmaker import make_pdf
-
-from ranklens import corpus as corpus_module
-from ranklens.corpus import CorpusError, TableColumns, load_beir, load_files, load_paths, table_columns
+from ranklens import readers as corpus_module
+from ranklens.beir import load_beir
+from ranklens.corpus import CorpusError
+from ranklens.readers import Source, TableColumns, load_files, load_paths, preview_table
 
 
 def jsonl(*records) -> bytes:
@@ -17,9 +19,10 @@ def jsonl(*records) -> bytes:
 
 def test_text_and_markdown_files_are_one_document_each():
     corpus = load_files([("notes/a.txt", b"first doc"), ("b.md", "# Zweite\n\nTe\u00dft".encode())])
-    assert [d.id for d in corpus.documents] == ["notes/a.txt", "b.md"]
+    assert [d.id for d in corpus.documents] == ["a.txt", "b.md"], "uploaded names are reduced to a base name"
     assert corpus.get("b.md").text == "# Zweite\n\nTe\u00dft"
-    assert corpus.get("notes/a.txt").title == "a"
+    assert corpus.get("a.txt").title == "a"
+    assert corpus.name == "a.txt + 1 more"
 
 
 def test_csv_with_named_columns():
@@ -29,7 +32,7 @@ def test_csv_with_named_columns():
         ("7", "Snakes", "Pythons are constrictors"),
         ("8", "Code", "Python, the language"),
     ]
-    assert table_columns("docs.csv", data) == ["key", "heading", "body"]
+    assert preview_table(Source.from_bytes("docs.csv", data)).header == ["key", "heading", "body"]
 
 
 def test_tsv_without_id_column_gets_content_hash_ids():
@@ -55,13 +58,12 @@ def test_utf8_bom_and_utf16_are_decoded():
     assert [d.text for d in corpus.documents] == ["caf\u00e9", "na\u00efve"]
 
 
-def test_pdf_per_page_and_per_file():
+def test_pdf_is_one_document_per_page():
     pdf = make_pdf(["Reranking with cross encoders", "Dense retrieval with FAISS"])
     per_page = load_files([("paper.pdf", pdf)])
     assert [d.id for d in per_page.documents] == ["paper#p1", "paper#p2"]
     assert "cross encoders" in per_page.documents[0].text
-    whole = load_files([("paper.pdf", pdf)], pdf_per_page=False)
-    assert len(whole) == 1 and "FAISS" in whole.documents[0].text
+    assert per_page.documents[1].source == "paper.pdf:page 2"
 
 
 def test_beir_folder_yields_queries_and_qrels():

@@ -7,10 +7,10 @@ import faiss
 import numpy as np
 import pytest
 import pytrec_eval
-from conftest import ROOT, dataset
 from ranx import Qrels, Run, evaluate
 
-from ranklens.corpus import load_beir
+from conftest import ROOT, dataset
+from ranklens.beir import load_beir
 from ranklens.evaluate import collect, collect_bi_runs, judged, score_runs, significance, strictly_decreasing, trec_run
 from ranklens.runs import RunStore
 

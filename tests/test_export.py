@@ -2,10 +2,11 @@
 
 import pytest
 import pytrec_eval
-from conftest import STAND_IN_CE
 from ranx import Qrels
 
-from ranklens.corpus import load_beir, load_builtin
+from conftest import STAND_IN_CE
+from ranklens.beir import load_beir
+from ranklens.corpus import load_builtin
 from ranklens.export import beir_zip, export_text, trec_qrels, write_beir
 from ranklens.imports import import_qrels, import_raw
 from ranklens.labels import LabelError, LabelStore
@@ -92,16 +93,56 @@ def test_raw_export_import_round_trip(store, tmp_path):
 
 def test_import_trec_and_beir_qrels(tmp_path):
     corpus = load_builtin("negation")
-    docs = {d.id: d for d in corpus.documents}
     store = LabelStore(tmp_path)
     trec = trec_qrels(corpus.qrels).encode()
-    assert import_qrels(store, "n.qrels", trec, "negation", docs, corpus.queries, "trec") == 35
+    assert import_qrels(store, "n.qrels", trec, corpus, "trec") == 35
     tsv = "query-id\tcorpus-id\tscore\nn1\thotel-02\t1\n"
-    assert import_qrels(store, "test.tsv", tsv.encode(), "negation", docs, corpus.queries, "beir") == 1
-    assert store.qrels("negation") == {q: dict(d) for q, d in corpus.qrels.items()} | {
+    assert import_qrels(store, "test.tsv", tsv.encode(), corpus, "beir") == 1
+    assert store.qrels(corpus.key) == {q: dict(d) for q, d in corpus.qrels.items()} | {
         "n1": {**corpus.qrels["n1"], "hotel-02": 2}
     }  # trec 3 and beir 1 average 2
-    with pytest.raises(LabelError, match="name a query or document this corpus does not have .* nothing was imported"):
-        import_qrels(store, "x.qrels", b"n1 0 no-such-doc 2\n", "negation", docs, corpus.queries, "x")
-    with pytest.raises(LabelError, match="x.qrels, line 1: score 'high' is not a number"):
-        import_qrels(store, "x.qrels", b"n1 0 hotel-02 high\n", "negation", docs, corpus.queries, "x")
+    assert store.corpora() == {corpus.key: "negation"}
+    before = store.judgements()
+    refusals = {
+        b"n1 0 no-such-doc 2\n": "name a query or document this corpus does not have .* nothing was imported",
+        b"n1 0 hotel-02 high\n": "x.qrels, line 1: score 'high' is not a number",
+        b"n1 0 hotel-02 1\nn1 0 hotel-03 2.5\n": "x.qrels, line 2: score '2.5' is not a whole number",
+        b"n1 0 hotel-02 7\n": "x.qrels, line 1: grade 7 is outside 0-3",
+        b"n1 0 hotel-02 -1\n": "x.qrels, line 1: grade -1 is outside 0-3",
+    }
+    for data, message in refusals.items():
+        with pytest.raises(LabelError, match=message):
+            import_qrels(store, "x.qrels", data, corpus, "x")
+    assert store.judgements() == before, "a refused import stores nothing"
+
+
+def test_csv_exports_neutralise_formulas_and_the_raw_import_restores_them(tmp_path):
+    import csv
+    import io
+
+    from ranklens.corpus import Document
+
+    store = LabelStore(tmp_path / "a")
+    texts = [
+        '=HYPERLINK("http://x","click")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "-2 degrees",
+        "'=already quoted",
+        "plain text",
+        "'just an apostrophe",
+    ]
+    for i, text in enumerate(texts):
+        store.judge("c", "q", "=query?", Document(id=f"d{i}", text=text), i % 4, "ann", note="@note", later=i == 2)
+    pairs = list(csv.DictReader(io.StringIO(export_text(store, "c", "pairs-csv"))))
+    assert {row["query"] for row in pairs} == {"'=query?"}
+    cells = {row["passage"] for row in pairs}
+    assert '\'=HYPERLINK("http://x","click")' in cells and "'+cmd|' /C calc'!A0" in cells and "'-2 degrees" in cells
+    assert "plain text" in cells and "'just an apostrophe" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in pairs for cell in row.values())
+    jsonl = export_text(store, "c", "pairs-jsonl")
+    assert '"passage": "=HYPERLINK' in jsonl, "JSONL keeps every text exactly"
+    fresh = LabelStore(tmp_path / "b")
+    import_raw(fresh, "raw.csv", export_text(store, "c", "raw").encode())
+    assert fresh.judgements() == store.judgements(), "texts, notes and the judge-later mark come back exactly"
+    assert {d.text for d in fresh.documents("c").values()} == set(texts)

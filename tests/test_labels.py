@@ -5,10 +5,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from ranklens.corpus import Document
-from ranklens.labels import LabelError, LabelStore, aggregate, agreement, query_id_for
+from ranklens.labels import LabelError, LabelStore, aggregate, query_id_for
+from ranklens.raters import agreement
 
 DOC = Document(id="d1", title="Pythons", text="Pythons are constrictors.")
 WRITER = [sys.executable, str(ROOT / "tests" / "judgement_writer.py")]
@@ -109,3 +110,69 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     stored = {j.doc_id for j in store.judgements("durability")}
     assert stored == {f"{name}-d{i}" for name in ("first", "second") for i in range(150)}
     assert store.integrity_check() == "ok"
+
+
+def test_judging_again_unchanged_rewrites_nothing(tmp_path):
+    store = LabelStore(tmp_path)
+    store.judge("c", "q1", "python bite", DOC, 2, "ann", note="partly")
+    first = store.judgements("c")[0]
+    store.judge("c", "q1", "python bite", DOC, 2, "ann", note="partly")
+    assert store.judgements("c") == [first], "the same grade again keeps its time stamp"
+    store.judge("c", "q1", "python bite", DOC, 2, "ann", note="partly", later=True)
+    assert store.judgements("c")[0].later and store.judgements("c")[0].grade == 2
+
+
+def test_a_version_0_database_is_backed_up_migrated_and_its_labels_claimed_by_matching_content(tmp_path):
+    """A database from before corpora had identities: rows keyed by the corpus's name."""
+    import sqlite3
+
+    from ranklens.corpus import load_builtin
+
+    path = tmp_path / "labels.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE queries (corpus TEXT NOT NULL, query_id TEXT NOT NULL, text TEXT NOT NULL,"
+            " PRIMARY KEY (corpus, query_id));"
+            "CREATE TABLE documents (corpus TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT NOT NULL,"
+            " text TEXT NOT NULL, PRIMARY KEY (corpus, doc_id));"
+            "CREATE TABLE judgements (corpus TEXT NOT NULL, query_id TEXT NOT NULL, doc_id TEXT NOT NULL,"
+            " rater TEXT NOT NULL, grade INTEGER, note TEXT NOT NULL DEFAULT '', judged_at TEXT NOT NULL,"
+            " PRIMARY KEY (corpus, query_id, doc_id, rater));"
+        )
+        python = load_builtin("python")
+        doc = python.get("snake-04")
+        db.execute("INSERT INTO queries VALUES ('python', 'q3', ?)", (python.queries["q3"],))
+        db.execute("INSERT INTO documents VALUES ('python', ?, ?, ?)", (doc.id, doc.title, doc.text))
+        db.execute(
+            "INSERT INTO judgements VALUES ('python', 'q3', ?, 'ann', 3, '', '2026-11-20T10:00:00+00:00')", (doc.id,)
+        )
+        db.execute("INSERT INTO queries VALUES ('upload (2 files)', 'qx', 'espresso')")
+        db.execute("INSERT INTO documents VALUES ('upload (2 files)', '1', '', 'about electric cars')")
+        db.execute("INSERT INTO judgements VALUES ('upload (2 files)', 'qx', '1', 'bob', 3, '', '2026-11-20T10:00:00')")
+    store = LabelStore(path)
+    assert (tmp_path / "labels.sqlite.v0-backup").is_file(), "the old database is copied aside first"
+    assert store.corpora() == {"python": "python", "upload (2 files)": "upload (2 files)"}
+    assert [found.name for found in store.legacy_labels(python) if found.claimable] == ["python"]
+    assert store.adopt_same_name(python) == 1
+    assert store.qrels(python.key) == {"q3": {"snake-04": 3}} and store.judgements("python") == []
+    assert store.judgements(python.key)[0].judged_at == "2026-11-20T10:00:00+00:00", "kept as it was"
+    assert "upload (2 files)" in store.corpora(), "an upload's name says nothing of its content: it stays apart"
+    with pytest.raises(LabelError, match="cannot be moved"):
+        store.adopt_legacy(python, "upload (2 files)")
+    assert LabelStore(path).qrels(python.key) == {"q3": {"snake-04": 3}}, "reopening migrates nothing twice"
+
+
+def test_two_uploads_with_the_same_ids_never_share_labels(tmp_path):
+    from ranklens.readers import load_files
+
+    first = load_files([("a.csv", b"id,text\n1,how to brew espresso\n2,grinding beans\n")])
+    second = load_files([("b.csv", b"id,text\n1,electric cars\n2,charging stations\n")])
+    assert first.key != second.key
+    store = LabelStore(tmp_path)
+    store.judge(first.key, "q1", "how do I brew espresso", first.get("1"), 3, "ann")
+    store.judge(second.key, "q1", "how do I brew espresso", second.get("1"), 0, "ann")
+    assert store.documents(first.key)["1"].text == "how to brew espresso"
+    assert store.documents(second.key)["1"].text == "electric cars"
+    assert store.qrels(first.key) == {"q1": {"1": 3}} and store.qrels(second.key) == {"q1": {"1": 0}}
+    again = load_files([("renamed.csv", b"id,text\n2,grinding beans\n1,how to brew espresso\n")])
+    assert again.key == first.key, "the same documents, in any order and under any name, are the same corpus"

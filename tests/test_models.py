@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
-from conftest import STAND_IN_CE
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from conftest import STAND_IN_CE
 from ranklens.models.files import model_kind
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
 

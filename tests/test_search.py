@@ -5,6 +5,7 @@ import pytest
 
 from ranklens.corpus import Corpus, Document
 from ranklens.index import build_index
+from ranklens.score_cache import ScoreCache
 from ranklens.search import Searcher, SearchError
 
 QUERY = "automatic indexing of documents by computer"
@@ -105,21 +106,23 @@ def test_long_documents_are_chunked_and_truncation_is_reported(embedder, reranke
 
 
 def test_first_stage_then_rerank_is_the_search_and_reports_each_batch(adi_index, embedder, reranker):
-    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=8)
+    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=8, score_cache=ScoreCache())
     first = searcher.first_stage("  computer indexing of text  ", top_n=20)
     assert not first.reranked and first.query == "computer indexing of text"
     assert [c.bi_rank for c in first.ranking("bi")] == list(range(1, 21)) and first.timings.rerank_ms == 0
     heard = []
     result = searcher.rerank(first, alpha=0.4, progress=lambda done, total: heard.append((done, total)))
     assert result.reranked and heard == [(8, 20), (16, 20), (20, 20)]
-    again = Searcher(adi_index, embedder, reranker).search("computer indexing of text", top_n=20, alpha=0.4)
+    again = Searcher(adi_index, embedder, reranker, score_cache=ScoreCache()).search(
+        "computer indexing of text", top_n=20, alpha=0.4
+    )
     assert [c.doc_id for c in result.ranking("ce")] == [c.doc_id for c in again.ranking("ce")]
     assert [c.ce_score for c in result.candidates] == pytest.approx([c.ce_score for c in again.candidates], abs=1e-4)
 
 
 def test_an_exception_from_progress_stops_the_rest_and_caches_nothing(adi_index, embedder, reranker):
     """How the app cancels a query that a newer one replaced: its progress callback raises."""
-    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=4)
+    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=4, score_cache=ScoreCache())
     calls = []
 
     def stop_after_two(done: int, total: int) -> None:

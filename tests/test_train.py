@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import STAND_IN_CE, dataset
 
-from ranklens.corpus import Corpus, load_beir
+from conftest import STAND_IN_CE, dataset
+from ranklens.beir import load_beir
+from ranklens.corpus import Corpus
 from ranklens.evaluate import judged
 from ranklens.index import build_index
 from ranklens.models.loading import load_reranker
 from ranklens.search import Searcher
-from ranklens.train import TrainingProgress, TrainSettings, build_training_data, split_queries, train, tuned_models
+from ranklens.train import TrainingProgress, train, tuned_models
+from ranklens.training_data import TrainSettings, build_training_data, split_queries
 
 QUERIES = 40
 DISTRACTORS = 200

@@ -7,13 +7,11 @@ reads or writes the file, so an upgrade re-exports instead of loading a stale fi
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+from ranklens import cachedir
 from ranklens.backends.registry import BACKENDS, BackendUnavailable
 from ranklens.settings import data_dir
 
@@ -82,6 +80,7 @@ def export(
     pair: bool,
     cache_dir: Path | None = None,
     notify: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> tuple[Path, bool]:
     """The model file for this model and backend, and whether it had to be made now (False: from the cache).
 
@@ -89,26 +88,24 @@ def export(
         module: the transformers model whose first output is wanted.
         pair: it reads (query, passage) pairs (a cross-encoder) rather than single texts.
         notify: hears one message before a conversion starts (it can take a minute).
+        force: export again even if a file is cached (it failed to load: damaged).
     """
     require_runtime(backend)
     stored_as = stored_format(backend)
     folder = (cache_dir or data_dir() / "exports") / export_key(fingerprint, stored_as, max_length)
     model_file = folder / ("model.xml" if stored_as == "openvino-int8" else "model.onnx")
-    if model_file.is_file():
+    if model_file.is_file() and not force:
         return model_file, False
     source = None
     if MADE_FROM[stored_as]:
         source, _ = export(module, tokenizer, fingerprint, MADE_FROM[stored_as], max_length, pair, cache_dir, notify)
     if notify:
         notify(f"Exporting the model to {BACKENDS[backend]} (once; cached in {folder})…")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    staging = cachedir.staging_folder(folder)
     try:
         _write(stored_as, module, tokenizer, pair, source, staging)
-        os.replace(staging, folder)
+        cachedir.install(staging, folder)  # a damaged export in the way is replaced
     except Exception as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        if model_file.is_file():  # another process exported it first
-            return model_file, False
+        cachedir.discard(staging)
         raise BackendUnavailable(f"could not export to {backend}: {type(err).__name__}: {err}") from err
     return model_file, True

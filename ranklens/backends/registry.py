@@ -72,10 +72,20 @@ def make_forward(
     from ranklens.backends.exports import export
 
     path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify)
+    try:
+        return _runtime(backend, path), exported
+    except Exception:  # any runtime's load error on a cached file means it is damaged
+        if exported:
+            raise
+    path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify, force=True)
+    return _runtime(backend, path), exported
+
+
+def _runtime(backend: str, path) -> Forward:
     if backend.startswith("onnx"):
         from ranklens.backends.onnx_runtime import onnx_forward
 
-        return onnx_forward(path), exported
+        return onnx_forward(path)
     from ranklens.backends.openvino_runtime import openvino_forward
 
-    return openvino_forward(path, backend), exported
+    return openvino_forward(path, backend)

@@ -10,18 +10,8 @@ from pathlib import Path
 
 from ranklens import fusion
 from ranklens.backends.registry import BACKENDS, default_backend
-from ranklens.corpus import (
-    Corpus,
-    CorpusError,
-    Qrels,
-    TableColumns,
-    builtin_names,
-    decode,
-    load_beir,
-    load_builtin,
-    load_paths,
-    parse_qrels,
-)
+from ranklens.beir import load_beir, parse_qrels
+from ranklens.corpus import Corpus, CorpusError, Qrels, builtin_names, load_builtin
 from ranklens.evaluate import judged
 from ranklens.index import CorpusIndex, build_index
 from ranklens.labels import LabelStore
@@ -29,7 +19,9 @@ from ranklens.models.embedder import Embedder
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
+from ranklens.readers import TableColumns, load_paths
 from ranklens.search import DEFAULT_TOP_N, Searcher
+from ranklens.textclean import decode
 
 
 def say(message: str) -> None:
@@ -58,6 +50,12 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", help="CSV/TSV column with the text (default: text, body, content, ...)")
     parser.add_argument("--id-column", help="CSV/TSV column with the document id")
     parser.add_argument("--title-column", help="CSV/TSV column with the title")
+    parser.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether the first CSV/TSV row names the columns (default: recognised from the rows)",
+    )
 
 
 def add_corpus_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -107,14 +105,19 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def columns(args: argparse.Namespace) -> TableColumns:
-    return TableColumns(text=args.text_column or "text", id=args.id_column, title=args.title_column)
+    return TableColumns(text=args.text_column, id=args.id_column, title=args.title_column, header=args.header)
 
 
-def load_corpus(args: argparse.Namespace) -> Corpus:
-    """The corpus `--corpus` names: a built-in name, a BEIR folder, a folder of files, or files."""
+def load_corpus(args: argparse.Namespace, quiet: bool = False) -> Corpus:
+    """The corpus `--corpus` names: a built-in name, a BEIR folder, a folder of files, or files; what loading
+    repaired is said on stderr (unless `quiet`)."""
     if len(args.corpus) == 1 and args.corpus[0] in builtin_names() and not Path(args.corpus[0]).exists():
-        return load_builtin(args.corpus[0])
-    return load_paths(args.corpus, columns=columns(args))
+        corpus = load_builtin(args.corpus[0])
+    else:
+        corpus = load_paths(args.corpus, columns=columns(args))
+    for warning in [] if quiet else corpus.warnings:
+        say(f"warning: {warning}")
+    return corpus
 
 
 def embedder(args: argparse.Namespace) -> Embedder:
@@ -150,6 +153,18 @@ def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True) -> S
     return Searcher(index, bi_encoder, reranker(args) if rerank else None, ce_batch_size=args.ce_batch_size)
 
 
+def project_store(labels: str, corpus: Corpus | None = None) -> LabelStore:
+    """The labels database `--labels` names (a project folder or a .sqlite file); with a corpus, that corpus is
+    recorded in it and claims the judgements stored under its name before corpora had identities."""
+    store = LabelStore(labels)
+    if corpus is not None:
+        store.register(corpus)
+        moved = store.adopt_same_name(corpus)
+        if moved:
+            say(f"note: {moved} judgements stored under the name {corpus.name!r} now belong to this corpus")
+    return store
+
+
 @dataclass
 class Judged:
     """A corpus with the queries and judgements to evaluate or train on, and where the judgements came from."""
@@ -181,9 +196,9 @@ def judged_inputs(args: argparse.Namespace) -> Judged:
     else:
         corpus = load_corpus(args)
         if args.labels:
-            store = LabelStore(args.labels)
-            queries = {**corpus.queries, **store.queries(corpus.name)}
-            chosen = Judged(corpus, queries, store.qrels(corpus.name), f"labels in {store.path}", 3)
+            store = project_store(args.labels, corpus)
+            queries = {**corpus.queries, **store.queries(corpus.key)}
+            chosen = Judged(corpus, queries, store.qrels(corpus.key), f"labels in {store.path}", 3)
         elif args.qrels:
             qrels = parse_qrels(args.qrels, decode(args.qrels, Path(args.qrels).read_bytes()))
             chosen = Judged(corpus, corpus.queries, qrels, args.qrels, None)

@@ -22,14 +22,22 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
+def _which_corpus(store: LabelStore, wanted: str | None) -> str:
+    """The corpus key `--corpus-name` means (a key or a name), or the only corpus judged."""
+    corpora = store.corpora()
+    if wanted is None and len(corpora) == 1:
+        return next(iter(corpora))
+    matches = [key for key, name in corpora.items() if wanted in (key, name)]
+    if len(matches) == 1:
+        return matches[0]
+    listed = ", ".join(f"{name} ({key})" for key, name in corpora.items()) or "none"
+    why = "several corpora are called that" if matches else "name the corpus with --corpus-name (a name or key)"
+    raise LabelError(f"{why}; {store.path} has judgements for: {listed}")
+
+
 def run(args: argparse.Namespace) -> None:
     store = LabelStore(args.labels)
-    corpora = store.corpora()
-    corpus = args.corpus_name or (corpora[0] if len(corpora) == 1 else None)
-    if corpus not in corpora:
-        raise LabelError(
-            f"name the corpus with --corpus-name; {store.path} has judgements for: {', '.join(corpora) or 'none'}"
-        )
+    corpus = _which_corpus(store, args.corpus_name)
     if args.format == "beir":
         if not args.out:
             raise LabelError("--format beir writes a folder: give it with --out")

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ranklens.cli import common
-from ranklens.imports import import_qrels, import_raw
-from ranklens.labels import LabelError, LabelStore
+from ranklens.imports import check_import_size, import_qrels, import_raw
+from ranklens.labels import LabelError
 
 
 def register(commands) -> None:
@@ -21,14 +21,15 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    store = LabelStore(args.labels)
-    data = Path(args.file).read_bytes()
+    path = Path(args.file)
+    check_import_size(args.file, path.stat().st_size)
     if args.raw:
-        count = import_raw(store, args.file, data)
+        store = common.project_store(args.labels)
+        count = import_raw(store, args.file, path.read_bytes())
     else:
         if not args.corpus:
             raise LabelError("importing qrels needs --corpus: the documents and queries they judge")
         corpus = common.load_corpus(args)
-        documents = {d.id: d for d in corpus.documents}
-        count = import_qrels(store, args.file, data, corpus.name, documents, corpus.queries, args.rater)
+        store = common.project_store(args.labels, corpus)
+        count = import_qrels(store, args.file, path.read_bytes(), corpus, args.rater)
     print(f"imported {count} judgements into {store.path}")

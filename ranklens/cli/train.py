@@ -9,8 +9,9 @@ import pandas as pd
 
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
-from ranklens.labels import LabelStore, default_project
-from ranklens.train import TrainingProgress, TrainSettings, build_training_data, default_output, train
+from ranklens.labels import default_project
+from ranklens.train import TrainingProgress, default_output, train
+from ranklens.training_data import TrainSettings, build_training_data
 
 
 def register(commands) -> None:
@@ -37,7 +38,7 @@ def _epoch_line(row: dict) -> None:
 def run(args: argparse.Namespace) -> None:
     inputs = common.judged_inputs(args)
     if args.labels:
-        project = LabelStore(args.labels).path.parent
+        project = common.project_store(args.labels).path.parent
     else:
         project = Path(args.project) if args.project else default_project()
     settings = TrainSettings(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ranklens import inference
 from ranklens.backends.registry import Forward
 from ranklens.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
@@ -73,15 +74,18 @@ class Embedder:
         """Unit-length float32 embeddings, one row per text, in the order given."""
         self.calls += 1
         if self.forward is None:
-            embeddings = self.model.encode(
-                list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
-            )
+            with inference.LOCK:
+                embeddings = self.model.encode(
+                    list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+                )
             return unit_rows(np.asarray(embeddings, dtype=np.float32))  # in fp32: bf16 normalizes only to ~1e-3
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
             feed = pad(self.tokenizer, encoded, positions)
-            vectors[positions] = unit_rows(self._pool(self.forward(feed), feed["attention_mask"]))
+            with inference.LOCK:
+                tokens = self.forward(feed)
+            vectors[positions] = unit_rows(self._pool(tokens, feed["attention_mask"]))
         return vectors
 
     def _pool(self, tokens: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

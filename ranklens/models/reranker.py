@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ranklens import inference
 from ranklens.backends.registry import Forward
 from ranklens.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
@@ -77,7 +78,9 @@ class Reranker:
         scores = np.empty(len(pairs), dtype=np.float32)
         done = 0
         for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
-            logits = self.forward(pad(self.model.tokenizer, encoded, positions))
+            feed = pad(self.model.tokenizer, encoded, positions)
+            with inference.LOCK:
+                logits = self.forward(feed)
             scores[positions] = logits.reshape(len(positions), -1)[:, 0]
             done += len(positions)
             if progress:

@@ -1,0 +1,240 @@
+"""The document store: ids, titles and texts in Arrow columns, looked up by id through a sorted hash table.
+
+Two million short documents as Python objects cost several times their text (a str, a
+Document and a dict entry each); in columns they cost about the text itself, which is what
+keeps a loaded corpus within a small multiple of its file (README, "Reliability").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import xxhash
+
+CHUNK_ROWS = 65_536  # rows gathered as Python strings before they become one Arrow chunk
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    text: str
+    title: str = ""
+    source: str = ""  # where it came from: "file", "file:line" or "file:page N"
+
+    @property
+    def full_text(self) -> str:
+        """What the models read: the title (when there is one) followed by the text."""
+        return f"{self.title} {self.text}" if self.title else self.text
+
+
+def id_hash(doc_id: str) -> int:
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8"))
+
+
+class DocStoreBuilder:
+    """Gathers documents row by row into Arrow chunks; `build()` checks ids are unique and indexes them."""
+
+    def __init__(self) -> None:
+        self._columns: dict[str, list[pa.Array]] = {"id": [], "title": [], "text": []}
+        self._pending: dict[str, list[str]] = {"id": [], "title": [], "text": []}
+        self._hashes: list[np.ndarray] = []
+        self._pending_hashes: list[int] = []
+        self._source_file: list[int] = []
+        self._source_place: list[int] = []
+        self.files: list[tuple[str, str]] = []  # (name, how a place is written: "line", "page" or "")
+        self._ordered = hashlib.sha256()  # changes with any document or their order: keys the index cache
+        self._unordered = 0  # the same documents in any order give the same sum: the corpus's identity
+
+    def add_file(self, name: str, places: str) -> int:
+        """Register a file the next rows come from; returns its number for `add`."""
+        self.files.append((name, places))
+        return len(self.files) - 1
+
+    def add(self, doc_id: str, title: str, text: str, file: int, place: int = 0) -> None:
+        record = f"{doc_id}\x00{title}\x00{text}\x00".encode()
+        self._ordered.update(record)
+        self._unordered = (self._unordered + xxhash.xxh3_128_intdigest(record)) % 2**128
+        pending = self._pending
+        pending["id"].append(doc_id)
+        pending["title"].append(title)
+        pending["text"].append(text)
+        self._pending_hashes.append(id_hash(doc_id))
+        self._source_file.append(file)
+        self._source_place.append(place)
+        if len(pending["id"]) >= CHUNK_ROWS:
+            self._flush()
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self._columns["id"]) + len(self._pending["id"])
+
+    def _flush(self) -> None:
+        if not self._pending["id"]:
+            return
+        for column, values in self._pending.items():
+            self._columns[column].append(pa.array(values, type=pa.large_string()))
+            values.clear()
+        self._hashes.append(np.array(self._pending_hashes, dtype=np.uint64))
+        self._pending_hashes.clear()
+
+    def build(self) -> DocStore:
+        """The store; raises ValueError naming both places when an id occurs twice."""
+        self._flush()
+        columns = {name: pa.chunked_array(chunks, type=pa.large_string()) for name, chunks in self._columns.items()}
+        hashes = np.concatenate(self._hashes) if self._hashes else np.zeros(0, dtype=np.uint64)
+        store = DocStore(
+            columns["id"],
+            columns["title"],
+            columns["text"],
+            hashes,
+            np.array(self._source_file, dtype=np.uint32),
+            np.array(self._source_place, dtype=np.uint32),
+            list(self.files),
+            content_hash=self._ordered.hexdigest(),
+            identity=f"{self._unordered:032x}",
+        )
+        store.check_unique()
+        return store
+
+
+class DocStore(Sequence[Document]):
+    """Documents by position (`store[i]`) or id (`store.get(id)`), read from Arrow columns on demand."""
+
+    def __init__(
+        self,
+        ids: pa.ChunkedArray,
+        titles: pa.ChunkedArray,
+        texts: pa.ChunkedArray,
+        hashes: np.ndarray,
+        source_file: np.ndarray,
+        source_place: np.ndarray,
+        files: list[tuple[str, str]],
+        content_hash: str,
+        identity: str,
+    ) -> None:
+        self._ids, self._titles, self._texts = ids, titles, texts
+        self.content_hash = content_hash
+        self.identity = identity
+        self._hashes = hashes
+        self._order = np.argsort(hashes, kind="stable")
+        self._sorted = hashes[self._order]
+        self._source_file, self._source_place, self._files = source_file, source_place, files
+
+    @classmethod
+    def from_documents(cls, documents: Sequence[Document]) -> DocStore:
+        """A store of documents already in memory (tests, small corpora made in code)."""
+        builder = DocStoreBuilder()
+        sources: dict[str, int] = {}
+        for doc in documents:
+            if doc.source not in sources:
+                sources[doc.source] = builder.add_file(doc.source, "")
+            builder.add(doc.id, doc.title, doc.text, sources[doc.source])
+        return builder.build()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        if position < 0:
+            position += len(self)
+        return Document(
+            self._ids[position].as_py(),
+            self._texts[position].as_py(),
+            self._titles[position].as_py(),
+            self.source(position),
+        )
+
+    def __iter__(self) -> Iterator[Document]:
+        # batch by batch: one Arrow-to-Python conversion per chunk, not per document
+        for batch in range(0, len(self), CHUNK_ROWS):
+            ids = self._ids.slice(batch, CHUNK_ROWS).to_pylist()
+            titles = self._titles.slice(batch, CHUNK_ROWS).to_pylist()
+            texts = self._texts.slice(batch, CHUNK_ROWS).to_pylist()
+            for offset, (doc_id, title, text) in enumerate(zip(ids, titles, texts)):
+                yield Document(doc_id, text, title, self.source(batch + offset))
+
+    def source(self, position: int) -> str:
+        """Where the document at `position` came from, in words."""
+        name, places = self._files[int(self._source_file[position])]
+        place = int(self._source_place[position])
+        if places == "line":
+            return f"{name}:{place}"
+        return f"{name}:page {place}" if places == "page" else name
+
+    def ids(self) -> list[str]:
+        return self._ids.to_pylist()
+
+    def position(self, doc_id: str) -> int | None:
+        """The position of the document with this id, or None."""
+        wanted = np.uint64(id_hash(doc_id))
+        start = int(np.searchsorted(self._sorted, wanted, side="left"))
+        while start < len(self._sorted) and self._sorted[start] == wanted:
+            candidate = int(self._order[start])
+            if self._ids[candidate].as_py() == doc_id:
+                return candidate
+            start += 1
+        return None
+
+    def get(self, doc_id: str) -> Document:
+        position = self.position(doc_id)
+        if position is None:
+            raise KeyError(doc_id)
+        return self[position]
+
+    def check_unique(self) -> None:
+        """Raises ValueError naming the two places of the first id that occurs twice."""
+        same = np.flatnonzero(self._sorted[1:] == self._sorted[:-1])
+        for at in same:
+            first, second = sorted((int(self._order[at]), int(self._order[at + 1])))
+            doc_id = self._ids[first].as_py()
+            if doc_id == self._ids[second].as_py():
+                raise ValueError(f"duplicate document id {doc_id!r}: in {self.source(first)} and {self.source(second)}")
+
+    def save(self, path: Path) -> None:
+        """Write the store as one Arrow IPC file (read back by `DocStore.open`, memory-mapped)."""
+        table = pa.table(
+            {
+                "id": self._ids,
+                "title": self._titles,
+                "text": self._texts,
+                "id_hash": pa.array(self._hashes),
+                "source_file": pa.array(self._source_file),
+                "source_place": pa.array(self._source_place),
+            }
+        )
+        meta = {"files": self._files, "content_hash": self.content_hash, "identity": self.identity}
+        table = table.replace_schema_metadata({"ranklens": json.dumps(meta)})
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+
+    @classmethod
+    def open(cls, path: Path) -> DocStore:
+        """A store written by `save`, memory-mapped: its texts are read from disk as they are used."""
+        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+        meta = json.loads(table.schema.metadata[b"ranklens"])
+        files = [tuple(entry) for entry in meta["files"]]
+        return cls(
+            table["id"],
+            table["title"],
+            table["text"],
+            table["id_hash"].to_numpy(),
+            table["source_file"].to_numpy(),
+            table["source_place"].to_numpy(),
+            files,
+            meta["content_hash"],
+            meta["identity"],
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the columns and the id table."""
+        arrays = self._ids.nbytes + self._titles.nbytes + self._texts.nbytes
+        tables = self._hashes.nbytes + self._order.nbytes + self._sorted.nbytes
+        return arrays + tables + self._source_file.nbytes + self._source_place.nbytes

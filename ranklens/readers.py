@@ -1,0 +1,439 @@
+"""Readers: files of every supported format into validated documents, read a line at a time.
+
+Everything is all-or-nothing: a problem anywhere raises `CorpusError` naming the file (and
+line, for CSV/TSV/JSONL) and nothing is returned, so nothing half-loaded is ever indexed.
+Recoverable problems are repaired and reported in `Corpus.warnings`. Sizes are checked from
+what the file system or the upload says before a byte is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ranklens.corpus import Corpus
+from ranklens.docstore import DocStoreBuilder
+from ranklens.textclean import CorpusError, Repairs, clean_name, normalise, one_line, text_lines
+
+MAX_FILES = 200
+MAX_TOTAL_BYTES = 200 * 1024 * 1024  # the UI's upload limit (.streamlit/config.toml) matches this
+MAX_JSON_DEPTH = 20
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+TABLE_SUFFIXES = {".csv", ".tsv"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | TABLE_SUFFIXES | {".jsonl", ".pdf"}
+TEXT_COLUMN_NAMES = ("text", "body", "content", "passage", "abstract")
+ID_COLUMN_NAMES = ("_id", "id", "doc_id", "docid")
+TITLE_COLUMN_NAMES = ("title", "heading")
+_ID_LIKE = re.compile(r"^(_?id|doc_?id|docno|key|sku|uuid|guid|pk|code|.*[_ ]id)$", re.IGNORECASE)
+_HEADER_WORDS = set(TEXT_COLUMN_NAMES) | {"id", "_id", "title", "name", "heading", "doc_id", "docid", "url", "label"}
+PREVIEW_ROWS = 5
+
+csv.field_size_limit(2**31 - 1)  # a long abstract is a valid field; the file size limit bounds it instead
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """Which columns of a CSV/TSV hold the text, the id and the title. None: chosen from the header (the text:
+    `default_text_column`; the id: a column named id, _id, doc_id or docid; the title: title or heading);
+    "" for the id or title: there is none."""
+
+    text: str | None = None
+    id: str | None = None
+    title: str | None = None
+    header: bool | None = None  # whether the first row names the columns; None: recognised from the rows
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to read: the name messages use, its size (known before reading), and how to open it."""
+
+    name: str
+    size: int
+    open: Callable[[], contextlib.AbstractContextManager[BinaryIO]]
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> Source:
+        return cls(clean_name(name), len(data), lambda: io.BytesIO(data))
+
+    @classmethod
+    def from_upload(cls, upload) -> Source:
+        """A Streamlit UploadedFile (or any file-like with .name and .size): its size is read, not its bytes.
+        Each reading borrows the upload itself (rewound, never closed, never copied)."""
+
+        def borrowed():
+            upload.seek(0)
+            return contextlib.nullcontext(upload)
+
+        return cls(clean_name(upload.name), int(upload.size), borrowed)
+
+    @classmethod
+    def from_path(cls, path: Path, root: Path | None = None) -> Source:
+        """A file on disk, named as given, or relative to `root` (the folder it was found in)."""
+        name = str(path.relative_to(root)) if root is not None else str(path)
+        return cls(one_line(name), path.stat().st_size, lambda: path.open("rb"))
+
+
+def check_sizes(sources: Sequence[Source], max_files: int = MAX_FILES, max_total_bytes: int = MAX_TOTAL_BYTES) -> None:
+    """Refuse too many files or too many bytes before any is read."""
+    if not sources:
+        raise CorpusError("no files given")
+    if len(sources) > max_files:
+        raise CorpusError(f"{len(sources)} files is more than the limit of {max_files}")
+    total = sum(source.size for source in sources)
+    if total > max_total_bytes:
+        raise CorpusError(f"{total / 2**20:.1f} MiB in all is more than the limit of {max_total_bytes / 2**20:.0f} MiB")
+
+
+class _Reading:
+    """One corpus being read: the documents so far, what was repaired, and other things worth saying."""
+
+    def __init__(self) -> None:
+        self.builder = DocStoreBuilder()
+        self.repairs = Repairs()
+        self.notes: list[str] = []
+
+    def add(self, file: int, place: int, where: str, doc_id: str, title: str, text: str) -> None:
+        """One document; refuses one with no text (a title alone counts as text)."""
+        title, text = normalise(title, self.repairs, where), normalise(text, self.repairs, where)
+        if not (title or text):
+            raise CorpusError(f"{where}: the document has no text (it is empty or only whitespace)")
+        doc_id = normalise(doc_id, self.repairs, where)
+        if not doc_id:
+            self.repairs.note("no id", where)
+            doc_id = content_id(title + text)
+        self.builder.add(doc_id, title, text, file, place)
+
+    def corpus(self, name: str, **extra) -> Corpus:
+        try:
+            store = self.builder.build()
+        except ValueError as err:
+            raise CorpusError(one_line(str(err))) from err
+        return Corpus(name, store, warnings=self.repairs.warnings() + self.notes, **extra)
+
+
+def content_id(text: str) -> str:
+    """A stable id for a document that has none: a hash of its text."""
+    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _read_text(reading: _Reading, source: Source) -> None:
+    with source.open() as stream:
+        text = "\n".join(line for _, line in text_lines(source.name, stream))
+    if not normalise(text, Repairs(), source.name):  # the title comes from the file name: it is no text
+        raise CorpusError(f"{source.name}: the document has no text (it is empty or only whitespace)")
+    file = reading.builder.add_file(source.name, "")
+    reading.add(file, 0, source.name, source.name, Path(source.name).stem, text)
+
+
+def _table_rows(source: Source, stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """(line the row starts on, cells) for each row; TSV without quote processing."""
+    delimiter = "\t" if source.name.lower().endswith(".tsv") else ","
+    lines = (line + "\n" for _, line in text_lines(source.name, stream))
+    # TSV has no quoting: a stray " is text, never the start of a field spanning rows
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    # strict: an unclosed quote is an error, not a field that swallows the rest of the file
+    reader = csv.reader(lines, delimiter=delimiter, quoting=quoting, strict=True)
+    ended = 0
+    try:
+        for row in reader:
+            yield ended + 1, row
+            ended = reader.line_num
+    except csv.Error as err:
+        why = "a quoted field is never closed" if "end of data" in str(err) else str(err)
+        raise CorpusError(f"{source.name}, line {ended + 1}: not valid CSV ({why})") from err
+
+
+def looks_like_header(first: Sequence[str], following: Sequence[Sequence[str]]) -> bool:
+    """Whether a table's first row names its columns: a known column name, or short unique labels above longer
+    values. A header-less file must not lose its first row to the header."""
+    cells = [cell.strip() for cell in first]
+    if any(cell.lower() in _HEADER_WORDS for cell in cells):
+        return True
+    if not all(cells) or len(set(cells)) < len(cells):
+        return False
+    if any(len(cell) > 40 or cell.replace(".", "").isdigit() for cell in cells):
+        return False
+    if not following:
+        return True
+    longest = max(len(cell) for cell in cells)
+    return any(max((len(cell) for cell in row), default=0) > 2 * longest for row in following)
+
+
+def named_column(header: Sequence[str], names: Sequence[str]) -> str | None:
+    """The first column whose name (any case) is one of `names`."""
+    lowered = {name.lower(): name for name in header}
+    return next((lowered[name] for name in names if name in lowered), None)
+
+
+def default_text_column(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
+    """`text`, `body`, `content`, `passage` or `abstract` when present, else the column with the longest values
+    among those that do not look like ids; None when every column looks like an id."""
+    named = named_column(header, TEXT_COLUMN_NAMES)
+    if named is not None:
+        return named
+    candidates = [i for i, name in enumerate(header) if not _ID_LIKE.match(name.strip())]
+    if not candidates:
+        return None
+
+    def mean_length(i: int) -> float:
+        values = [len(row[i]) for row in rows if i < len(row)]
+        return sum(values) / len(values) if values else 0.0
+
+    return header[max(candidates, key=mean_length)]
+
+
+@dataclass(frozen=True)
+class TablePreview:
+    """A CSV/TSV's first rows, as the uploader shows them before Load."""
+
+    header: list[str]
+    rows: list[list[str]]
+    has_header: bool
+    text_column: str | None  # what the text column defaults to
+
+
+def preview_table(source: Source, header: bool | None = None) -> TablePreview:
+    """The first rows of a CSV/TSV, whether it has a header, and the text column it would default to."""
+    rows = []
+    with source.open() as stream:
+        for _, row in _table_rows(source, stream):
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+            if len(rows) > PREVIEW_ROWS:
+                break
+    if not rows:
+        raise CorpusError(f"{source.name}: the file is empty")
+    has_header = looks_like_header(rows[0], rows[1:]) if header is None else header
+    names = [c.strip() for c in rows[0]] if has_header else [f"column {i + 1}" for i in range(len(rows[0]))]
+    body = rows[1:] if has_header else rows
+    return TablePreview(names, body[:PREVIEW_ROWS], has_header, default_text_column(names, body))
+
+
+def _column(name: str | None, role: str, header: list[str], source: Source) -> int | None:
+    if name is None:
+        return None
+    if name not in header:
+        shown = ", ".join(map(repr, header))
+        raise CorpusError(f"{source.name}: no column {name!r} for the {role}; the columns are {shown}")
+    return header.index(name)
+
+
+def _cell(row: list[str], at: int | None) -> str:
+    return row[at] if at is not None and at < len(row) else ""
+
+
+def _read_table(reading: _Reading, source: Source, columns: TableColumns) -> None:
+    shape = preview_table(source, columns.header)
+    text_name = columns.text or shape.text_column
+    if text_name is None:
+        raise CorpusError(f"{source.name}: every column looks like an id; say which column holds the text")
+    text_at = _column(text_name, "text", shape.header, source)
+    id_name = named_column(shape.header, ID_COLUMN_NAMES) if columns.id is None else columns.id or None
+    title_name = named_column(shape.header, TITLE_COLUMN_NAMES) if columns.title is None else columns.title or None
+    id_at = _column(id_name, "id", shape.header, source)
+    title_at = _column(title_name, "title", shape.header, source)
+    file = reading.builder.add_file(source.name, "line")
+    rows = 0
+    with source.open() as stream:
+        table = _table_rows(source, stream)
+        if shape.has_header:
+            next(table, None)
+        for line, row in table:
+            if not row:  # a blank line; a row of empty fields is a row, and its text is checked below
+                continue
+            if len(row) > len(shape.header):
+                raise CorpusError(f"{source.name}, line {line}: more fields than the header has columns")
+            if not _cell(row, text_at).strip():
+                raise CorpusError(f"{source.name}, line {line}: the {text_name!r} column is empty")
+            where = f"{source.name}, line {line}"
+            reading.add(file, line, where, _cell(row, id_at), _cell(row, title_at), _cell(row, text_at))
+            rows += 1
+    if not rows:
+        raise CorpusError(f"{source.name}: a header but no rows")
+    if not shape.has_header:
+        reading.notes.append(
+            f"{source.name}: no header row recognised, so the first row is a document; the columns "
+            f"are named column 1 to column {len(shape.header)}"
+        )
+
+
+def json_depth(value: object) -> int:
+    """How deeply objects and arrays nest in a parsed JSON value (a bare string or number is 0)."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        item, at = level.pop()
+        if isinstance(item, dict | list):
+            depth = max(depth, at)
+            level.extend((child, at + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return depth
+
+
+def jsonl_records(name: str, stream: BinaryIO) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON Lines file; refuses what is not a JSON object."""
+    for number, line in text_lines(name, stream):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError(f"{name}, line {number}: not valid JSON ({err.msg} at column {err.colno})") from err
+        except RecursionError as err:
+            raise CorpusError(f"{name}, line {number}: JSON nested too deeply to read") from err
+        if not isinstance(record, dict):
+            raise CorpusError(f"{name}, line {number}: expected a JSON object, got {type(record).__name__}")
+        if json_depth(record) > MAX_JSON_DEPTH:
+            raise CorpusError(f"{name}, line {number}: JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        yield number, record
+
+
+def _json_type(value: object) -> str:
+    return {dict: "an object", list: "a list", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def record_fields(where: str, record: dict) -> tuple[str, str, str]:
+    """(id, title, text) of a corpus record: `text` a string (empty only with a title), `title` a string or
+    absent, `_id`/`id` a string, an integer, or absent (then made from the text)."""
+    if "text" not in record:
+        raise CorpusError(f"{where}: no 'text' field")
+    text, title = record["text"], record.get("title", "")
+    if not isinstance(text, str):
+        raise CorpusError(f"{where}: 'text' must be a string, got {_json_type(text)}")
+    if title is None:
+        title = ""
+    if not isinstance(title, str):
+        raise CorpusError(f"{where}: 'title' must be a string, got {_json_type(title)}")
+    raw_id = record.get("_id", record.get("id"))
+    if raw_id is None:
+        return "", title, text
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        raise CorpusError(f"{where}: the id must be a string or an integer, got {_json_type(raw_id)}")
+    return str(raw_id), title, text
+
+
+def _read_jsonl(reading: _Reading, source: Source) -> None:
+    file = reading.builder.add_file(source.name, "line")
+    with source.open() as stream:
+        for number, record in jsonl_records(source.name, stream):
+            where = f"{source.name}, line {number}"
+            doc_id, title, text = record_fields(where, record)
+            reading.add(file, number, where, doc_id, title, text)
+
+
+def load_jsonl(source: Source, name: str) -> Corpus:
+    """A corpus from one JSON Lines file ({_id, title, text} or {id, text} per line)."""
+    reading = _Reading()
+    _read_jsonl(reading, source)
+    return reading.corpus(name)
+
+
+def _read_pdf(reading: _Reading, source: Source) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    with source.open() as stream:
+        data = stream.read()
+    if not data.strip():
+        raise CorpusError(f"{source.name}: the file is empty")
+    try:
+        pages = [(page.extract_text() or "") for page in PdfReader(io.BytesIO(data)).pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, RecursionError) as err:
+        raise CorpusError(f"{source.name}: not a readable PDF ({one_line(str(err))})") from err
+    stem = Path(source.name).stem
+    file = reading.builder.add_file(source.name, "page")
+    before = len(reading.builder)
+    for number, text in enumerate(pages, start=1):
+        if normalise(text, Repairs(), ""):
+            where = f"{source.name}, page {number}"
+            reading.add(file, number, where, f"{stem}#p{number}", f"{stem} p.{number}", text)
+    if len(reading.builder) == before:
+        raise CorpusError(f"{source.name}: no extractable text (a scanned PDF needs OCR first)")
+
+
+def _read(reading: _Reading, source: Source, columns: TableColumns) -> None:
+    suffix = Path(source.name).suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        _read_text(reading, source)
+    elif suffix in TABLE_SUFFIXES:
+        _read_table(reading, source, columns)
+    elif suffix == ".jsonl":
+        _read_jsonl(reading, source)
+    elif suffix == ".pdf":
+        _read_pdf(reading, source)
+    else:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise CorpusError(f"{source.name}: unsupported file type {suffix or '(none)'}; use one of {supported}")
+
+
+def corpus_name(sources: Sequence[Source]) -> str:
+    """What an upload is called: its file's name, or the first file's name and how many more."""
+    first = Path(sources[0].name).name
+    return first if len(sources) == 1 else f"{first} + {len(sources) - 1} more"
+
+
+def load_sources(
+    sources: Sequence[Source],
+    name: str | None = None,
+    columns: TableColumns | None = None,
+    max_files: int = MAX_FILES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> Corpus:
+    """One corpus from several files, sizes checked before anything is read."""
+    check_sizes(sources, max_files, max_total_bytes)
+    reading = _Reading()
+    for source in sources:
+        _read(reading, source, columns or TableColumns())
+    return reading.corpus(name or corpus_name(sources))
+
+
+def load_files(
+    files: Sequence[tuple[str, bytes]],
+    name: str | None = None,
+    columns: TableColumns | None = None,
+    max_files: int = MAX_FILES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> Corpus:
+    """One corpus from (file name, bytes) pairs."""
+    sources = [Source.from_bytes(file_name, data) for file_name, data in files]
+    return load_sources(sources, name, columns, max_files, max_total_bytes)
+
+
+def load_uploads(uploads: Iterable, columns: TableColumns | None = None, name: str | None = None) -> Corpus:
+    """One corpus from uploaded files (Streamlit's UploadedFile): the app's uploader calls exactly this."""
+    return load_sources([Source.from_upload(upload) for upload in uploads], name, columns)
+
+
+def files_in(folder: Path) -> list[Path]:
+    """The supported files below a folder, in name order."""
+    found = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+    if not found:
+        raise CorpusError(f"{folder}: no files of a supported type ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return found
+
+
+def load_paths(paths: Sequence[str | Path], columns: TableColumns | None = None) -> Corpus:
+    """A BEIR folder, a folder of files, or a list of files, read from disk (sizes checked before reading)."""
+    from ranklens.beir import is_beir_dir, load_beir
+
+    resolved = [Path(p) for p in paths]
+    root = None
+    if len(resolved) == 1 and resolved[0].is_dir():
+        if is_beir_dir(resolved[0]):
+            return load_beir(resolved[0])
+        root = resolved[0]
+        resolved = files_in(root)
+    missing = [one_line(str(p)) for p in resolved if not p.is_file()]
+    if missing:
+        raise CorpusError(f"no such file: {', '.join(missing)}")
+    sources = [Source.from_path(p, root) for p in resolved]
+    name = root.name if root is not None else corpus_name(sources)
+    return load_sources(sources, name, columns)

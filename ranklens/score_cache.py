@@ -1,0 +1,110 @@
+"""The cross-encoder score cache: a (query, passage) pair scored once is never scored again, in any process.
+
+Keyed by the model's fingerprint (which names its weights and backend), the token budget,
+the query and the passage, so any change to one of them scores afresh. Kept in memory (an
+LRU of MEMORY_LIMIT pairs) in front of a SQLite file under $RANKLENS_HOME/cache that the app,
+the CLI, evaluations and the query-set view share. Safe to use from several threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+
+from ranklens.settings import data_dir
+
+MEMORY_LIMIT = 200_000
+Score = tuple[float, bool]  # (raw logit, whether the model's window cut the pair short)
+
+
+def score_key(model: str, budget: int, query: str, passage: str) -> bytes:
+    """The cache key of one pair under one model (fingerprint, backend included) and token budget."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (model, str(budget), query, passage):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.digest()
+
+
+class ScoreCache:
+    """Scores by key, in memory and (when `path` is given) on disk."""
+
+    def __init__(self, path: Path | None = None, memory_limit: int = MEMORY_LIMIT) -> None:
+        self.path = path
+        self.memory_limit = memory_limit
+        self._memory: OrderedDict[bytes, Score] = OrderedDict()
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
+                    "truncated INTEGER NOT NULL) WITHOUT ROWID"
+                )
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a lost score is only scored again
+        return db
+
+    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, Score]:
+        """The cached scores among `keys` (missing keys are absent from the result)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[bytes, Score] = {}
+        with self._lock:
+            for key in wanted:
+                if key in self._memory:
+                    self._memory.move_to_end(key)
+                    found[key] = self._memory[key]
+        rest = [key for key in wanted if key not in found]
+        if rest and self.path is not None:
+            with self._connect() as db:
+                for start in range(0, len(rest), 500):  # SQLite's limit on bound parameters
+                    chunk = rest[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for key, logit, cut in db.execute(
+                        f"SELECT key, logit, truncated FROM scores WHERE key IN ({marks})", chunk
+                    ):
+                        found[bytes(key)] = (float(logit), bool(cut))
+            self._remember({key: found[key] for key in rest if key in found})
+        return found
+
+    def put_many(self, scores: dict[bytes, Score]) -> None:
+        """Store scores in memory and on disk."""
+        self._remember(scores)
+        if self.path is not None and scores:
+            with self._connect() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?)",
+                    [(key, logit, int(cut)) for key, (logit, cut) in scores.items()],
+                )
+
+    def _remember(self, scores: dict[bytes, Score]) -> None:
+        with self._lock:
+            self._memory.update(scores)
+            for key in scores:
+                self._memory.move_to_end(key)
+            while len(self._memory) > self.memory_limit:
+                self._memory.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._memory)
+
+
+_shared: dict[Path, ScoreCache] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_score_cache() -> ScoreCache:
+    """The process's cache on $RANKLENS_HOME/cache/ce_scores.sqlite (one object per file)."""
+    path = data_dir() / "cache" / "ce_scores.sqlite"
+    with _shared_lock:
+        if path not in _shared:
+            _shared[path] = ScoreCache(path)
+        return _shared[path]
