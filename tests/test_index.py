@@ -34,8 +34,29 @@ def test_cache_key_changes_with_corpus_model_settings(adi, embedder):
     assert cache_key(adi, other_model, ChunkSettings()) != base
 
 
-def test_a_damaged_cache_is_rebuilt(adi, embedder, tmp_path):
+def test_a_damaged_cache_is_replaced_and_the_next_build_loads_from_disk(adi, embedder, tmp_path):
     index = build_index(adi, embedder, cache_dir=tmp_path)
     (tmp_path / index.key / "passages.json").write_text("[[truncated")
     rebuilt = build_index(adi, embedder, cache_dir=tmp_path)
     assert not rebuilt.from_cache and rebuilt.passage_count == index.passage_count
+    calls = embedder.calls
+    again = build_index(adi, embedder, cache_dir=tmp_path)
+    assert again.from_cache and embedder.calls == calls, "the damaged copy was replaced, not left in the way"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [index.key], "nothing left aside"
+
+
+def test_staging_folders_left_by_a_crash_are_cleaned(adi, embedder, tmp_path):
+    import os
+    import time
+
+    crashed = tmp_path / f".{'0' * 24}-staging-abcd1234"
+    crashed.mkdir()
+    (crashed / "index.faiss").write_bytes(b"half written")
+    recent = tmp_path / f".{'1' * 24}-staging-efgh5678"  # another process may still be writing this one
+    recent.mkdir()
+    hour_ago = time.time() - 3700
+    os.utime(crashed, (hour_ago, hour_ago))
+    mine = tmp_path / "notes-of-the-user"
+    mine.mkdir()
+    build_index(adi, embedder, cache_dir=tmp_path)
+    assert not crashed.exists() and recent.exists() and mine.exists(), "only our own stale staging folders go"

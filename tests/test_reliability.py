@@ -1,0 +1,124 @@
+"""What keeps a shared server and its files safe: confinement, one model at a time, caches safe across threads,
+and no deletion of anything RankLens did not make."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import STAND_IN_CE
+from ranklens import inference
+from ranklens.models.allowed import MODEL_ROOTS_ENV, check_allowed
+from ranklens.models.loading import ModelError
+from ranklens.projects import ProjectError, project_folder
+from ranklens.score_cache import ScoreCache, score_key
+from ranklens.train import train
+from ranklens.training_data import TrainingData, TrainingError, TrainSettings
+
+
+def test_projects_are_names_under_the_home_never_paths(ranklens_home):
+    assert project_folder("team-a_2") == ranklens_home / "projects" / "team-a_2"
+    for hostile in ["../escape", "/etc", "a/b", "x.sqlite", "", "name with space", "a" * 65, "..", "~root"]:
+        with pytest.raises(ProjectError, match="is not a project name"):
+            project_folder(hostile)
+    assert not (ranklens_home / "escape").exists()
+
+
+def test_the_app_loads_only_hub_ids_listed_models_and_folders_under_the_roots(monkeypatch, tmp_path):
+    check_allowed("cross-encoder/ms-marco-MiniLM-L-6-v2")
+    check_allowed(str(STAND_IN_CE), [str(STAND_IN_CE)])
+    with pytest.raises(ModelError, match=f"not a model the app may load.*{MODEL_ROOTS_ENV}"):
+        check_allowed(str(STAND_IN_CE))
+    with pytest.raises(ModelError):
+        check_allowed("/etc")
+    with pytest.raises(ModelError):
+        check_allowed("../../secret-model")
+    monkeypatch.setenv(MODEL_ROOTS_ENV, str(STAND_IN_CE.parent))
+    check_allowed(str(STAND_IN_CE))
+    with pytest.raises(ModelError):
+        check_allowed(str(STAND_IN_CE.parent / ".." / ".." / "datasets"))
+
+
+def test_training_never_deletes_a_folder_it_did_not_make(tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    data = TrainingData(["q1"], ["q2"], [("q", "p", 1.0)], {"q2": {"d": 1.0}}, {"q2": {"d": 1}}, 1)
+
+    class Named:
+        class reranker:
+            name = str(STAND_IN_CE)
+
+    with pytest.raises(TrainingError, match="already exists and is not empty"):
+        train(Named, {}, data, TrainSettings(), precious)
+    assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_one_forward_pass_at_a_time_across_threads(reranker, adi):
+    """Two sessions reranking at once: their batches interleave, never overlap."""
+    pairs = [("query", doc.full_text) for doc in adi.documents[:24]]
+    spans: list[tuple[float, float]] = []
+    real_forward = reranker.forward
+
+    def timed(feed):
+        started = time.perf_counter()
+        out = real_forward(feed)
+        spans.append((started, time.perf_counter()))
+        return out
+
+    reranker.forward = timed
+    try:
+        threads = [threading.Thread(target=reranker.score, args=(pairs, 4)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        reranker.forward = real_forward
+    spans.sort()
+    assert len(spans) == 12
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans)), "no two passes overlapped"
+
+
+def test_a_training_step_holds_the_lock_and_releases_it_even_when_it_fails():
+    steps = inference.StepLock()
+    steps.acquire()
+    taken = threading.Event()
+    threading.Thread(target=lambda: (inference.LOCK.acquire(), taken.set(), inference.LOCK.release())).start()
+    assert not taken.wait(0.2), "a search waits while a step runs"
+    steps.release_all()  # what the trainer's finally does after a step that raised
+    assert taken.wait(5)
+
+
+def test_the_score_cache_is_safe_under_threads_and_shared_through_its_file(tmp_path):
+    cache = ScoreCache(tmp_path / "scores.sqlite", memory_limit=50)
+    keys = [score_key("model|torch", 192, "q", f"passage {i}") for i in range(400)]
+    errors = []
+
+    def writer(offset: int) -> None:
+        try:
+            for start in range(offset, len(keys), 40):
+                cache.put_many({k: (float(i), False) for i, k in enumerate(keys[start : start + 20], start)})
+                found = cache.get_many(keys[start : start + 20])
+                assert len(found) == len(keys[start : start + 20])
+        except Exception as err:  # noqa: BLE001 -- any failure in a thread is the test's failure
+            errors.append(err)
+
+    threads = [threading.Thread(target=writer, args=(offset,)) for offset in (0, 20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(cache) <= 50
+    fresh = ScoreCache(tmp_path / "scores.sqlite")  # another process's view: the file
+    found = fresh.get_many(keys)
+    assert len(found) == 400 and np.allclose([found[k][0] for k in keys], range(400))
+    assert (
+        score_key("model|torch", 192, "q", "p")
+        != score_key("model|torch", 128, "q", "p")
+        != score_key("model|onnx", 192, "q", "p")
+    ), "budget and backend are part of the key"
