@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ import pyarrow as pa
 import xxhash
 
 CHUNK_ROWS = 65_536  # rows gathered as Python strings before they become one Arrow chunk
+# 32-bit offsets for ids and titles (short); 64-bit for texts, so a chunk of long texts may pass 2 GiB
+COLUMN_TYPES = {"id": pa.string(), "title": pa.string(), "text": pa.large_string()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,8 @@ class DocStoreBuilder:
         self._pending: dict[str, list[str]] = {"id": [], "title": [], "text": []}
         self._hashes: list[np.ndarray] = []
         self._pending_hashes: list[int] = []
-        self._source_file: list[int] = []
-        self._source_place: list[int] = []
+        self._source_file = array("I")  # typed arrays: a Python int per document would cost 28 bytes or more
+        self._source_place = array("I")
         self.files: list[tuple[str, str]] = []  # (name, how a place is written: "line", "page" or "")
         self._ordered = hashlib.sha256()  # changes with any document or their order: keys the index cache
         self._unordered = 0  # the same documents in any order give the same sum: the corpus's identity
@@ -77,7 +80,7 @@ class DocStoreBuilder:
         if not self._pending["id"]:
             return
         for column, values in self._pending.items():
-            self._columns[column].append(pa.array(values, type=pa.large_string()))
+            self._columns[column].append(pa.array(values, type=COLUMN_TYPES[column]))
             values.clear()
         self._hashes.append(np.array(self._pending_hashes, dtype=np.uint64))
         self._pending_hashes.clear()
@@ -85,15 +88,18 @@ class DocStoreBuilder:
     def build(self) -> DocStore:
         """The store; raises ValueError naming both places when an id occurs twice."""
         self._flush()
-        columns = {name: pa.chunked_array(chunks, type=pa.large_string()) for name, chunks in self._columns.items()}
+        columns = {name: pa.chunked_array(chunks, type=COLUMN_TYPES[name]) for name, chunks in self._columns.items()}
         hashes = np.concatenate(self._hashes) if self._hashes else np.zeros(0, dtype=np.uint64)
+        self._hashes.clear()
+        order = np.argsort(hashes, kind="stable").astype(np.uint32)
         store = DocStore(
             columns["id"],
             columns["title"],
             columns["text"],
-            hashes,
-            np.array(self._source_file, dtype=np.uint32),
-            np.array(self._source_place, dtype=np.uint32),
+            hashes[order],
+            order,
+            np.frombuffer(self._source_file, dtype=np.uint32),
+            np.frombuffer(self._source_place, dtype=np.uint32),
             list(self.files),
             content_hash=self._ordered.hexdigest(),
             identity=f"{self._unordered:032x}",
@@ -110,7 +116,8 @@ class DocStore(Sequence[Document]):
         ids: pa.ChunkedArray,
         titles: pa.ChunkedArray,
         texts: pa.ChunkedArray,
-        hashes: np.ndarray,
+        sorted_hashes: np.ndarray,
+        order: np.ndarray,
         source_file: np.ndarray,
         source_place: np.ndarray,
         files: list[tuple[str, str]],
@@ -120,9 +127,7 @@ class DocStore(Sequence[Document]):
         self._ids, self._titles, self._texts = ids, titles, texts
         self.content_hash = content_hash
         self.identity = identity
-        self._hashes = hashes
-        self._order = np.argsort(hashes, kind="stable")
-        self._sorted = hashes[self._order]
+        self._sorted, self._order = sorted_hashes, order  # the id table: sorted hashes, and each one's position
         self._source_file, self._source_place, self._files = source_file, source_place, files
 
     @classmethod
@@ -204,7 +209,8 @@ class DocStore(Sequence[Document]):
                 "id": self._ids,
                 "title": self._titles,
                 "text": self._texts,
-                "id_hash": pa.array(self._hashes),
+                "id_hash_sorted": pa.array(self._sorted),
+                "id_order": pa.array(self._order),
                 "source_file": pa.array(self._source_file),
                 "source_place": pa.array(self._source_place),
             }
@@ -224,7 +230,8 @@ class DocStore(Sequence[Document]):
             table["id"],
             table["title"],
             table["text"],
-            table["id_hash"].to_numpy(),
+            table["id_hash_sorted"].to_numpy(),
+            table["id_order"].to_numpy(),
             table["source_file"].to_numpy(),
             table["source_place"].to_numpy(),
             files,
@@ -236,5 +243,5 @@ class DocStore(Sequence[Document]):
     def nbytes(self) -> int:
         """Memory held by the columns and the id table."""
         arrays = self._ids.nbytes + self._titles.nbytes + self._texts.nbytes
-        tables = self._hashes.nbytes + self._order.nbytes + self._sorted.nbytes
+        tables = self._order.nbytes + self._sorted.nbytes
         return arrays + tables + self._source_file.nbytes + self._source_place.nbytes

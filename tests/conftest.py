@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["browser"]  # the app server fixture for the real-browser tests
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RANKLENS_SHARED", ROOT.parent / "shared"))
 DATASETS = Path(os.environ.get("RANKLENS_DATASETS", SHARED / "datasets"))

@@ -84,7 +84,7 @@ def _read_weights(kind: str, name: str, backend: str):
 
 def _why_not_loaded(name: str, err: BaseException) -> str:
     if isinstance(err, OSError):
-        if Path(name).expanduser().exists() or os.sep in name or name.startswith(("~", ".")):
+        if Path(name).expanduser().exists() or name.startswith(("/", "~", ".")):  # a hub id has slashes too
             return f"no loadable model folder at {name} ({first_line(err)})"
         return "not in the local Hugging Face cache, and the hub cannot be reached"
     return first_line(err)
