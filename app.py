@@ -27,24 +27,28 @@ with st.sidebar:
     with models_box:
         settings = model_settings.render(project)
 
-if corpus is None:
-    st.info("Pick a built-in corpus or upload files in the sidebar.")
+if corpus is None or settings is None:
+    st.info(
+        "Pick a built-in corpus or upload files in the sidebar."
+        if corpus is None
+        else "The first stage needs its input in the sidebar."
+    )
     st.stop()
 if project is not None:
     project_settings.attach(project, corpus)
 
-index = index_status.render(corpus, settings.bi_model, settings.bi_backend)
-if index is None:
+first = index_status.render(corpus, settings)
+if first is None:
     st.stop()
 
 PANELS = {
-    "Search": lambda: search_panel.render(index, settings, project),
-    "Label": lambda: judging_panel.render(search_panel.current_result(index), corpus, project, settings.top_k),
+    "Search": lambda: search_panel.render(first, settings, project),
+    "Label": lambda: judging_panel.render(search_panel.current_result(first), corpus, project, settings.top_k),
     "Labels & export": lambda: exports_panel.render(corpus, project),
-    "Evaluate": lambda: eval_panel.render(index, settings, project),
-    "Fine-tune": lambda: train_panel.render(index, settings, project),
+    "Evaluate": lambda: eval_panel.render(first, settings, project),
+    "Fine-tune": lambda: train_panel.render(first, settings, project),
     "Latency": latency_panel.render,
-    "Throughput": lambda: throughput_panel.render(index, settings),
+    "Throughput": lambda: throughput_panel.render(first, settings),
 }
 # Only the open tab runs: a click in one panel must not redo another panel's work.
 for tab, draw in zip(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -29,9 +27,9 @@ from ranklens.evaluate import (
     trec_run,
 )
 from ranklens.imports import check_import_size
-from ranklens.index import CorpusIndex
 from ranklens.labels import LabelError
 from ranklens.models.loading import ModelError
+from ranklens.retrievers.base import FirstStage
 from ranklens.runs import RunStore
 from ranklens.textclean import clean_name, decode
 
@@ -41,9 +39,9 @@ EVALUATION_FP32 = "evaluation_fp32"  # the same queries reranked with torch fp32
 SOURCES = ("the corpus's own qrels", "labels in this project", "an uploaded qrels file")
 
 
-def _qrels(index: CorpusIndex, project: Project | None) -> tuple[dict, dict[str, str], str] | None:
+def _qrels(stage: FirstStage, project: Project | None) -> tuple[dict, dict[str, str], str] | None:
     """The judgements to evaluate against, the query texts, and a description of where they came from."""
-    corpus = index.corpus
+    corpus = stage.corpus
     available = [s for s in SOURCES if s != SOURCES[0] or corpus.qrels]
     # keyed by the corpus: a newly picked corpus starts again from its own qrels
     source = st.radio("Judge against", available, horizontal=True, key=f"eval_source|{corpus.key}")
@@ -73,13 +71,13 @@ def _query_progress(bar, what: str):
 
 
 def _run_evaluation(
-    index: CorpusIndex, settings: Settings, qrels: dict, queries: dict[str, str], against_fp32: bool
+    stage: FirstStage, settings: Settings, qrels: dict, queries: dict[str, str], against_fp32: bool
 ) -> None:
     backends = [settings.backend, "torch"] if against_fp32 else [settings.backend]
     evaluations = []
     try:
         for backend in backends:
-            searcher = resources.searcher(index, settings, backend=backend)
+            searcher = resources.searcher(stage, settings, backend=backend)
             what = "Searching the judged queries" + (" with torch fp32" if len(evaluations) else "")
             bar = st.progress(0.0, text=f"{what}…")
             evaluations.append(
@@ -153,7 +151,7 @@ def _sweep(evaluation: Evaluation, method: str) -> None:
 
 def _saved_runs(
     evaluation: Evaluation,
-    index: CorpusIndex,
+    stage: FirstStage,
     settings: Settings,
     project: Project,
     alpha: float,
@@ -164,9 +162,8 @@ def _saved_runs(
     store = RunStore(project.store.path)
     name_column, ranker_column, button_column = st.columns([3, 2, 1], vertical_alignment="bottom")
     name = name_column.text_input("Run name", key="run_name", placeholder="e.g. hybrid 0.3 with fine-tuned CE")
-    ranker = ranker_column.selectbox(
-        "Ranker", list(RANKER_LABELS), index=2, format_func=RANKER_LABELS.get, key="run_ranker"
-    )
+    labels = evaluation.labels
+    ranker = ranker_column.selectbox("Ranker", list(labels), index=2, format_func=labels.get, key="run_ranker")
     if button_column.button("Save run", key="save_run", disabled=not name.strip()):
         knobs = {
             "ranker": ranker,
@@ -176,13 +173,13 @@ def _saved_runs(
             "alpha": alpha,
             "fusion": method,
             "ce_passages": settings.ce_passages,
-            "chunking": asdict(index.settings),
-            "corpus_hash": index.corpus.content_hash(),
+            **stage.describe(),
+            "corpus_hash": stage.corpus.content_hash(),
             "judged_by": source,
         }
-        run_id = store.save(name, index.corpus.key, knobs, evaluation.runs(alpha, method, rankers=[ranker])[ranker])
+        run_id = store.save(name, stage.corpus.key, knobs, evaluation.runs(alpha, method, rankers=[ranker])[ranker])
         st.success(f"Saved run #{run_id}.")
-    saved = store.list(index.corpus.key)
+    saved = store.list(stage.corpus.key)
     if not saved:
         st.caption("No saved runs for this corpus yet.")
         return
@@ -208,7 +205,7 @@ def _saved_runs(
         st.download_button(
             "Download TREC run",
             trec_run(runs[export], export.replace(" ", "_")),
-            file_name=f"{clean_name(index.corpus.name)}-run{by_label[export].run_id}.trec",
+            file_name=f"{clean_name(stage.corpus.name)}-run{by_label[export].run_id}.trec",
             key="download_run",
         )
 
@@ -217,15 +214,15 @@ def evaluation_model(evaluation: Evaluation) -> str:
     return next(iter(evaluation.results.values())).ce_model
 
 
-def render(index: CorpusIndex, settings: Settings, project: Project | None) -> None:
-    chosen = _qrels(index, project)
+def render(stage: FirstStage, settings: Settings, project: Project | None) -> None:
+    chosen = _qrels(stage, project)
     if chosen is None:
         st.info("Choose judgements to evaluate against.")
         return
     qrels, queries, source = chosen
     evaluable = judged(qrels)
     st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {source}.")
-    wanted = (index.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
+    wanted = (stage.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
     against_fp32 = settings.backend != "torch" and st.checkbox(
         f"Also rerank with torch fp32, to measure what the {settings.backend} backend costs in nDCG@10",
         value=True,
@@ -233,7 +230,7 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     )
     wanted = (*wanted, against_fp32)
     if st.button("Run evaluation", key="run_evaluation", type="primary", disabled=not evaluable):
-        _run_evaluation(index, settings, qrels, queries, against_fp32)
+        _run_evaluation(stage, settings, qrels, queries, against_fp32)
         st.session_state[EVALUATION_FOR] = wanted
     if st.session_state.get(EVALUATION_FOR) != wanted:
         st.caption(
@@ -256,7 +253,7 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
 
     st.markdown("#### Per query")
     metric = st.selectbox("Metric", METRICS, key="per_query_metric")
-    frame = evaluation.per_query(metric, alpha, method).sort_values("reranked − bi").reset_index()
+    frame = evaluation.per_query(metric, alpha, method).sort_values("reranked − first stage").reset_index()
     st.dataframe(
         frame.style.format({c: "{:.4f}" for c in frame.columns if c not in ("query id", "query")}),
         hide_index=True,
@@ -272,10 +269,11 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
     st.markdown("#### Significance")
     per_query = evaluation.per_query("ndcg@10", alpha, method)
     first_column, second_column = st.columns(2)
-    first = first_column.selectbox("Ranker", list(RANKER_LABELS.values()), index=1, key="significance_first")
-    second = second_column.selectbox("against", list(RANKER_LABELS.values()), index=0, key="significance_second")
+    names = list(evaluation.labels.values())
+    first = first_column.selectbox("Ranker", names, index=1, key="significance_first")
+    second = second_column.selectbox("against", names, index=0, key="significance_second")
     result = significance(per_query, first, second)
     st.info(f"{result.verdict} ({result.test}, nDCG@10)")
 
     if project is not None:
-        _saved_runs(evaluation, index, settings, project, alpha, method, source)
+        _saved_runs(evaluation, stage, settings, project, alpha, method, source)

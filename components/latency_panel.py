@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.search_panel import LATENCY_LOG
 
-STAGES = ["query embed", "FAISS", "cross-encoder"]
+STAGES = ["query embed", "first stage", "cross-encoder"]
 
 
 def render() -> None:

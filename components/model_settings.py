@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
+from components import first_stage_picker
 from components.project_settings import Project
 from components.text import literal
 from ranklens.backends.registry import BACKENDS, default_backend
 from ranklens.models.allowed import check_allowed
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks
 from ranklens.models.reranker import DEFAULT_CE_BATCH
+from ranklens.retrievers.registry import FirstStageSettings
 from ranklens.search import DEFAULT_TOP_N
 from ranklens.train import tuned_models
 
@@ -26,6 +28,8 @@ class Settings:
     backend: str  # the cross-encoder's
     bi_backend: str = "torch"
     ce_batch: int = DEFAULT_CE_BATCH
+    first: FirstStageSettings = field(default_factory=FirstStageSettings)
+    compare: str | None = None  # a second first stage shown beside the first
 
 
 def _allowed(role: str, name: str, default: str, listed: list[str]) -> str:
@@ -38,7 +42,8 @@ def _allowed(role: str, name: str, default: str, listed: list[str]) -> str:
     return name
 
 
-def render(project: Project | None) -> Settings:
+def render(project: Project | None) -> Settings | None:
+    """The models and search knobs; None while a chosen first stage still lacks its input (a run file)."""
     st.subheader("Models")
     tuned = [str(path) for path in tuned_models(project.folder)] if project else []
     bi_model = st.selectbox(
@@ -81,6 +86,7 @@ def render(project: Project | None) -> Settings:
         help="Pairs per forward pass, sorted by token length. 16 was fastest on a 2-core CPU.",
     )
     st.subheader("Search")
+    first, compare = first_stage_picker.render()
     top_n = st.number_input("Candidates to rerank (top-N)", 1, 1000, DEFAULT_TOP_N, step=10, key="top_n")
     top_k = st.number_input("Rows to show (top-k)", 1, 100, 10, key="top_k")
     ce_passages = st.radio(
@@ -93,4 +99,8 @@ def render(project: Project | None) -> Settings:
     )
     bi_model = _allowed("Bi-encoder", bi_model, DEFAULT_BI_ENCODER, configured_fallbacks("bi"))
     ce_model = _allowed("Cross-encoder", ce_model, DEFAULT_CROSS_ENCODER, [*configured_fallbacks(), *tuned])
-    return Settings(bi_model, ce_model, int(top_n), int(top_k), ce_passages, backend, bi_backend, int(ce_batch))
+    if first is None:
+        return None
+    return Settings(
+        bi_model, ce_model, int(top_n), int(top_k), ce_passages, backend, bi_backend, int(ce_batch), first, compare
+    )

@@ -1,15 +1,24 @@
-"""Models and searchers, loaded once per process behind st.cache_resource."""
+"""Models, first stages and searchers, built once per process and shared by every session."""
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
 
 import streamlit as st
 
 from components.model_settings import Settings
-from ranklens.index import CorpusIndex
+from ranklens.corpus import Corpus
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
+from ranklens.progress import OnProgress
+from ranklens.retrievers.base import FirstStage
+from ranklens.retrievers.registry import build_first_stage
 from ranklens.search import Searcher
+
+MAX_STAGES = 6
 
 
 @st.cache_resource(show_spinner="Loading the bi-encoder (an ONNX or OpenVINO backend is exported once, then cached)…")
@@ -24,22 +33,37 @@ def reranker(name: str, backend: str = "torch") -> Reranker:
     return load_reranker(name, backend=backend)
 
 
+# First stages are kept in a plain process-wide cache rather than st.cache_resource: building one reports its
+# progress to a bar the page drew, which st.cache_resource forbids inside a cached function.
+_stages: OrderedDict[tuple, FirstStage] = OrderedDict()
+_stages_lock = threading.Lock()
+
+
+def first_stage(
+    corpus: Corpus, settings: Settings, name: str | None = None, progress: OnProgress | None = None
+) -> FirstStage:
+    """The corpus's first stage for these settings (`name`: another engine with the same knobs): built once, with
+    `progress` hearing the embedding, then shared by every session."""
+    stage = settings.first if name is None else replace(settings.first, name=name)
+    key = (corpus.content_hash(), stage, settings.bi_model, settings.bi_backend)
+    with _stages_lock:
+        if key in _stages:
+            _stages.move_to_end(key)
+            return _stages[key]
+    built = build_first_stage(stage, corpus, embedder(settings.bi_model, settings.bi_backend), progress)
+    with _stages_lock:
+        _stages[key] = built
+        while len(_stages) > MAX_STAGES:
+            _stages.popitem(last=False)[1].close()
+    return built
+
+
 @st.cache_resource(max_entries=8)
-def _searcher(
-    index_key: str, bi_model: str, bi_backend: str, ce_model: str, backend: str, ce_batch: int, _index: CorpusIndex
-) -> Searcher:
-    return Searcher(_index, embedder(bi_model, bi_backend), reranker(ce_model, backend), ce_batch_size=ce_batch)
+def _searcher(first_key: str, ce_model: str, backend: str, ce_batch: int, _first: FirstStage) -> Searcher:
+    return Searcher(_first, reranker(ce_model, backend), ce_batch_size=ce_batch)
 
 
-def searcher(index: CorpusIndex, settings: Settings, backend: str | None = None) -> Searcher:
-    """One searcher per index, models, backends and batch size, so its cross-encoder score cache outlives reruns
-    and sessions. `backend` overrides the cross-encoder backend (torch fp32 for an agreement check)."""
-    return _searcher(
-        index.key,
-        settings.bi_model,
-        settings.bi_backend,
-        settings.ce_model,
-        backend or settings.backend,
-        settings.ce_batch,
-        index,
-    )
+def searcher(first: FirstStage, settings: Settings, backend: str | None = None) -> Searcher:
+    """One searcher per first stage, cross-encoder, backend and batch size. `backend` overrides the cross-encoder
+    backend (torch fp32 for an agreement check)."""
+    return _searcher(first.key, settings.ce_model, backend or settings.backend, settings.ce_batch, first)

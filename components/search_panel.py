@@ -1,4 +1,5 @@
-"""Search panel: the query, then bi-encoder, reranked and hybrid rankings side by side."""
+"""Search panel: the query, then the first stage's, the reranked and the hybrid rankings side by side (and a
+second first stage's, when one is picked to compare)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from ranklens import fusion
 from ranklens.backends.registry import MIN_SPEARMAN
 from ranklens.compare import spearman
 from ranklens.corpus import Corpus
-from ranklens.index import CorpusIndex
 from ranklens.labels import query_id_for
 from ranklens.models.loading import ModelError
 from ranklens.results import SearchResult
-from ranklens.search import Searcher, SearchError
+from ranklens.retrievers.base import FirstStage, RetrievalError
+from ranklens.search import Searcher, SearchError, side_ranking
 
 RESULT = "search_result"
 RESULT_FOR = "search_result_for"
@@ -37,7 +38,7 @@ def _remember(result: SearchResult, wanted: tuple) -> None:
             "query #": len(st.session_state.get(LATENCY_LOG, [])) + 1,
             "query": result.query,
             "query embed": t.embed_ms,
-            "FAISS": t.faiss_ms,
+            "first stage": t.search_ms,
             "cross-encoder": t.rerank_ms,
             "total": t.total_ms,
             "pairs scored": t.pairs_scored,
@@ -56,7 +57,7 @@ def _progress_bar(container, what: str):
 def _search_progressively(
     searcher: Searcher, settings: Settings, query: str, wanted: tuple, labels: grading.LabelContext | None
 ) -> None:
-    """The bi-encoder's column at once; the reranked column fills as the cross-encoder works; then a rerun
+    """The first stage's column at once; the reranked column fills as the cross-encoder works; then a rerun
     draws the finished page from the stored result."""
     try:
         first = searcher.first_stage(query, top_n=settings.top_n)
@@ -66,7 +67,7 @@ def _search_progressively(
     top_k = min(settings.top_k, len(first.candidates))
     bi_column, ce_column, hybrid_column = st.columns(3)
     with bi_column:
-        st.markdown("#### Bi-encoder")
+        st.markdown(f"#### {literal(first.first_label)}")
         ranking_view.render(first, "bi", top_k, labels, labels.current() if labels else None)
     ce_column.markdown("#### Reranked")
     hybrid_column.markdown("#### Hybrid")
@@ -84,11 +85,11 @@ def _search_progressively(
     st.rerun()
 
 
-def _agreement(index: CorpusIndex, settings: Settings, result: SearchResult, box) -> None:
+def _agreement(stage: FirstStage, settings: Settings, result: SearchResult, box) -> None:
     """A lower-precision backend is never a silent downgrade: its agreement with torch fp32 on this query.
     The fp32 scores are a second reranking, so it runs after the results are on screen, and once per search."""
     if st.session_state.get(AGREEMENT_FOR) != st.session_state.get(RESULT_FOR):
-        reference = resources.searcher(index, settings, backend="torch")
+        reference = resources.searcher(stage, settings, backend="torch")
         exact = reference.search(
             result.query,
             top_n=settings.top_n,
@@ -126,12 +127,12 @@ def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
         persist_state="session",
     )
     alpha = st.slider(
-        "alpha (bi-encoder weight)",
+        "alpha (first-stage weight)",
         0.0,
         1.0,
         step=0.05,
         key=ALPHA,
-        help="0 = cross-encoder only, 1 = bi-encoder only",
+        help="0 = cross-encoder only, 1 = first stage only (BM25 and run scores are min-max scaled first)",
         persist_state="session",  # kept while another tab is open, where "use best alpha" may set it
     )
     ranking_view.render(
@@ -139,10 +140,10 @@ def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
     )
 
 
-def current_result(index: CorpusIndex) -> SearchResult | None:
-    """The last search's result, if it was made on this index."""
+def current_result(stage: FirstStage) -> SearchResult | None:
+    """The last search's result, if it was made with this first stage."""
     wanted = st.session_state.get(RESULT_FOR)
-    return st.session_state.get(RESULT) if wanted and wanted[0] == index.key else None
+    return st.session_state.get(RESULT) if wanted and wanted[0] == stage.key else None
 
 
 def label_context(project: Project | None, corpus: Corpus, query: str) -> grading.LabelContext | None:
@@ -154,8 +155,21 @@ def label_context(project: Project | None, corpus: Corpus, query: str) -> gradin
     )
 
 
-def render(index: CorpusIndex, settings: Settings, project: Project | None = None) -> SearchResult | None:
-    examples = list(index.corpus.queries.values())
+def _side_column(stage: FirstStage, settings: Settings, result: SearchResult, top_k: int) -> None:
+    """A second first stage's ranking of the same query, with arrows against the first stage's ranks."""
+    try:
+        other = resources.first_stage(stage.corpus, settings, name=settings.compare)
+        side = side_ranking(result, other, top_k)
+    except (RetrievalError, SearchError, ModelError) as err:
+        st.error(literal(str(err)))
+        return
+    st.markdown(f"#### {literal(side.label)}")
+    st.caption(f"Arrows: change against the {literal(result.first_label)}'s rank")
+    ranking_view.render_side(side, stage.corpus)
+
+
+def render(stage: FirstStage, settings: Settings, project: Project | None = None) -> SearchResult | None:
+    examples = list(stage.corpus.queries.values())
     query = st.text_input(
         "Query",
         value=examples[0] if examples else "",
@@ -166,10 +180,10 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
     if examples:
         st.caption("Try: " + " · ".join(f"*{literal(q)}*" for q in examples[:6]))
     if not query.strip():
-        st.info("Type a query to see the bi-encoder's ranking and the cross-encoder's reranking side by side.")
+        st.info("Type a query to see the first stage's ranking and the cross-encoder's reranking side by side.")
         return None
     try:
-        searcher = resources.searcher(index, settings)
+        searcher = resources.searcher(stage, settings)
     except ModelError as err:
         st.error(str(err))
         return None
@@ -178,9 +192,9 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
         st.warning(literal(reranker.backend_note))
     if project is not None and not project.rater:
         st.caption("Enter your name as rater in the sidebar to label documents here.")
-    labels = label_context(project, index.corpus, query)
+    labels = label_context(project, stage.corpus, query)
     wanted = (
-        index.key,
+        stage.key,
         settings.bi_model,
         settings.bi_backend,
         settings.ce_model,
@@ -198,24 +212,27 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None = Non
     t = result.timings
     truncated = sum(c.ce_truncated for c in result.candidates)
     st.caption(
-        f"Bi-encoder {literal(result.bi_model)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
+        f"First stage {literal(result.first_label)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
         f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
-        f"FAISS {t.faiss_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
+        f"search {t.search_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
         f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's {reranker.max_tokens}-token window"
     )
     agreement_box = st.empty()  # the check's progress bar, then its verdict in the same place
     grades = labels.current() if labels else None
     top_k = min(settings.top_k, len(result.candidates))
-    bi_column, ce_column, hybrid_column = st.columns(3)
-    with bi_column:
-        st.markdown("#### Bi-encoder")
+    columns = st.columns(4 if settings.compare else 3)
+    with columns[0]:
+        st.markdown(f"#### {literal(result.first_label)}")
         ranking_view.render(result, "bi", top_k, labels, grades)
-    with ce_column:
+    with columns[1]:
         st.markdown("#### Reranked")
-        st.caption(f"Arrows: change against the bi-encoder's rank; **new** = outside its top-{top_k}")
+        st.caption(f"Arrows: change against the first stage's rank; **new** = outside its top-{top_k}")
         ranking_view.render(result, "ce", top_k, labels, grades)
-    with hybrid_column:
+    with columns[2]:
         _hybrid_column(top_k, labels)
+    if settings.compare:
+        with columns[3]:
+            _side_column(stage, settings, result, top_k)
     if reranker.backend != "torch" and not reranker.backend_note:
-        _agreement(index, settings, result, agreement_box)
+        _agreement(stage, settings, result, agreement_box)
     return result

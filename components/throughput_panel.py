@@ -9,8 +9,8 @@ import streamlit as st
 from components import resources
 from components.model_settings import Settings
 from ranklens.bench import DEFAULT_SIZES, SEED, index_speed, ranklens_reranker, rerank_speed, seed_reranker
-from ranklens.index import CorpusIndex
 from ranklens.models.loading import ModelError
+from ranklens.retrievers.base import FirstStage
 
 THROUGHPUT = "throughput_rows"
 INDEX_SAMPLE = 64  # documents embedded per indexing round: a few seconds per implementation
@@ -21,7 +21,7 @@ def _seed(name: str):
     return seed_reranker(name)
 
 
-def render(index: CorpusIndex, settings: Settings) -> None:
+def render(stage: FirstStage, settings: Settings) -> None:
     st.markdown(
         "Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
         "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
@@ -42,25 +42,25 @@ def render(index: CorpusIndex, settings: Settings) -> None:
             SEED: _seed(reranker.name),
             f"ranklens {reranker.backend}": ranklens_reranker(reranker, settings.ce_batch),
         }
-        query = next(iter(index.corpus.queries.values()), None) or index.passages[0].text[:80]
+        query = next(iter(stage.corpus.queries.values()), None) or stage.passages.text(0)[:80]
         bar = st.progress(0.0, text="Reranking…")
         rows = rerank_speed(
             implementations,
             query,
-            [p.text for p in index.passages],
+            stage.passages.texts(range(min(1000, len(stage.passages)))),
             sorted(sizes),
             int(repeats),
-            index.corpus.name,
+            stage.corpus.name,
             progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"),
         )
         if with_indexing:
             bar.progress(0.0, text="Indexing…")
-            texts = [d.full_text for d in index.corpus.documents[:INDEX_SAMPLE]]
+            texts = [d.full_text for d in stage.corpus.documents[:INDEX_SAMPLE]]
             rows += index_speed(
                 {embedder.backend: embedder},
                 texts,
                 int(repeats),
-                index.corpus.name,
+                stage.corpus.name,
                 progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"),
             )
         bar.empty()

@@ -13,8 +13,8 @@ from components.project_settings import Project
 from components.text import literal
 from ranklens.corpus import Qrels
 from ranklens.evaluate import judged
-from ranklens.index import CorpusIndex
 from ranklens.models.loading import ModelError
+from ranklens.retrievers.base import FirstStage
 from ranklens.train import default_output
 from ranklens.training_data import LOSSES, TrainingError, TrainSettings, build_training_data, split_queries
 from ranklens.training_jobs import TrainingBusy, TrainingJob, current_job, start_training
@@ -71,8 +71,8 @@ def _watch() -> None:
         st.rerun(scope="app")  # the sidebar's model list is drawn outside this fragment: draw it with the new model
 
 
-def _judgements(index: CorpusIndex, project: Project) -> tuple[Qrels, dict[str, str], int | None]:
-    corpus = index.corpus
+def _judgements(stage: FirstStage, project: Project) -> tuple[Qrels, dict[str, str], int | None]:
+    corpus = stage.corpus
     labels = project.store.qrels(corpus.key)
     sources = [s for s in SOURCES if s != SOURCES[1] or corpus.qrels]
     default = 1 if corpus.qrels and not judged(labels) else 0  # the corpus's qrels rather than no labels at all
@@ -106,10 +106,10 @@ def _knobs() -> TrainSettings:
     )
 
 
-def render(index: CorpusIndex, settings: Settings, project: Project | None) -> None:
+def render(stage: FirstStage, settings: Settings, project: Project | None) -> None:
     if project is None:
         return
-    qrels, queries, scale = _judgements(index, project)
+    qrels, queries, scale = _judgements(stage, project)
     relevant = judged(qrels)
     st.caption(f"{len(relevant)} queries with a relevant judgement, {sum(map(len, qrels.values()))} judgements.")
     if len(relevant) < 2:
@@ -126,7 +126,7 @@ def render(index: CorpusIndex, settings: Settings, project: Project | None) -> N
         format_func=lambda q: f"{q}: {queries.get(q, '')[:60]}",
     )
     try:
-        searcher = resources.searcher(index, settings)
+        searcher = resources.searcher(stage, settings)
         data = build_training_data(searcher, queries, qrels, knobs, heldout=heldout, grade_scale=scale)
     except (TrainingError, ModelError) as err:
         st.warning(literal(str(err)))

@@ -118,11 +118,12 @@ def index_speed(
     progress: Callable[[int, int], None] | None = None,
 ) -> Rows:
     """Documents per second: the seed's `index_documents` (encode whole documents, truncated, into a flat FAISS
-    index) with the first embedder, against RankLens's `build_index` (chunked, no cache) with each embedder."""
+    index) with the first embedder, against RankLens's `embed_corpus` + FAISS (chunked, no cache) with each."""
     import faiss
 
     from ranklens.corpus import Corpus, Document
-    from ranklens.index import build_index
+    from ranklens.embeddings import embed_corpus
+    from ranklens.retrievers.dense import DenseRetriever
 
     sample = Corpus(f"{dataset}-sample", [Document(id=str(i), title="", text=t) for i, t in enumerate(texts)])
     plain = next(iter(embedders.values()))
@@ -134,13 +135,13 @@ def index_speed(
     def ranklens_index(embedder: Embedder) -> Callable[[], None]:
         def run() -> None:
             with tempfile.TemporaryDirectory() as folder:
-                build_index(sample, embedder, cache_dir=Path(folder))
+                DenseRetriever(embed_corpus(sample, embedder, cache_dir=Path(folder)), embedder)
 
         return run
 
     functions = {
         SEED_INDEX: seed_index,
-        **{f"ranklens build_index, {name} (chunked, no cache)": ranklens_index(e) for name, e in embedders.items()},
+        **{f"ranklens index, {name} (chunked, no cache)": ranklens_index(e) for name, e in embedders.items()},
     }
     medians = median_times(functions, repeats, progress)
     return _rows(
@@ -165,8 +166,8 @@ def speed_benchmark(
     import numpy as np
 
     from ranklens.beir import load_beir
+    from ranklens.embeddings import embed_corpus
     from ranklens.evaluate import judged, score_runs, strictly_decreasing
-    from ranklens.index import build_index
     from ranklens.models.embedder import embedding_agreement
     from ranklens.models.loading import load_embedder, load_reranker
     from ranklens.search import Searcher
@@ -174,7 +175,9 @@ def speed_benchmark(
     corpus = load_beir(dataset_dir)
     embedder = load_embedder(bi_model)
     log(f"[{corpus.name}] index (cached after the first run)…")
-    searcher = Searcher(build_index(corpus, embedder), embedder, None)
+    from ranklens.retrievers.dense import DenseRetriever
+
+    searcher = Searcher(DenseRetriever(embed_corpus(corpus, embedder), embedder), None)
     resolved = load_reranker(ce_model).name  # the configured fallback, where the default cannot be had
     implementations: dict[str, Callable] = {SEED: seed_reranker(resolved)}
     for backend in backends:

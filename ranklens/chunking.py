@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ranklens.corpus import Document
+from ranklens.docstore import DocStore
+from ranklens.passages import PassageTable
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] take two places of the model's window
+TOKENIZE_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -26,14 +28,6 @@ class ChunkSettings:
     @property
     def window(self) -> int:
         return self.max_tokens - SPECIAL_TOKENS
-
-
-@dataclass(frozen=True)
-class Passage:
-    doc_id: str
-    number: int  # 0-based position within its document
-    of: int  # how many passages the document has
-    text: str
 
 
 def _spans(
@@ -60,14 +54,21 @@ def _spans(
         first = following
 
 
-def chunk_documents(documents: Sequence[Document], tokenizer, settings: ChunkSettings) -> list[Passage]:
-    """Passages for every document, in document order; a short document is one passage."""
-    texts = [doc.full_text for doc in documents]
-    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
-    passages: list[Passage] = []
-    for position, (doc, text, offsets) in enumerate(zip(documents, texts, encoded["offset_mapping"])):
-        spans = _spans(offsets, encoded.word_ids(position), settings)
-        for number, (start, end) in enumerate(spans):
-            passage_text = text if end == -1 else text[start:end]
-            passages.append(Passage(doc_id=doc.id, number=number, of=len(spans), text=passage_text))
-    return passages
+def chunk_documents(documents: DocStore, tokenizer, settings: ChunkSettings) -> PassageTable:
+    """Passages for every document of the store, in document order; a short document is one passage.
+
+    Tokenized TOKENIZE_BATCH documents at a time, so a large corpus never holds all its token
+    offsets at once.
+    """
+    spans: list[tuple[int, int, int, int, int]] = []
+    for start in range(0, len(documents), TOKENIZE_BATCH):
+        batch = documents[start : start + TOKENIZE_BATCH]
+        texts = [doc.full_text for doc in batch]
+        encoded = tokenizer(
+            texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        )
+        for offset, (text, offsets) in enumerate(zip(texts, encoded["offset_mapping"])):
+            found = _spans(offsets, encoded.word_ids(offset), settings)
+            for number, (first, last) in enumerate(found):
+                spans.append((start + offset, number, len(found), first, len(text) if last == -1 else last))
+    return PassageTable.from_spans(documents, spans)

@@ -40,6 +40,46 @@ def id_hash(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8"))
 
 
+CONTENT_GROUP = 4096  # documents hashed together before the ordered hash takes the group's digest
+
+
+class ContentHashes:
+    """A corpus's two hashes, built document by document.
+
+    `ordered()` changes with any document or their order (it keys caches); it chains the digests
+    of groups of CONTENT_GROUP documents, so an ingestion can save it at a group's end and go on
+    after a restart. `identity()` is the same for the same documents in any order (it keys labels).
+    """
+
+    def __init__(self, chain: str = "", total: int = 0, count: int = 0, group: int = CONTENT_GROUP) -> None:
+        self._chain, self._sum, self.count, self.size = bytes.fromhex(chain), total, count, group
+        self._group, self._in_group = hashlib.sha256(), 0
+
+    def add(self, doc_id: str, title: str, text: str) -> None:
+        record = f"{doc_id}\x00{title}\x00{text}\x00".encode()
+        self._group.update(record)
+        self._sum = (self._sum + xxhash.xxh3_128_intdigest(record)) % 2**128
+        self._in_group += 1
+        self.count += 1
+        if self._in_group == self.size:
+            self._chain = hashlib.sha256(self._chain + self._group.digest()).digest()
+            self._group, self._in_group = hashlib.sha256(), 0
+
+    def state(self) -> dict:
+        """What `ContentHashes(**state)` resumes from; only at a group's end."""
+        if self._in_group:
+            raise ValueError("content hashes can be saved only at the end of a group")
+        return {"chain": self._chain.hex(), "total": self._sum, "count": self.count, "group": self.size}
+
+    def ordered(self) -> str:
+        if not self._in_group:
+            return hashlib.sha256(self._chain).hexdigest()
+        return hashlib.sha256(hashlib.sha256(self._chain + self._group.digest()).digest()).hexdigest()
+
+    def identity(self) -> str:
+        return f"{self._sum:032x}"
+
+
 class DocStoreBuilder:
     """Gathers documents row by row into Arrow chunks; `build()` checks ids are unique and indexes them."""
 
@@ -51,8 +91,7 @@ class DocStoreBuilder:
         self._source_file = array("I")  # typed arrays: a Python int per document would cost 28 bytes or more
         self._source_place = array("I")
         self.files: list[tuple[str, str]] = []  # (name, how a place is written: "line", "page" or "")
-        self._ordered = hashlib.sha256()  # changes with any document or their order: keys the index cache
-        self._unordered = 0  # the same documents in any order give the same sum: the corpus's identity
+        self.hashes = ContentHashes()
 
     def add_file(self, name: str, places: str) -> int:
         """Register a file the next rows come from; returns its number for `add`."""
@@ -60,9 +99,7 @@ class DocStoreBuilder:
         return len(self.files) - 1
 
     def add(self, doc_id: str, title: str, text: str, file: int, place: int = 0) -> None:
-        record = f"{doc_id}\x00{title}\x00{text}\x00".encode()
-        self._ordered.update(record)
-        self._unordered = (self._unordered + xxhash.xxh3_128_intdigest(record)) % 2**128
+        self.hashes.add(doc_id, title, text)
         pending = self._pending
         pending["id"].append(doc_id)
         pending["title"].append(title)
@@ -101,8 +138,8 @@ class DocStoreBuilder:
             np.frombuffer(self._source_file, dtype=np.uint32),
             np.frombuffer(self._source_place, dtype=np.uint32),
             list(self.files),
-            content_hash=self._ordered.hexdigest(),
-            identity=f"{self._unordered:032x}",
+            content_hash=self.hashes.ordered(),
+            identity=self.hashes.identity(),
         )
         store.check_unique()
         return store
@@ -146,7 +183,8 @@ class DocStore(Sequence[Document]):
 
     def __getitem__(self, position):  # type: ignore[override]
         if isinstance(position, slice):
-            return [self[i] for i in range(*position.indices(len(self)))]
+            start, stop, step = position.indices(len(self))
+            return self.batch(start, stop) if step == 1 else [self[i] for i in range(start, stop, step)]
         if position < 0:
             position += len(self)
         return Document(
@@ -156,14 +194,17 @@ class DocStore(Sequence[Document]):
             self.source(position),
         )
 
+    def batch(self, start: int, stop: int) -> list[Document]:
+        """The documents at positions start..stop-1, converted from Arrow in one go rather than one by one."""
+        count = max(0, stop - start)
+        ids = self._ids.slice(start, count).to_pylist()
+        titles = self._titles.slice(start, count).to_pylist()
+        texts = self._texts.slice(start, count).to_pylist()
+        return [Document(d, x, t, self.source(start + i)) for i, (d, t, x) in enumerate(zip(ids, titles, texts))]
+
     def __iter__(self) -> Iterator[Document]:
-        # batch by batch: one Arrow-to-Python conversion per chunk, not per document
-        for batch in range(0, len(self), CHUNK_ROWS):
-            ids = self._ids.slice(batch, CHUNK_ROWS).to_pylist()
-            titles = self._titles.slice(batch, CHUNK_ROWS).to_pylist()
-            texts = self._texts.slice(batch, CHUNK_ROWS).to_pylist()
-            for offset, (doc_id, title, text) in enumerate(zip(ids, titles, texts)):
-                yield Document(doc_id, text, title, self.source(batch + offset))
+        for start in range(0, len(self), CHUNK_ROWS):
+            yield from self.batch(start, start + CHUNK_ROWS)
 
     def source(self, position: int) -> str:
         """Where the document at `position` came from, in words."""
@@ -172,6 +213,10 @@ class DocStore(Sequence[Document]):
         if places == "line":
             return f"{name}:{place}"
         return f"{name}:page {place}" if places == "page" else name
+
+    def id_at(self, position: int) -> str:
+        """The id of the document at `position`, without reading its text."""
+        return self._ids[position].as_py()
 
     def ids(self) -> list[str]:
         return self._ids.to_pylist()

@@ -30,6 +30,7 @@ METRICS = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "map")
 NDCG_GAIN = "linear gain (gain = grade), as trec_eval's ndcg_cut"
 SWEEP_ALPHAS = tuple(round(a, 2) for a in np.arange(0.0, 1.0001, 0.05))
 SIGNIFICANCE_LEVEL = 0.05
+RERANKED_GAIN, HYBRID_GAIN = "reranked − first stage", "hybrid − first stage"
 
 RunDict = dict[str, dict[str, float]]
 
@@ -66,6 +67,12 @@ class Evaluation:
     results: dict[str, SearchResult]
     qrels: QrelsDict
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each ranker's name in tables: the first stage's own ("bi-encoder", "BM25", ...), "reranked", "hybrid"."""
+        first = next(iter(self.results.values())).first_label if self.results else RANKER_LABELS["bi"]
+        return {**RANKER_LABELS, "bi": first}
+
     def runs(
         self, alpha: float | None = None, method: str | None = None, rankers: Sequence[str] = tuple(RANKER_LABELS)
     ) -> dict[str, RunDict]:
@@ -81,17 +88,16 @@ class Evaluation:
     def table(
         self, alpha: float | None = None, method: str | None = None, metrics: Sequence[str] = METRICS
     ) -> pd.DataFrame:
-        return score_runs(self.qrels, self.runs(alpha, method), metrics)
+        return score_runs(self.qrels, self.runs(alpha, method), metrics, self.labels)
 
     def per_query(self, metric: str = "ndcg@10", alpha: float | None = None, method: str | None = None) -> pd.DataFrame:
-        """Each query's metric for each ranker, and the reranker's and hybrid's difference from the bi-encoder."""
-        scores = {
-            RANKER_LABELS[r]: per_query_scores(self.qrels, run, metric) for r, run in self.runs(alpha, method).items()
-        }
+        """Each query's metric for each ranker, and the reranker's and hybrid's difference from the first stage."""
+        labels = self.labels
+        scores = {labels[r]: per_query_scores(self.qrels, run, metric) for r, run in self.runs(alpha, method).items()}
         frame = pd.DataFrame(scores)
         frame.insert(0, "query", [self.results[qid].query for qid in frame.index])
-        frame["reranked − bi"] = frame["reranked"] - frame["bi-encoder"]
-        frame["hybrid − bi"] = frame["hybrid"] - frame["bi-encoder"]
+        frame[RERANKED_GAIN] = frame["reranked"] - frame[labels["bi"]]
+        frame[HYBRID_GAIN] = frame["hybrid"] - frame[labels["bi"]]
         frame.index.name = "query id"
         return frame
 
@@ -105,7 +111,7 @@ class Evaluation:
         rows = []
         for alpha in alphas:
             hybrid = self.runs(alpha, method, rankers=["hybrid"])
-            rows.append({"alpha": alpha, **score_runs(self.qrels, hybrid, metrics).iloc[0].to_dict()})
+            rows.append({"alpha": alpha, **score_runs(self.qrels, hybrid, metrics, self.labels).iloc[0].to_dict()})
         return pd.DataFrame(rows)
 
     def coverage(self, k: int = 10, alpha: float | None = None) -> pd.DataFrame:
@@ -113,7 +119,7 @@ class Evaluation:
         rows = {}
         for ranker, run in self.runs(alpha).items():
             unjudged = [sum(doc not in self.qrels.get(qid, {}) for doc in list(docs)[:k]) for qid, docs in run.items()]
-            rows[RANKER_LABELS[ranker]] = {
+            rows[self.labels[ranker]] = {
                 f"unjudged in top-{k} (mean)": float(np.mean(unjudged)) if unjudged else 0.0,
                 f"share of top-{k} unjudged": float(np.sum(unjudged)) / max(1, k * len(unjudged)),
             }
@@ -147,8 +153,10 @@ def collect(
     return Evaluation(results, relevant)
 
 
-def collect_bi_runs(searcher: Searcher, queries: Mapping[str, str], qrels: QrelsDict, top_n: int = 100) -> RunDict:
-    """Stage 1 alone, for a fast bi-encoder-only evaluation."""
+def collect_first_stage_runs(
+    searcher: Searcher, queries: Mapping[str, str], qrels: QrelsDict, top_n: int = 100
+) -> RunDict:
+    """Stage 1 alone, for a fast evaluation of the first stage (no cross-encoder)."""
     return {qid: strictly_decreasing(searcher.retrieve(queries[qid], top_n).items()) for qid in judged(qrels)}
 
 
@@ -166,10 +174,16 @@ def _ranx(
     return {m: float(v) for m, v in means.items()}, per_query
 
 
-def score_runs(qrels: QrelsDict, runs: Mapping[str, RunDict], metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """One row per ranker, one column per metric, averaged over the queries with a relevant judgement."""
+def score_runs(
+    qrels: QrelsDict,
+    runs: Mapping[str, RunDict],
+    metrics: Sequence[str] = METRICS,
+    labels: Mapping[str, str] = RANKER_LABELS,
+) -> pd.DataFrame:
+    """One row per ranker (named by `labels`), one column per metric, averaged over the queries with a relevant
+    judgement."""
     relevant = judged(qrels)
-    rows = {RANKER_LABELS.get(ranker, ranker): _ranx(relevant, run, metrics)[0] for ranker, run in runs.items()}
+    rows = {labels.get(ranker, ranker): _ranx(relevant, run, metrics)[0] for ranker, run in runs.items()}
     return pd.DataFrame.from_dict(rows, orient="index")[list(metrics)]
 
 

@@ -40,14 +40,18 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return np.zeros_like(values) if spread == 0 else (values - values.min()) / spread
 
 
-def fuse(bi: np.ndarray, ce: np.ndarray, alpha: float, method: str = "hybrid") -> np.ndarray:
-    """Fused scores for candidates whose bi-encoder and cross-encoder scores are given."""
+def fuse(bi: np.ndarray, ce: np.ndarray, alpha: float, method: str = "hybrid", bi_bounded: bool = True) -> np.ndarray:
+    """Fused scores for candidates whose first-stage and cross-encoder scores are given.
+
+    `bi_bounded` False (BM25, a run's scores): the hybrid min-max scales the first-stage scores
+    per query first, so that an unbounded score cannot drown the cross-encoder's sigmoid.
+    """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     bi = np.asarray(bi, dtype=np.float64)
     ce = np.asarray(ce, dtype=np.float64)
     if method == "hybrid":
-        return alpha * bi + (1.0 - alpha) * sigmoid(ce)
+        return alpha * (bi if bi_bounded else _minmax(bi)) + (1.0 - alpha) * sigmoid(ce)
     if method == "minmax":
         return alpha * _minmax(bi) + (1.0 - alpha) * _minmax(ce)
     if method == "rrf":

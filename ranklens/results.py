@@ -34,8 +34,8 @@ RANKER_LABELS = {key: ranker.label for key, ranker in RANKERS.items()}
 
 @dataclass(frozen=True)
 class Timings:
-    embed_ms: float
-    faiss_ms: float
+    embed_ms: float  # the query's embedding (0 for an engine that needs none)
+    search_ms: float  # the first stage's search
     rerank_ms: float
     total_ms: float
     pairs_scored: int  # pairs the cross-encoder actually ran on (0 when all came from the cache)
@@ -79,7 +79,7 @@ class Candidate:
 @dataclass(frozen=True)
 class SearchResult:
     query: str
-    candidates: tuple[Candidate, ...]  # in bi-encoder order
+    candidates: tuple[Candidate, ...]  # in first-stage order
     timings: Timings
     bi_model: str
     ce_model: str
@@ -89,6 +89,10 @@ class SearchResult:
     ce_passages: str
     top_n: int
     reranked: bool = True  # False: the first stage alone, cross-encoder fields not filled yet
+    first_stage: str = "faiss"  # the first stage's registry name
+    first_label: str = "bi-encoder"  # its heading: "bi-encoder", "BM25", ...
+    first_score_name: str = "cosine"
+    first_bounded: bool = True  # its scores are within [-1, 1]: the hybrid takes them as they are
 
     def ranking(self, ranker: str) -> list[Candidate]:
         """Candidates ordered by 'bi', 'ce' or 'hybrid'."""
@@ -103,10 +107,28 @@ class SearchResult:
         method = method or self.fusion_method
         bi = np.array([c.bi_score for c in self.candidates])
         ce = np.array([c.ce_score for c in self.candidates])
-        scores = fusion.fuse(bi, ce, alpha, method)
+        scores = fusion.fuse(bi, ce, alpha, method, bi_bounded=self.first_bounded)
         hybrid_ranks = fusion.ranks(scores)
         candidates = tuple(
             replace(c, hybrid_score=float(s), hybrid_rank=int(r))
             for c, s, r in zip(self.candidates, scores, hybrid_ranks)
         )
         return replace(self, candidates=candidates, alpha=alpha, fusion_method=method)
+
+
+@dataclass(frozen=True)
+class SideEntry:
+    doc_id: str
+    score: float
+    rank: int
+    shift: fusion.Shift  # against the main result's first-stage rank ("new": outside its top-k)
+
+
+@dataclass(frozen=True)
+class SideRanking:
+    """A second first stage's ranking of the same query, beside a result, with each document's shift."""
+
+    name: str
+    label: str
+    score_name: str
+    entries: tuple[SideEntry, ...]

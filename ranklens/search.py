@@ -1,27 +1,25 @@
-"""Search: stage 1 bi-encoder top-N from FAISS, stage 2 cross-encoder reranking of those N.
+"""Search: stage 1 from any first stage (ranklens.retrievers), stage 2 the cross-encoder on those N candidates.
 
-A document is scored by its best passage with the bi-encoder; the cross-encoder scores
-that passage ("best") or every passage of the document, keeping the maximum ("max").
-Cross-encoder scores are cached per (model, budget, query, passage) in memory and on disk
-(ranklens.score_cache), so running a query again, in this process or another, costs no
-model call, and changing alpha only re-sorts numbers already in the result.
+The cross-encoder reads the passage that earned a document its first-stage score ("best"),
+or every passage of the document, keeping the maximum ("max"). Cross-encoder scores are
+cached per (model, budget, query, passage) in memory and on disk (ranklens.score_cache), so
+running a query again, in this process or another, costs no model call, and changing alpha
+only re-sorts numbers already in the result.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ranklens import fusion, inference
-from ranklens.index import CorpusIndex
-from ranklens.models.embedder import Embedder
+from ranklens import fusion
 from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
-from ranklens.results import Candidate, SearchResult, Timings
+from ranklens.results import Candidate, SearchResult, SideEntry, SideRanking, Timings
+from ranklens.retrievers.base import FirstStage, RetrievalError
 from ranklens.score_cache import ScoreCache, score_key, shared_score_cache
 
 DEFAULT_TOP_N = 100
@@ -41,8 +39,7 @@ def _check_query(query: str, top_n: int) -> None:
 
 @dataclass
 class Searcher:
-    index: CorpusIndex
-    embedder: Embedder
+    first: FirstStage
     reranker: Reranker | None = None  # None: retrieval only
     ce_batch_size: int = DEFAULT_CE_BATCH
     score_cache: ScoreCache | None = None  # None: the process's cache on disk, shared with every other searcher
@@ -50,33 +47,25 @@ class Searcher:
     def __post_init__(self) -> None:
         if self.score_cache is None:
             self.score_cache = shared_score_cache()
-        self._passages_of: dict[str, list[int]] = defaultdict(list)
-        for position, passage in enumerate(self.index.passages):
-            self._passages_of[passage.doc_id].append(position)
+
+    @property
+    def corpus(self):
+        return self.first.corpus
+
+    @property
+    def passages(self):
+        return self.first.passages
+
+    def _retrieved(self, query: str, top_n: int):
+        _check_query(query, top_n)
+        try:
+            return self.first.retrieve(query.strip(), top_n)
+        except RetrievalError as err:
+            raise SearchError(str(err)) from err
 
     def retrieve(self, query: str, top_n: int = DEFAULT_TOP_N) -> dict[str, float]:
-        """Stage 1 alone: the bi-encoder's top-N documents and their scores, best first."""
-        _check_query(query, top_n)
-        return {doc_id: score for doc_id, score, _ in self._retrieve(self.embedder.encode([query.strip()]), top_n)}
-
-    def _retrieve(self, query_vector: np.ndarray, top_n: int) -> list[tuple[str, float, int]]:
-        """(doc id, best passage score, best passage position) for the top-N documents."""
-        total = self.index.faiss_index.ntotal
-        k = min(total, top_n)
-        while True:
-            with inference.LOCK:
-                scores, positions = self.index.faiss_index.search(query_vector, k)
-            best: dict[str, tuple[float, int]] = {}
-            for score, position in zip(scores[0], positions[0]):
-                if position < 0:
-                    continue
-                doc_id = self.index.passages[position].doc_id
-                if doc_id not in best:  # FAISS returns passages best first
-                    best[doc_id] = (float(score), int(position))
-            if len(best) >= top_n or k >= total:
-                break
-            k = min(total, k * 2)  # several passages of one document took places: look deeper
-        return [(doc_id, score, position) for doc_id, (score, position) in list(best.items())[:top_n]]
+        """Stage 1 alone: the first stage's top-N documents and their scores, best first."""
+        return {hit.doc_id: hit.score for hit in self._retrieved(query, top_n).hits}
 
     def _cross_scores(
         self, query: str, passages: Sequence[str], progress: OnProgress | None = None
@@ -104,49 +93,45 @@ class Searcher:
         )
 
     def first_stage(self, query: str, top_n: int = DEFAULT_TOP_N) -> SearchResult:
-        """The bi-encoder's top-N as a result of its own (`reranked` False), to show while the cross-encoder runs."""
-        _check_query(query, top_n)
-        query = query.strip()
+        """The first stage's top-N as a result of its own (`reranked` False), to show while the cross-encoder runs."""
         started = time.perf_counter()
-        query_vector = self.embedder.encode([query])
-        embedded = time.perf_counter()
-        hits = self._retrieve(query_vector, top_n)
-        retrieved = time.perf_counter()
-        bi_scores = np.array([score for _, score, _ in hits])
-        bi_ranks = fusion.ranks(bi_scores)
+        retrieved = self._retrieved(query, top_n)
+        scores = np.array([hit.score for hit in retrieved.hits], dtype=np.float64)
+        ranks = fusion.ranks(scores)
         candidates = []
-        for (doc_id, bi_score, position), bi_rank in zip(hits, bi_ranks):
-            doc = self.index.corpus.get(doc_id)
-            passage = self.index.passages[position]
+        for hit, rank in zip(retrieved.hits, ranks):
+            doc = self.corpus.get(hit.doc_id)
             candidates.append(
                 Candidate(
-                    doc_id=doc_id,
+                    doc_id=hit.doc_id,
                     title=doc.title,
                     text=doc.text,
-                    passage=passage.text,
-                    passage_count=passage.of,
+                    passage=self.passages.text(hit.passage),
+                    passage_count=len(self.passages.of_id(hit.doc_id)),
                     ce_truncated=False,
-                    bi_score=bi_score,
-                    bi_rank=int(bi_rank),
+                    bi_score=hit.score,
+                    bi_rank=int(rank),
                     ce_score=float("nan"),
-                    ce_rank=int(bi_rank),
-                    hybrid_score=bi_score,
-                    hybrid_rank=int(bi_rank),
+                    ce_rank=int(rank),
+                    hybrid_score=hit.score,
+                    hybrid_rank=int(rank),
                 )
             )
+        elapsed = (time.perf_counter() - started) * 1000
         timings = Timings(
-            embed_ms=(embedded - started) * 1000,
-            faiss_ms=(retrieved - embedded) * 1000,
+            embed_ms=retrieved.encode_ms,
+            search_ms=retrieved.search_ms,
             rerank_ms=0.0,
-            total_ms=(retrieved - started) * 1000,
+            total_ms=elapsed,
             pairs_scored=0,
             pairs_cached=0,
         )
+        first = self.first
         return SearchResult(
-            query=query,
+            query=query.strip(),
             candidates=tuple(candidates),
             timings=timings,
-            bi_model=self.embedder.name,
+            bi_model=getattr(getattr(first, "embedder", None), "name", ""),
             ce_model="",
             ce_fallback_reason=None,
             alpha=1.0,
@@ -154,7 +139,16 @@ class Searcher:
             ce_passages="",
             top_n=top_n,
             reranked=False,
+            first_stage=first.name,
+            first_label=first.label,
+            first_score_name=first.score_name,
+            first_bounded=first.bounded,
         )
+
+    def _groups(self, first: SearchResult, ce_passages: str) -> list[list[str]]:
+        if ce_passages == "best":
+            return [[c.passage] for c in first.candidates]
+        return [self.passages.texts(self.passages.of_id(c.doc_id)) for c in first.candidates]
 
     def rerank(
         self,
@@ -171,32 +165,24 @@ class Searcher:
         if ce_passages not in CE_PASSAGE_MODES:
             raise SearchError(f"ce_passages must be one of {CE_PASSAGE_MODES}, got {ce_passages!r}")
         started = time.perf_counter()
-        if ce_passages == "best":
-            groups = [[c.passage] for c in first.candidates]
-        else:
-            groups = [[self.index.passages[p].text for p in self._passages_of[c.doc_id]] for c in first.candidates]
+        groups = self._groups(first, ce_passages)
         flat = [text for group in groups for text in group]
         logits, truncated, scored = self._cross_scores(first.query, flat, progress)
         reranked = time.perf_counter()
-
-        ce_scores, ce_truncated, ce_passage = [], [], []
-        offset = 0
-        for group in groups:
-            best = offset + int(np.argmax(logits[offset : offset + len(group)]))
-            ce_scores.append(logits[best])
-            ce_truncated.append(bool(truncated[best]))
-            ce_passage.append(flat[best])
+        best, offset = [], 0
+        for group in groups:  # each document by its best-scored passage
+            best.append(offset + int(np.argmax(logits[offset : offset + len(group)])))
             offset += len(group)
-        bi_scores = np.array([c.bi_score for c in first.candidates])
-        ce_array = np.array(ce_scores)
+        ce_array = logits[best] if best else np.zeros(0)
         ce_ranks = fusion.ranks(ce_array)
-        hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method)
+        bi_scores = np.array([c.bi_score for c in first.candidates], dtype=np.float64)
+        hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method, bi_bounded=first.first_bounded)
         hybrid_ranks = fusion.ranks(hybrid)
         candidates = tuple(
             replace(
                 c,
-                passage=ce_passage[i],
-                ce_truncated=ce_truncated[i],
+                passage=flat[best[i]],
+                ce_truncated=bool(truncated[best[i]]),
                 ce_score=float(ce_array[i]),
                 ce_rank=int(ce_ranks[i]),
                 hybrid_score=float(hybrid[i]),
@@ -204,11 +190,10 @@ class Searcher:
             )
             for i, c in enumerate(first.candidates)
         )
-        finished = time.perf_counter()
         timings = replace(
             first.timings,
             rerank_ms=(reranked - started) * 1000,
-            total_ms=first.timings.total_ms + (finished - started) * 1000,
+            total_ms=first.timings.total_ms + (time.perf_counter() - started) * 1000,
             pairs_scored=scored,
             pairs_cached=len(flat) - scored,
         )
@@ -233,6 +218,22 @@ class Searcher:
         ce_passages: str = "best",
         progress: OnProgress | None = None,
     ) -> SearchResult:
+        """Both stages: the first stage's top-N reranked by the cross-encoder, and the hybrid at `alpha`."""
         if self.reranker is None:
             raise SearchError("no cross-encoder is loaded: only retrieval is available")
         return self.rerank(self.first_stage(query, top_n), alpha, fusion_method, ce_passages, progress)
+
+
+def side_ranking(result: SearchResult, other: FirstStage, top_k: int) -> SideRanking:
+    """Another first stage's top-k for the result's query, each document's shift against the result's first-stage
+    rank (outside its top-k: "new")."""
+    try:
+        hits = other.retrieve(result.query, top_k).hits
+    except RetrievalError as err:
+        raise SearchError(str(err)) from err
+    first_rank = {c.doc_id: c.bi_rank for c in result.candidates}
+    entries = tuple(
+        SideEntry(hit.doc_id, hit.score, rank, fusion.shift(first_rank.get(hit.doc_id, top_k + 1), rank, top_k))
+        for rank, hit in enumerate(hits, start=1)
+    )
+    return SideRanking(other.name, other.label, other.score_name, entries)

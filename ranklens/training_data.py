@@ -99,7 +99,7 @@ def build_training_data(
         raise TrainingError("training needs at least one judged query on each side of the split")
     scale = grade_scale or max(g for docs in qrels.values() for g in docs.values())
     rng = random.Random(settings.seed)
-    corpus = searcher.index.corpus
+    corpus = searcher.corpus
     all_ids = [doc.id for doc in corpus.documents]
     pairs: list[tuple[str, str, float]] = []
     for qid in train_ids:
@@ -124,7 +124,7 @@ def heldout_figures(
     alpha: float = fusion.DEFAULT_ALPHA,
 ) -> pd.DataFrame:
     """nDCG@10 and MRR@10 of a cross-encoder's reranking, and of the hybrid, on the held-out candidate lists."""
-    corpus = searcher.index.corpus
+    corpus = searcher.corpus
     reranked, hybrid = {}, {}
     for qid, candidates in data.heldout_candidates.items():
         doc_ids = list(candidates)

@@ -62,18 +62,25 @@ def adi():
 
 
 @pytest.fixture(scope="session")
-def adi_index(adi, embedder, ranklens_home):
-    from ranklens.index import build_index
+def adi_embeddings(adi, embedder, ranklens_home):
+    from ranklens.embeddings import embed_corpus
 
-    return build_index(adi, embedder)
+    return embed_corpus(adi, embedder)
 
 
 @pytest.fixture(scope="session")
-def adi_searcher(adi_index, embedder, reranker):
+def adi_dense(adi_embeddings, embedder):
+    from ranklens.retrievers.dense import DenseRetriever
+
+    return DenseRetriever(adi_embeddings, embedder)
+
+
+@pytest.fixture(scope="session")
+def adi_searcher(adi_dense, reranker):
     from ranklens.score_cache import ScoreCache
     from ranklens.search import Searcher
 
-    return Searcher(adi_index, embedder, reranker, score_cache=ScoreCache())  # its own, in memory: calls are counted
+    return Searcher(adi_dense, reranker, score_cache=ScoreCache())  # its own, in memory: calls are counted
 
 
 def make_project(name: str):

@@ -138,7 +138,7 @@ def test_throughput_panel_reports_pairs_per_second():
     )
     assert list(table["implementation"]) == [SEED, f"ranklens {default_backend()}"] * 2 + [
         SEED_INDEX,
-        "ranklens build_index, torch (chunked, no cache)",
+        "ranklens index, torch (chunked, no cache)",
     ]
     assert (table["value"] > 0).all() and (
         table.loc[table["implementation"].str.startswith("seed"), "vs seed"] == 1
@@ -148,3 +148,28 @@ def test_throughput_panel_reports_pairs_per_second():
 @pytest.fixture(autouse=True)
 def _stand_in_is_configured(monkeypatch):
     monkeypatch.setenv("RANKLENS_CE_FALLBACKS", str(STAND_IN_CE))
+
+
+def test_bm25_as_the_first_stage_with_the_dense_one_beside_it():
+    at = start()
+    at.selectbox(key="first_stage").set_value("bm25").run()
+    at.selectbox(key="compare_first_stage").set_value("faiss").run()
+    search(at, "is a python bite dangerous")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert headings == ["#### BM25", "#### Reranked", "#### Hybrid", "#### bi\\-encoder"]
+    assert any("first stage **BM25** (bm25)" in c.value for c in at.caption)
+    side = rows(at, 3)
+    assert len(side) == 10 and all(re.search(r"(▲\d+|▼\d+|new|=)", row) for row in side), "arrows against BM25's ranks"
+    assert any("BM25" in row for row in rows(at, 0)), "the BM25 column shows BM25 scores"
+
+
+def test_an_approximate_first_stage_says_its_recall():
+    at = start()
+    at.selectbox(key="first_stage").set_value("faiss-hnsw").run()
+    assert not at.exception
+    said = [
+        re.search(r"recall@100 against the flat index: (\d\.\d{3}) over (\d+) queries", c.value) for c in at.caption
+    ]
+    found = [m for m in said if m]
+    assert len(found) == 1 and 0.9 <= float(found[0][1]) <= 1.0 and int(found[0][2]) == 8

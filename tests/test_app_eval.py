@@ -35,8 +35,10 @@ def test_metrics_per_query_sweep_significance_and_saved_runs():
     assert any("linear gain" in c.value for c in at.caption)
     coverage = next(f for f in frames if "unjudged in top-10 (mean)" in getattr(f, "columns", []))
     assert len(coverage) == 3
-    per_query = next(f for f in frames if "reranked − bi" in getattr(f, "columns", []))
-    assert len(per_query) == 6 and list(per_query["reranked − bi"]) == sorted(per_query["reranked − bi"])
+    per_query = next(f for f in frames if "reranked − first stage" in getattr(f, "columns", []))
+    assert len(per_query) == 6 and list(per_query["reranked − first stage"]) == sorted(
+        per_query["reranked − first stage"]
+    )
 
     assert at.get("vega_lite_chart"), "the sweep chart is drawn"
     best = next(c.value for c in at.caption if c.value.startswith("Best nDCG@10 at alpha = "))

@@ -2,13 +2,16 @@ import pytest
 
 from ranklens.chunking import ChunkSettings, chunk_documents
 from ranklens.corpus import Document
+from ranklens.docstore import DocStore
 
 
 def test_long_document_becomes_overlapping_passages_within_the_window(embedder):
     words = [f"word{i}" for i in range(600)]
     doc = Document(id="long", text=" ".join(words))
     settings = ChunkSettings(max_tokens=128, overlap=16)
-    passages = chunk_documents([doc, Document(id="short", text="a short one")], embedder.tokenizer, settings)
+    passages = chunk_documents(
+        DocStore.from_documents([doc, Document(id="short", text="a short one")]), embedder.tokenizer, settings
+    )
     long_passages = [p for p in passages if p.doc_id == "long"]
     assert len(long_passages) > 1 and all(p.of == len(long_passages) for p in long_passages)
     for passage in long_passages:
@@ -25,7 +28,9 @@ def test_long_document_becomes_overlapping_passages_within_the_window(embedder):
 
 def test_title_is_part_of_what_is_chunked(embedder):
     passages = chunk_documents(
-        [Document(id="d", title="Pythons", text="constrict prey")], embedder.tokenizer, ChunkSettings()
+        DocStore.from_documents([Document(id="d", title="Pythons", text="constrict prey")]),
+        embedder.tokenizer,
+        ChunkSettings(),
     )
     assert passages[0].text == "Pythons constrict prey"
 

@@ -64,3 +64,41 @@ def test_bad_input_exits_with_a_message_not_a_traceback(tmp_path):
     assert "Traceback" not in done.stderr
     empty = ranklens("search", "--corpus", str(dataset("adi")), "--query", "  ")
     assert empty.returncode == 2 and "the query is empty" in empty.stderr
+
+
+def test_search_with_bm25_as_the_first_stage_and_a_run_file(tmp_path):
+    done = ranklens(
+        "search",
+        "--corpus",
+        str(dataset("adi")),
+        "--query",
+        "computer indexing",
+        "--top-n",
+        "20",
+        "--first-stage",
+        "bm25",
+        "--ce-model",
+        str(STAND_IN_CE),
+    )
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if line.lstrip().startswith("#"))
+    assert "BM25 (BM25)" in header and "reranked" in header
+    assert "first stage: bm25" in done.stdout and "BM25" in done.stdout.split("timings:")[1]
+    run = tmp_path / "other-engine.csv"
+    run.write_text("query,doc_id,score\n1,3,9.5\n1,7,8.0\n1,12,1.5\n")
+    ranked = ranklens(
+        "search",
+        "--corpus",
+        str(dataset("adi")),
+        "--query",
+        "1",
+        "--first-stage",
+        "run",
+        "--run",
+        str(run),
+        "--ce-model",
+        str(STAND_IN_CE),
+    )
+    assert ranked.returncode == 0, ranked.stderr
+    rows = [line for line in ranked.stdout.splitlines() if line[:3].strip().isdigit()]
+    assert [row.split()[2] for row in rows] == ["3", "7", "12"], "the run's documents, in its order"

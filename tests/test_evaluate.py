@@ -11,7 +11,15 @@ from ranx import Qrels, Run, evaluate
 
 from conftest import ROOT, dataset
 from ranklens.beir import load_beir
-from ranklens.evaluate import collect, collect_bi_runs, judged, score_runs, significance, strictly_decreasing, trec_run
+from ranklens.evaluate import (
+    collect,
+    collect_first_stage_runs,
+    judged,
+    score_runs,
+    significance,
+    strictly_decreasing,
+    trec_run,
+)
 from ranklens.runs import RunStore
 
 # all-MiniLM-L6-v2 on adi, title + text, exact inner product, trec_eval's linear-gain nDCG@10
@@ -21,7 +29,7 @@ TREC_MEASURES = {"ndcg@10": "ndcg_cut_10", "recall@10": "recall_10", "recall@100
 
 @pytest.fixture(scope="module")
 def adi_bi_run(adi, adi_searcher):
-    return collect_bi_runs(adi_searcher, adi.queries, adi.qrels, top_n=100)
+    return collect_first_stage_runs(adi_searcher, adi.queries, adi.qrels, top_n=100)
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +84,11 @@ def test_sweep_endpoints_are_the_bi_encoder_and_reranked_figures(adi_evaluation)
 
 
 def test_alpha_sweep_and_tables_make_no_model_call(adi_evaluation, adi_searcher):
-    calls = (adi_searcher.embedder.calls, adi_searcher.reranker.calls)
+    calls = (adi_searcher.first.embedder.calls, adi_searcher.reranker.calls)
     adi_evaluation.sweep()
     adi_evaluation.table(alpha=0.3, method="rrf")
     adi_evaluation.per_query(alpha=0.8)
-    assert (adi_searcher.embedder.calls, adi_searcher.reranker.calls) == calls
+    assert (adi_searcher.first.embedder.calls, adi_searcher.reranker.calls) == calls
 
 
 def test_per_query_table_and_coverage(adi_evaluation):
@@ -90,10 +98,12 @@ def test_per_query_table_and_coverage(adi_evaluation):
         "bi-encoder",
         "reranked",
         "hybrid",
-        "reranked − bi",
-        "hybrid − bi",
+        "reranked − first stage",
+        "hybrid − first stage",
     ]
-    assert frame["reranked − bi"].to_numpy() == pytest.approx((frame["reranked"] - frame["bi-encoder"]).to_numpy())
+    assert frame["reranked − first stage"].to_numpy() == pytest.approx(
+        (frame["reranked"] - frame["bi-encoder"]).to_numpy()
+    )
     assert frame["bi-encoder"].mean() == pytest.approx(adi_evaluation.table().loc["bi-encoder", "ndcg@10"])
     coverage = adi_evaluation.coverage()
     assert ((coverage.iloc[:, 0] >= 0) & (coverage.iloc[:, 0] <= 10)).all()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ranklens.corpus import Corpus, Document
-from ranklens.index import build_index
+from ranklens.embeddings import embed_corpus
+from ranklens.retrievers.dense import DenseRetriever
 from ranklens.score_cache import ScoreCache
 from ranklens.search import Searcher, SearchError
 
@@ -23,17 +24,17 @@ def test_result_holds_both_rankings_scores_and_timings(adi_searcher):
     assert all(a.hybrid_score >= b.hybrid_score for a, b in itertools.pairwise(hybrid))
     top = ce[0]
     assert top.hybrid_score == pytest.approx(0.5 * top.bi_score + 0.5 / (1 + np.exp(-top.ce_score)))
-    assert top.text == adi_searcher.index.corpus.get(top.doc_id).text
+    assert top.text == adi_searcher.corpus.get(top.doc_id).text
     t = result.timings
-    assert t.total_ms >= t.embed_ms + t.faiss_ms + t.rerank_ms > 0
+    assert t.total_ms >= t.embed_ms + t.search_ms + t.rerank_ms > 0
     assert result.ce_model == adi_searcher.reranker.name
 
 
 def test_bi_ranking_matches_exact_faiss_search(adi_searcher, embedder):
     result = adi_searcher.search(QUERY, top_n=10)
-    doc_vectors = embedder.encode([d.full_text for d in adi_searcher.index.corpus.documents])
+    doc_vectors = embedder.encode([d.full_text for d in adi_searcher.corpus.documents])
     scores = doc_vectors @ embedder.encode([QUERY])[0]
-    expected = [adi_searcher.index.corpus.documents[i].id for i in np.argsort(-scores)[:10]]
+    expected = [adi_searcher.corpus.documents[i].id for i in np.argsort(-scores)[:10]]
     assert [c.doc_id for c in result.ranking("bi")] == expected
 
 
@@ -49,10 +50,10 @@ def test_same_query_again_reuses_cross_encoder_scores(adi_searcher):
 
 def test_moving_alpha_is_arithmetic_only(adi_searcher):
     result = adi_searcher.search(QUERY, top_n=20)
-    calls = (adi_searcher.reranker.calls, adi_searcher.embedder.calls)
+    calls = (adi_searcher.reranker.calls, adi_searcher.first.embedder.calls)
     bi_only = result.with_fusion(1.0)
     ce_only = result.with_fusion(0.0)
-    assert (adi_searcher.reranker.calls, adi_searcher.embedder.calls) == calls
+    assert (adi_searcher.reranker.calls, adi_searcher.first.embedder.calls) == calls
     assert [c.doc_id for c in bi_only.ranking("hybrid")] == [c.doc_id for c in result.ranking("bi")]
     assert [c.doc_id for c in ce_only.ranking("hybrid")] == [c.doc_id for c in result.ranking("ce")]
     assert result.with_fusion(0.5, "rrf").fusion_method == "rrf"
@@ -89,8 +90,9 @@ def test_long_documents_are_chunked_and_truncation_is_reported(embedder, reranke
             Document(id="other", text="Rainfall in the desert is rare."),
         ],
     )
-    index = build_index(corpus, embedder, cache_dir=tmp_path)
-    searcher = Searcher(index, embedder, reranker)
+    searcher = Searcher(
+        DenseRetriever(embed_corpus(corpus, embedder, cache_dir=tmp_path), embedder), reranker, score_cache=ScoreCache()
+    )
     result = searcher.search("constricting snakes of Africa", top_n=3)
     long_doc = next(c for c in result.candidates if c.doc_id == "long")
     assert long_doc.passage_count > 1 and "best of" in long_doc.coverage
@@ -105,24 +107,24 @@ def test_long_documents_are_chunked_and_truncation_is_reported(embedder, reranke
     assert first_passage.candidates[0].doc_id == "long" and first_passage.candidates[0].ce_truncated
 
 
-def test_first_stage_then_rerank_is_the_search_and_reports_each_batch(adi_index, embedder, reranker):
-    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=8, score_cache=ScoreCache())
+def test_first_stage_then_rerank_is_the_search_and_reports_each_batch(adi_dense, reranker):
+    searcher = Searcher(adi_dense, reranker, ce_batch_size=8, score_cache=ScoreCache())
     first = searcher.first_stage("  computer indexing of text  ", top_n=20)
     assert not first.reranked and first.query == "computer indexing of text"
     assert [c.bi_rank for c in first.ranking("bi")] == list(range(1, 21)) and first.timings.rerank_ms == 0
     heard = []
     result = searcher.rerank(first, alpha=0.4, progress=lambda done, total: heard.append((done, total)))
     assert result.reranked and heard == [(8, 20), (16, 20), (20, 20)]
-    again = Searcher(adi_index, embedder, reranker, score_cache=ScoreCache()).search(
+    again = Searcher(adi_dense, reranker, score_cache=ScoreCache()).search(
         "computer indexing of text", top_n=20, alpha=0.4
     )
     assert [c.doc_id for c in result.ranking("ce")] == [c.doc_id for c in again.ranking("ce")]
     assert [c.ce_score for c in result.candidates] == pytest.approx([c.ce_score for c in again.candidates], abs=1e-4)
 
 
-def test_an_exception_from_progress_stops_the_rest_and_caches_nothing(adi_index, embedder, reranker):
+def test_an_exception_from_progress_stops_the_rest_and_caches_nothing(adi_dense, reranker):
     """How the app cancels a query that a newer one replaced: its progress callback raises."""
-    searcher = Searcher(adi_index, embedder, reranker, ce_batch_size=4, score_cache=ScoreCache())
+    searcher = Searcher(adi_dense, reranker, ce_batch_size=4, score_cache=ScoreCache())
     calls = []
 
     def stop_after_two(done: int, total: int) -> None:

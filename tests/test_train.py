@@ -9,9 +9,10 @@ import pytest
 from conftest import STAND_IN_CE, dataset
 from ranklens.beir import load_beir
 from ranklens.corpus import Corpus
+from ranklens.embeddings import embed_corpus
 from ranklens.evaluate import judged
-from ranklens.index import build_index
 from ranklens.models.loading import load_reranker
+from ranklens.retrievers.dense import DenseRetriever
 from ranklens.search import Searcher
 from ranklens.train import TrainingProgress, train, tuned_models
 from ranklens.training_data import TrainSettings, build_training_data, split_queries
@@ -29,7 +30,8 @@ def scifact_sample(embedder):
     others = [d for d in full.documents if d.id not in cited]
     docs = [d for d in full.documents if d.id in cited] + random.Random(0).sample(others, DISTRACTORS)
     corpus = Corpus("scifact-train-sample", docs, queries=full.queries, qrels={q: full.qrels[q] for q in qids})
-    return Searcher(build_index(corpus, embedder), embedder, load_reranker(str(STAND_IN_CE), fallbacks=[]))
+    stage = DenseRetriever(embed_corpus(corpus, embedder), embedder)
+    return Searcher(stage, load_reranker(str(STAND_IN_CE), fallbacks=[]))
 
 
 def test_split_by_query_is_disjoint_and_seeded():
@@ -40,7 +42,7 @@ def test_split_by_query_is_disjoint_and_seeded():
 
 
 def test_training_data_targets_and_negatives(scifact_sample):
-    corpus = scifact_sample.index.corpus
+    corpus = scifact_sample.corpus
     settings = TrainSettings(hard_negatives=3, random_negatives=1)
     data = build_training_data(scifact_sample, corpus.queries, corpus.qrels, settings)
     assert not set(data.train_queries) & set(data.heldout_queries)
@@ -54,7 +56,7 @@ def test_training_data_targets_and_negatives(scifact_sample):
 
 
 def test_fine_tune_keeps_the_best_heldout_epoch(scifact_sample, tmp_path, capsys):
-    corpus = scifact_sample.index.corpus
+    corpus = scifact_sample.corpus
     settings = TrainSettings(
         epochs=2,
         batch_size=16,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,14 +13,19 @@ from ranklens import fusion
 from ranklens.backends.registry import BACKENDS, default_backend
 from ranklens.beir import load_beir, parse_qrels
 from ranklens.corpus import Corpus, CorpusError, Qrels, builtin_names, load_builtin
+from ranklens.corpus_store import open_corpus
 from ranklens.evaluate import judged
-from ranklens.index import CorpusIndex, build_index
 from ranklens.labels import LabelStore
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
 from ranklens.readers import TableColumns, load_paths
+from ranklens.retrievers.base import FirstStage
+from ranklens.retrievers.dense import AnnSettings
+from ranklens.retrievers.lexical import BM25Settings
+from ranklens.retrievers.milvus import URI_ENV, MilvusSettings
+from ranklens.retrievers.registry import DEFAULT_FIRST_STAGE, FIRST_STAGES, FirstStageSettings, build_first_stage
 from ranklens.search import DEFAULT_TOP_N, Searcher
 from ranklens.textclean import decode
 
@@ -64,12 +70,14 @@ def add_corpus_options(parser: argparse.ArgumentParser, required: bool = True) -
         "--corpus",
         nargs="+",
         required=required,
-        help=f"a BEIR folder, a folder of files, files, or a built-in corpus ({names})",
+        help=f"a BEIR folder, a folder of files, files, a built-in corpus ({names}), or stored:KEY (a corpus "
+        "ingested or uploaded before)",
     )
     add_column_options(parser)
 
 
 def add_bi_encoder_options(parser: argparse.ArgumentParser) -> None:
+    """The bi-encoder and its backend; and the first stage, whose dense engines it feeds."""
     parser.add_argument("--bi-model", default=DEFAULT_BI_ENCODER, help="bi-encoder id or path")
     parser.add_argument(
         "--bi-backend",
@@ -77,6 +85,7 @@ def add_bi_encoder_options(parser: argparse.ArgumentParser) -> None:
         default="torch",
         help="what runs the bi-encoder (another backend builds an index of its own)",
     )
+    add_first_stage_options(parser)
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +120,9 @@ def columns(args: argparse.Namespace) -> TableColumns:
 def load_corpus(args: argparse.Namespace, quiet: bool = False) -> Corpus:
     """The corpus `--corpus` names: a built-in name, a BEIR folder, a folder of files, or files; what loading
     repaired is said on stderr (unless `quiet`)."""
-    if len(args.corpus) == 1 and args.corpus[0] in builtin_names() and not Path(args.corpus[0]).exists():
+    if len(args.corpus) == 1 and args.corpus[0].startswith("stored:"):
+        corpus = open_corpus(args.corpus[0].removeprefix("stored:"))
+    elif len(args.corpus) == 1 and args.corpus[0] in builtin_names() and not Path(args.corpus[0]).exists():
         corpus = load_builtin(args.corpus[0])
     else:
         corpus = load_paths(args.corpus, columns=columns(args))
@@ -135,22 +146,71 @@ def reranker(args: argparse.Namespace) -> Reranker:
     return loaded
 
 
-def corpus_index(corpus: Corpus, bi_encoder: Embedder) -> CorpusIndex:
-    """The corpus's index (from the disk cache when there), with a progress bar while it embeds."""
-    index = build_index(corpus, bi_encoder, progress=progress_bar("embedding passages", unit="passages"))
-    state = "loaded from cache" if index.from_cache else "built"
-    say(
-        f"index {state}: {index.doc_count} documents, {index.passage_count} passages, {bi_encoder.name} "
-        f"({bi_encoder.backend}), {index.seconds:.1f} s"
+def add_first_stage_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("first stage")
+    group.add_argument(
+        "--first-stage",
+        choices=list(FIRST_STAGES),
+        default=DEFAULT_FIRST_STAGE,
+        help="; ".join(f"{name}: {what}" for name, what in FIRST_STAGES.items()),
     )
-    return index
+    group.add_argument("--hnsw-m", type=int, default=AnnSettings.hnsw_m, help="faiss-hnsw: links per node")
+    group.add_argument("--ef-search", type=int, default=AnnSettings.ef_search, help="HNSW: candidates kept searching")
+    group.add_argument("--nlist", type=int, default=AnnSettings.nlist, help="faiss-ivf: cells (0: about sqrt(N))")
+    group.add_argument("--nprobe", type=int, default=AnnSettings.nprobe, help="faiss-ivf: cells searched")
+    group.add_argument(
+        "--bm25-level",
+        choices=["document", "passage"],
+        default="document",
+        help="bm25: index whole documents (BEIR's way) or passages",
+    )
+    group.add_argument("--no-stemming", action="store_true", help="bm25: no Snowball stemming")
+    group.add_argument("--no-stopwords", action="store_true", help="bm25: keep English stopwords")
+    group.add_argument(
+        "--milvus-uri",
+        help=f"a Milvus server or cluster (default: ${URI_ENV}, else Milvus Lite in "
+        "$RANKLENS_HOME/milvus); token from $RANKLENS_MILVUS_TOKEN",
+    )
+    group.add_argument("--milvus-index", default="FLAT", help="Milvus dense index type (FLAT, HNSW, IVF_FLAT, ...)")
+    group.add_argument(
+        "--run", type=Path, dest="run_file", help="run: a TREC run or a query,doc_id,score CSV from any engine"
+    )
+
+
+def first_stage_settings(args: argparse.Namespace, name: str | None = None) -> FirstStageSettings:
+    """The first stage's settings from the command's options (`name` overrides --first-stage)."""
+    stemming, stopwords = not args.no_stemming, not args.no_stopwords
+    ann = AnnSettings(hnsw_m=args.hnsw_m, ef_search=args.ef_search, nlist=args.nlist, nprobe=args.nprobe)
+    bm25 = BM25Settings(stemming=stemming, stopwords=stopwords, level=args.bm25_level)
+    milvus = MilvusSettings(
+        uri=args.milvus_uri,
+        index_type=args.milvus_index,
+        ef_search=args.ef_search,
+        bm25=BM25Settings(stemming=stemming, stopwords=stopwords, level="passage"),
+    )
+    return FirstStageSettings(name or args.first_stage, ann=ann, bm25=bm25, milvus=milvus, run_file=args.run_file)
+
+
+def first_stage(args: argparse.Namespace, corpus: Corpus, bi_encoder: Embedder, name: str | None = None) -> FirstStage:
+    """The first stage the options name, over the corpus (embedding it, with a progress bar, when needed)."""
+    started = time.perf_counter()
+    stage = build_first_stage(
+        first_stage_settings(args, name),
+        corpus,
+        bi_encoder,
+        progress=progress_bar("embedding passages", unit="passages"),
+    )
+    say(
+        f"first stage {stage.name} ready: {len(corpus)} documents, {len(stage.passages)} passages, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return stage
 
 
 def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True) -> Searcher:
-    """Index, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options."""
-    bi_encoder = embedder(args)
-    index = corpus_index(corpus, bi_encoder)
-    return Searcher(index, bi_encoder, reranker(args) if rerank else None, ce_batch_size=args.ce_batch_size)
+    """First stage, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options."""
+    stage = first_stage(args, corpus, embedder(args))
+    return Searcher(stage, reranker(args) if rerank else None, ce_batch_size=args.ce_batch_size)
 
 
 def project_store(labels: str, corpus: Corpus | None = None) -> LabelStore:

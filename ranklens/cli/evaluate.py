@@ -12,19 +12,20 @@ from ranklens.evaluate import (
     NDCG_GAIN,
     Evaluation,
     collect,
-    collect_bi_runs,
+    collect_first_stage_runs,
     score_runs,
     significance,
     trec_run,
 )
+from ranklens.results import RANKER_LABELS
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("eval", help=f"{', '.join(METRICS)} for bi-encoder, reranked and hybrid")
+    parser = commands.add_parser("eval", help=f"{', '.join(METRICS)} for the first stage, reranked and hybrid")
     common.add_judgement_options(parser, split="test")
     common.add_bi_encoder_options(parser)
     common.add_search_options(parser)
-    parser.add_argument("--no-rerank", action="store_true", help="bi-encoder only (fast)")
+    parser.add_argument("--no-rerank", action="store_true", help="the first stage only (fast)")
     parser.add_argument("--sweep", action="store_true", help="hybrid nDCG@10 and MRR@10 for alpha 0..1 by 0.05")
     parser.add_argument("--significance", action="store_true", help="paired t-tests against the bi-encoder")
     parser.add_argument("--write-runs", metavar="DIR", help="write each ranker's run in TREC format")
@@ -52,7 +53,7 @@ def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
         per_query = evaluation.per_query("ndcg@10")
         print()
         for other in ("reranked", "hybrid"):
-            print(significance(per_query, other, "bi-encoder").verdict)
+            print(significance(per_query, other, evaluation.labels["bi"]).verdict)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -62,10 +63,13 @@ def run(args: argparse.Namespace) -> None:
         f"corpus: {inputs.corpus.name} ({len(inputs.corpus)} documents); {len(inputs.qrels)} queries with a "
         f"relevant judgement, from {inputs.source}"
     )
-    print(f"bi-encoder: {searcher.embedder.name}")
+    first = searcher.first
+    labels = {**RANKER_LABELS, "bi": first.label}
+    settings = ", ".join(f"{k}: {v}" for k, v in first.describe().items() if k != "first_stage")
+    print(f"first stage: {first.name} ({first.label}); {settings}")
     evaluation = None
     if searcher.reranker is None:
-        runs = {"bi": collect_bi_runs(searcher, inputs.queries, inputs.qrels, args.top_n)}
+        runs = {"bi": collect_first_stage_runs(searcher, inputs.queries, inputs.qrels, args.top_n)}
     else:
         reranker = searcher.reranker
         if reranker.fallback_reason:
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> None:
         )
         runs = evaluation.runs()
     print(f"metrics: ranx; nDCG uses {NDCG_GAIN}; unjudged documents count as non-relevant")
-    table = score_runs(inputs.qrels, runs)
+    table = score_runs(inputs.qrels, runs, labels=labels)
     print_frame(table)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

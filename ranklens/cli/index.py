@@ -1,4 +1,4 @@
-"""`ranklens index`: embed a corpus into its cached FAISS index."""
+"""`ranklens index`: build a corpus's first stage (embed it, index it, fill Milvus ...) and cache it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from ranklens.cli import common
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("index", help="embed a corpus into a cached FAISS index")
+    parser = commands.add_parser(
+        "index", help="build and cache a corpus's first stage (embeddings, FAISS, BM25, Milvus)"
+    )
     common.add_corpus_options(parser)
     common.add_bi_encoder_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    common.corpus_index(common.load_corpus(args), common.embedder(args))
+    common.first_stage(args, common.load_corpus(args), common.embedder(args)).close()

@@ -24,11 +24,19 @@ def _cell(candidate: Candidate | None, result: SearchResult, ranker: str, top_k:
 
 
 def format_result(result: SearchResult, top_k: int, width: int = 52) -> str:
-    """The bi-encoder, reranked and hybrid top-k side by side with rank shifts, then the timings."""
+    """The first-stage, reranked and hybrid top-k side by side with rank shifts, then the timings."""
     fused = "hybrid" if result.fusion_method == "hybrid" else f"{result.fusion_method} fusion"
-    columns = {"bi": "bi-encoder (cosine)", "ce": "reranked (CE logit)", "hybrid": f"{fused} α={result.alpha:g}"}
+    columns = {
+        "bi": f"{result.first_label} ({result.first_score_name})",
+        "ce": "reranked (CE logit)",
+        "hybrid": f"{fused} α={result.alpha:g}",
+    }
     rankings = {ranker: result.ranking(ranker)[:top_k] for ranker in columns}
-    lines = [f"query: {result.query}", f"bi-encoder: {result.bi_model}   cross-encoder: {result.ce_model}"]
+    bi_encoder = f" (bi-encoder {result.bi_model})" if result.bi_model else ""
+    lines = [
+        f"query: {result.query}",
+        f"first stage: {result.first_stage}{bi_encoder}   cross-encoder: {result.ce_model}",
+    ]
     if result.ce_fallback_reason:
         lines.append(f"note: {result.ce_fallback_reason}")
     lines.append("  # " + " | ".join(title.ljust(width) for title in columns.values()))
@@ -37,7 +45,7 @@ def format_result(result: SearchResult, top_k: int, width: int = 52) -> str:
         lines.append(f"{row + 1:>3} " + " | ".join(cells))
     t = result.timings
     lines.append(
-        f"timings: query embed {t.embed_ms:.1f} ms, FAISS {t.faiss_ms:.1f} ms, cross-encoder {t.rerank_ms:.1f} ms "
+        f"timings: query embed {t.embed_ms:.1f} ms, {result.first_label} {t.search_ms:.1f} ms, cross-encoder {t.rerank_ms:.1f} ms "
         f"({t.pairs_scored} pairs scored, {t.pairs_cached} cached), total {t.total_ms:.1f} ms"
     )
     truncated = sum(c.ce_truncated for c in result.candidates)

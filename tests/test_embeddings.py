@@ -2,27 +2,30 @@ from dataclasses import replace
 
 from ranklens.chunking import ChunkSettings
 from ranklens.corpus import Corpus
-from ranklens.index import build_index, cache_key
+from ranklens.embeddings import cache_key, embed_corpus
+from ranklens.retrievers.dense import DenseRetriever
 
 
-def test_index_holds_every_passage_and_reports_progress(adi, embedder, tmp_path):
+def test_embeddings_hold_every_passage_and_report_progress(adi, embedder, tmp_path):
     seen = []
-    index = build_index(adi, embedder, cache_dir=tmp_path, progress=lambda done, total: seen.append((done, total)))
+    index = embed_corpus(adi, embedder, cache_dir=tmp_path, progress=lambda done, total: seen.append((done, total)))
     assert not index.from_cache
     assert index.doc_count == 82 and index.passage_count >= 82
-    assert index.faiss_index.ntotal == index.passage_count
+    assert index.vectors.shape == (index.passage_count, 384)
+    assert DenseRetriever(index, embedder).index.ntotal == index.passage_count
     assert seen[-1] == (index.passage_count, index.passage_count)
     assert {p.doc_id for p in index.passages} == {d.id for d in adi.documents}
 
 
 def test_second_build_loads_from_disk_without_embedding(adi, embedder, tmp_path):
-    first = build_index(adi, embedder, cache_dir=tmp_path)
+    first = embed_corpus(adi, embedder, cache_dir=tmp_path)
     calls = embedder.calls
-    second = build_index(adi, embedder, cache_dir=tmp_path)
+    second = embed_corpus(adi, embedder, cache_dir=tmp_path)
     assert second.from_cache and embedder.calls == calls
-    assert second.key == first.key and second.passages == first.passages
+    assert second.key == first.key and list(second.passages) == list(first.passages)
     query = embedder.encode(["computer indexing"])
-    assert (second.faiss_index.search(query, 5)[1] == first.faiss_index.search(query, 5)[1]).all()
+    found = [DenseRetriever(e, embedder).index.search(query, 5)[1] for e in (first, second)]
+    assert (found[0] == found[1]).all()
 
 
 def test_cache_key_changes_with_corpus_model_settings(adi, embedder):
@@ -35,12 +38,12 @@ def test_cache_key_changes_with_corpus_model_settings(adi, embedder):
 
 
 def test_a_damaged_cache_is_replaced_and_the_next_build_loads_from_disk(adi, embedder, tmp_path):
-    index = build_index(adi, embedder, cache_dir=tmp_path)
-    (tmp_path / index.key / "passages.json").write_text("[[truncated")
-    rebuilt = build_index(adi, embedder, cache_dir=tmp_path)
+    index = embed_corpus(adi, embedder, cache_dir=tmp_path)
+    (tmp_path / index.key / "vectors.npy").write_bytes(b"\x93NUMPY truncated")
+    rebuilt = embed_corpus(adi, embedder, cache_dir=tmp_path)
     assert not rebuilt.from_cache and rebuilt.passage_count == index.passage_count
     calls = embedder.calls
-    again = build_index(adi, embedder, cache_dir=tmp_path)
+    again = embed_corpus(adi, embedder, cache_dir=tmp_path)
     assert again.from_cache and embedder.calls == calls, "the damaged copy was replaced, not left in the way"
     assert sorted(p.name for p in tmp_path.iterdir()) == [index.key], "nothing left aside"
 
@@ -58,5 +61,5 @@ def test_staging_folders_left_by_a_crash_are_cleaned(adi, embedder, tmp_path):
     os.utime(crashed, (hour_ago, hour_ago))
     mine = tmp_path / "notes-of-the-user"
     mine.mkdir()
-    build_index(adi, embedder, cache_dir=tmp_path)
+    embed_corpus(adi, embedder, cache_dir=tmp_path)
     assert not crashed.exists() and recent.exists() and mine.exists(), "only our own stale staging folders go"
