@@ -9,18 +9,21 @@ from components import (
     index_status,
     judging_panel,
     latency_panel,
+    layout,
     model_settings,
     project_settings,
+    query_set_panel,
     search_panel,
     throughput_panel,
     train_panel,
 )
 
 st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
-st.title("RankLens")
-st.caption("Bi-encoder retrieval and cross-encoder reranking, side by side.")
+layout.compact_page()
 
 with st.sidebar:
+    st.markdown("## RankLens")
+    st.caption("First stage and cross-encoder reranking, side by side.")
     corpus = corpus_picker.render()
     models_box = st.container()  # drawn above the project settings, but needs them: fine-tuned models are offered
     project = project_settings.render()
@@ -46,6 +49,7 @@ PANELS = {
     "Label": lambda: judging_panel.render(search_panel.current_result(first), corpus, project, settings.top_k),
     "Labels & export": lambda: exports_panel.render(corpus, project),
     "Evaluate": lambda: eval_panel.render(first, settings, project),
+    "Query set": lambda: query_set_panel.render(first, settings),
     "Fine-tune": lambda: train_panel.render(first, settings, project),
     "Latency": latency_panel.render,
     "Throughput": lambda: throughput_panel.render(first, settings),

@@ -6,18 +6,20 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components import resources
+from components import query_set_panel, resources
 from components.model_settings import Settings
 from components.project_settings import Project
-from components.search_panel import ALPHA, FUSION
+from components.results_view import ALPHA, FUSION
 from components.text import literal
 from ranklens import fusion
+from ranklens.alpha import cross_validated_alpha
 from ranklens.beir import check_qrels, parse_qrels
 from ranklens.corpus import CorpusError
 from ranklens.evaluate import (
     METRICS,
     NDCG_GAIN,
     RANKER_LABELS,
+    RERANKED_GAIN,
     Evaluation,
     collect,
     judged,
@@ -35,7 +37,8 @@ from ranklens.textclean import clean_name, decode
 
 EVALUATION = "evaluation"
 EVALUATION_FOR = "evaluation_for"
-EVALUATION_FP32 = "evaluation_fp32"  # the same queries reranked with torch fp32, when a lower-precision backend runs
+EVALUATION_FP32 = "evaluation_fp32"
+LABEL_FREE = "evaluation_label_free"  # the same queries reranked with torch fp32, when a lower-precision backend runs
 SOURCES = ("the corpus's own qrels", "labels in this project", "an uploaded qrels file")
 
 
@@ -113,6 +116,7 @@ def _open_in_search(frame: pd.DataFrame) -> None:
     rows = st.session_state["per_query_table"].selection.rows
     if rows:
         st.session_state["query"] = frame.iloc[rows[0]]["query"]
+        st.session_state["tab"] = "Search"  # the tabs follow this key: the switch happens
 
 
 def _set_alpha(alpha: float) -> None:
@@ -122,30 +126,42 @@ def _set_alpha(alpha: float) -> None:
 def _sweep(evaluation: Evaluation, method: str) -> None:
     st.markdown("#### Alpha sweep")
     sweep = evaluation.sweep(method=method)
-    best = sweep.loc[sweep["ndcg@10"].idxmax()]
+    choice = cross_validated_alpha(evaluation, method=method)
     long_form = sweep.melt(id_vars="alpha", var_name="metric", value_name="value")
     lines = (
         alt.Chart(long_form)
         .mark_line(point=True)
         .encode(
-            x=alt.X("alpha:Q", title="alpha (bi-encoder weight; 0 = reranked, 1 = bi-encoder)"),
+            x=alt.X("alpha:Q", title="alpha (first-stage weight; 0 = reranked, 1 = first stage)"),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
             color="metric:N",
             tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")],
         )
     )
+    marks = pd.DataFrame(
+        {
+            "alpha": [choice.in_sample_alpha, choice.cross_validated_alpha],
+            "which": ["in-sample best (optimistic)", "cross-validated"],
+        }
+    )
     marker = (
-        alt.Chart(pd.DataFrame({"alpha": [best["alpha"]]}))
-        .mark_rule(strokeDash=[4, 4], color="black")
-        .encode(x="alpha:Q")
+        alt.Chart(marks)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(x="alpha:Q", color=alt.Color("which:N", title=None), tooltip=["which", "alpha"])
     )
     st.altair_chart(lines + marker, width="stretch")
-    st.caption(f"Best nDCG@10 at alpha = {best['alpha']:.2f} ({best['ndcg@10']:.4f}); no model ran for this sweep.")
+    st.caption(
+        f"In-sample best nDCG@10 {choice.in_sample:.4f} at alpha = {choice.in_sample_alpha:.2f}: optimistic, picked on "
+        f"the very queries it is measured on. Cross-validated over {choice.folds} folds of queries (alpha picked on "
+        f"the other folds, nDCG@10 measured on the held-out one): {choice.cross_validated:.4f}, the folds picking "
+        f"{', '.join(f'{a:.2f}' for a in choice.fold_alphas)}; their median is alpha = "
+        f"{choice.cross_validated_alpha:.2f}. No model ran for this sweep."
+    )
     st.button(
-        f"Set the slider to alpha = {best['alpha']:.2f}",
+        f"Set the slider to the cross-validated alpha = {choice.cross_validated_alpha:.2f}",
         key="use_best_alpha",
         on_click=_set_alpha,
-        args=(float(best["alpha"]),),
+        args=(float(choice.cross_validated_alpha),),
     )
 
 
@@ -214,14 +230,28 @@ def evaluation_model(evaluation: Evaluation) -> str:
     return next(iter(evaluation.results.values())).ce_model
 
 
-def render(stage: FirstStage, settings: Settings, project: Project | None) -> None:
-    chosen = _qrels(stage, project)
-    if chosen is None:
-        st.info("Choose judgements to evaluate against.")
+def _without_judgements(stage: FirstStage, settings: Settings) -> None:
+    """No judgements to measure against: how far the rankers agree is still known."""
+    st.info("No judgements to evaluate against: the rankers can still be compared without them.")
+    queries = dict(stage.corpus.queries)
+    if not queries:
+        st.caption("This corpus has no queries of its own: upload a list in the Query set tab.")
         return
-    qrels, queries, source = chosen
+    if st.button(f"Compare the rankers on the corpus's {len(queries)} queries", key="eval_label_free"):
+        results = query_set_panel.run(stage, settings, queries)
+        if results is not None:
+            st.session_state[LABEL_FREE] = (stage.key, query_set_panel.mean_agreement_table(results))
+    found = st.session_state.get(LABEL_FREE)
+    if found and found[0] == stage.key:
+        st.dataframe(found[1].style.format(precision=3), hide_index=True, width="stretch")
+
+
+def _evaluation(
+    stage: FirstStage, settings: Settings, qrels: dict, queries: dict[str, str], source: str
+) -> Evaluation | None:
+    """The run button and its knobs; the evaluation made for exactly these inputs, or None."""
     evaluable = judged(qrels)
-    st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {source}.")
+    st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {literal(source)}.")
     wanted = (stage.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
     against_fp32 = settings.backend != "torch" and st.checkbox(
         f"Also rerank with torch fp32, to measure what the {settings.backend} backend costs in nDCG@10",
@@ -234,13 +264,14 @@ def render(stage: FirstStage, settings: Settings, project: Project | None) -> No
         st.session_state[EVALUATION_FOR] = wanted
     if st.session_state.get(EVALUATION_FOR) != wanted:
         st.caption(
-            "Runs the bi-encoder and the cross-encoder once per judged query; everything below is then "
+            "Runs the first stage and the cross-encoder once per judged query; everything below is then "
             "arithmetic on those scores."
         )
-        return
-    evaluation: Evaluation = st.session_state[EVALUATION]
-    alpha = float(st.session_state.get(ALPHA, fusion.DEFAULT_ALPHA))
-    method = st.session_state.get(FUSION, "hybrid")
+        return None
+    return st.session_state[EVALUATION]
+
+
+def _metrics(evaluation: Evaluation, settings: Settings, alpha: float, method: str) -> None:
     st.markdown(f"#### Metrics (hybrid: {method} at alpha {alpha:.2f})")
     st.dataframe(evaluation.table(alpha, method).style.format("{:.4f}"), width="stretch")
     if st.session_state.get(EVALUATION_FP32) is not None:
@@ -250,10 +281,17 @@ def render(stage: FirstStage, settings: Settings, project: Project | None) -> No
         "more of a top-10 is unjudged, the less these numbers can be trusted:"
     )
     st.dataframe(evaluation.coverage(alpha=alpha).style.format("{:.2f}"), width="stretch")
+    st.markdown("#### Agreement without judgements")
+    agreement = query_set_panel.mean_agreement_table(
+        {q: r.with_fusion(alpha, method) for q, r in evaluation.results.items()}
+    )
+    st.dataframe(agreement.style.format(precision=3), hide_index=True, width="stretch")
 
+
+def _per_query(evaluation: Evaluation, alpha: float, method: str) -> None:
     st.markdown("#### Per query")
     metric = st.selectbox("Metric", METRICS, key="per_query_metric")
-    frame = evaluation.per_query(metric, alpha, method).sort_values("reranked − first stage").reset_index()
+    frame = evaluation.per_query(metric, alpha, method).sort_values(RERANKED_GAIN).reset_index()
     st.dataframe(
         frame.style.format({c: "{:.4f}" for c in frame.columns if c not in ("query id", "query")}),
         hide_index=True,
@@ -264,8 +302,8 @@ def render(stage: FirstStage, settings: Settings, project: Project | None) -> No
     )
     st.caption("Sorted by the reranker's loss first; click a row to open its query in the Search tab.")
 
-    _sweep(evaluation, method)
 
+def _significance(evaluation: Evaluation, alpha: float, method: str) -> None:
     st.markdown("#### Significance")
     per_query = evaluation.per_query("ndcg@10", alpha, method)
     first_column, second_column = st.columns(2)
@@ -275,5 +313,24 @@ def render(stage: FirstStage, settings: Settings, project: Project | None) -> No
     result = significance(per_query, first, second)
     st.info(f"{result.verdict} ({result.test}, nDCG@10)")
 
+
+def render(stage: FirstStage, settings: Settings, project: Project | None) -> None:
+    chosen = _qrels(stage, project)
+    if chosen is None or not judged(chosen[0]):
+        if chosen is None:
+            st.caption("Choose judgements to evaluate against, or compare without them:")
+        _without_judgements(stage, settings)
+        if chosen is None:
+            return
+    qrels, queries, source = chosen
+    evaluation = _evaluation(stage, settings, qrels, queries, source)
+    if evaluation is None:
+        return
+    alpha = float(st.session_state.get(ALPHA, fusion.DEFAULT_ALPHA))
+    method = st.session_state.get(FUSION, "hybrid")
+    _metrics(evaluation, settings, alpha, method)
+    _per_query(evaluation, alpha, method)
+    _sweep(evaluation, method)
+    _significance(evaluation, alpha, method)
     if project is not None:
         _saved_runs(evaluation, stage, settings, project, alpha, method, source)

@@ -89,10 +89,11 @@ def render() -> tuple[FirstStageSettings | None, str | None]:
         names,
         index=names.index(DEFAULT_FIRST_STAGE),
         key=FIRST_STAGE,
-        format_func=lambda n: f"{n}: {FIRST_STAGES[n]}",
         persist_state="session",
-        help="What proposes the top-N candidates the cross-encoder reranks",
+        help="What proposes the top-N candidates the cross-encoder reranks: "
+        + " · ".join(f"{n}: {what}" for n, what in FIRST_STAGES.items()),
     )
+    st.caption(FIRST_STAGES[name])
     with st.expander("First-stage settings", expanded=name != DEFAULT_FIRST_STAGE):
         ann, bm25, milvus = _knobs(name)
         run_file = _run_file() if name == "run" else None

@@ -11,7 +11,7 @@ from components.project_settings import Project
 from components.text import literal
 from ranklens.backends.registry import BACKENDS, default_backend
 from ranklens.models.allowed import check_allowed
-from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks, in_use
 from ranklens.models.reranker import DEFAULT_CE_BATCH
 from ranklens.retrievers.registry import FirstStageSettings
 from ranklens.search import DEFAULT_TOP_N
@@ -42,6 +42,20 @@ def _allowed(role: str, name: str, default: str, listed: list[str]) -> str:
     return name
 
 
+def short_name(name: str) -> str:
+    """A model for a narrow sidebar: a hub id without its organisation, a local folder by its last two parts."""
+    parts = name.rstrip("/").split("/")
+    if not name.startswith(("/", "~", ".")):
+        return parts[-1]
+    return name if len(parts) <= 3 else ".../" + "/".join(parts[-2:])
+
+
+def _in_use(name: str, kind: str) -> None:
+    used, why = in_use(name, kind)
+    if why:
+        st.caption(f"In use: **{literal(short_name(used))}** ({literal(why)})")
+
+
 def render(project: Project | None) -> Settings | None:
     """The models and search knobs; None while a chosen first stage still lacks its input (a run file)."""
     st.subheader("Models")
@@ -51,29 +65,32 @@ def render(project: Project | None) -> Settings | None:
         [DEFAULT_BI_ENCODER],
         accept_new_options=True,
         key="bi_model",
+        format_func=short_name,
         help="A hub id or a local folder; type to use another",
     )
+    _in_use(bi_model, "bi")
     ce_model = st.selectbox(
         "Cross-encoder (reranking)",
         [DEFAULT_CROSS_ENCODER, *configured_fallbacks(), *tuned],
         accept_new_options=True,
         key="ce_model",
+        format_func=short_name,
         help="A hub id or a local folder; type to use another. Models fine-tuned in this project are listed too.",
     )
+    _in_use(ce_model, "cross")
     backend = st.selectbox(
         "Cross-encoder backend",
         list(BACKENDS),
         index=list(BACKENDS).index(default_backend()),
         key="ce_backend",
-        format_func=lambda b: f"{b}: {BACKENDS[b]}",
         help="The default is the fastest backend that keeps the ranking (README, Performance). "
-        "A lower-precision one shows its agreement with torch fp32 on every query.",
+        "A lower-precision one shows its agreement with torch fp32 on every query. "
+        + " · ".join(f"{b}: {what}" for b, what in BACKENDS.items()),
     )
     bi_backend = st.selectbox(
         "Bi-encoder backend",
         list(BACKENDS),
         key="bi_backend",
-        format_func=lambda b: f"{b}: {BACKENDS[b]}",
         help="What embeds the corpus and the queries. torch fp32 is the default: the index is "
         "built once and cached, so its speed is a one-off cost. Another backend builds an "
         "index of its own.",

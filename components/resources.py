@@ -21,14 +21,12 @@ from ranklens.search import Searcher
 MAX_STAGES = 6
 
 
-@st.cache_resource(show_spinner="Loading the bi-encoder (an ONNX or OpenVINO backend is exported once, then cached)…")
+@st.cache_resource(show_spinner="Loading the bi-encoder…")
 def embedder(name: str, backend: str = "torch") -> Embedder:
     return load_embedder(name, backend=backend)
 
 
-@st.cache_resource(
-    show_spinner="Loading the cross-encoder (an ONNX or OpenVINO backend is exported once, then cached)…"
-)
+@st.cache_resource(show_spinner="Loading the cross-encoder…")
 def reranker(name: str, backend: str = "torch") -> Reranker:
     return load_reranker(name, backend=backend)
 

@@ -5,27 +5,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import grading, ranking_view, resources
+from components import grading, ranking_view, resources, results_view
 from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
-from ranklens import fusion
 from ranklens.backends.registry import MIN_SPEARMAN
 from ranklens.compare import spearman
 from ranklens.corpus import Corpus
 from ranklens.labels import query_id_for
 from ranklens.models.loading import ModelError
 from ranklens.results import SearchResult
-from ranklens.retrievers.base import FirstStage, RetrievalError
-from ranklens.search import Searcher, SearchError, side_ranking
+from ranklens.retrievers.base import FirstStage
+from ranklens.search import Searcher, SearchError
 
 RESULT = "search_result"
 RESULT_FOR = "search_result_for"
 LATENCY_LOG = "latency_log"
-ALPHA = "alpha"
 AGREEMENT = "backend_agreement"
 AGREEMENT_FOR = "backend_agreement_for"
-FUSION = "fusion_method"
 TAB = "tab"  # the open tab of the main page; setting it switches tabs (and the URL says it)
 
 
@@ -55,7 +52,7 @@ def _progress_bar(container, what: str):
 
 
 def _search_progressively(
-    searcher: Searcher, settings: Settings, query: str, wanted: tuple, labels: grading.LabelContext | None
+    searcher: Searcher, settings: Settings, query: str, wanted: tuple, labels: grading.LabelContext | None, area
 ) -> None:
     """The first stage's column at once; the reranked column fills as the cross-encoder works; then a rerun
     draws the finished page from the stored result."""
@@ -65,7 +62,8 @@ def _search_progressively(
         st.error(str(err))
         return
     top_k = min(settings.top_k, len(first.candidates))
-    bi_column, ce_column, hybrid_column = st.columns(3)
+    # one placeholder for the whole result area: the previous query's results go at once, not faded below
+    bi_column, ce_column, hybrid_column = area.container().columns(3)
     with bi_column:
         st.markdown(f"#### {literal(first.first_label)}")
         ranking_view.render(first, "bi", top_k, labels, labels.current() if labels else None)
@@ -111,35 +109,6 @@ def _agreement(stage: FirstStage, settings: Settings, result: SearchResult, box)
     )
 
 
-@st.fragment
-def _hybrid_column(top_k: int, labels: grading.LabelContext | None) -> None:
-    """Its own fragment: moving alpha re-sorts this column only, from scores already computed."""
-    result: SearchResult = st.session_state[RESULT]
-    st.markdown("#### Hybrid")
-    # initialised here rather than as widget defaults, because the evaluation panel's "use best alpha" sets them
-    st.session_state.setdefault(ALPHA, fusion.DEFAULT_ALPHA)
-    method = st.selectbox(
-        "Fusion",
-        list(fusion.METHODS),
-        key=FUSION,
-        format_func=lambda m: f"{m}: {fusion.METHODS[m]}",
-        label_visibility="collapsed",
-        persist_state="session",
-    )
-    alpha = st.slider(
-        "alpha (first-stage weight)",
-        0.0,
-        1.0,
-        step=0.05,
-        key=ALPHA,
-        help="0 = cross-encoder only, 1 = first stage only (BM25 and run scores are min-max scaled first)",
-        persist_state="session",  # kept while another tab is open, where "use best alpha" may set it
-    )
-    ranking_view.render(
-        result.with_fusion(alpha, method), "hybrid", top_k, labels, labels.current() if labels else None
-    )
-
-
 def current_result(stage: FirstStage) -> SearchResult | None:
     """The last search's result, if it was made with this first stage."""
     wanted = st.session_state.get(RESULT_FOR)
@@ -155,19 +124,6 @@ def label_context(project: Project | None, corpus: Corpus, query: str) -> gradin
     )
 
 
-def _side_column(stage: FirstStage, settings: Settings, result: SearchResult, top_k: int) -> None:
-    """A second first stage's ranking of the same query, with arrows against the first stage's ranks."""
-    try:
-        other = resources.first_stage(stage.corpus, settings, name=settings.compare)
-        side = side_ranking(result, other, top_k)
-    except (RetrievalError, SearchError, ModelError) as err:
-        st.error(literal(str(err)))
-        return
-    st.markdown(f"#### {literal(side.label)}")
-    st.caption(f"Arrows: change against the {literal(result.first_label)}'s rank")
-    ranking_view.render_side(side, stage.corpus)
-
-
 def render(stage: FirstStage, settings: Settings, project: Project | None = None) -> SearchResult | None:
     examples = list(stage.corpus.queries.values())
     query = st.text_input(
@@ -176,11 +132,11 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
         key="query",
         placeholder="Type a query and press Enter",
         persist_state="session",
+        label_visibility="collapsed",
     )
-    if examples:
-        st.caption("Try: " + " · ".join(f"*{literal(q)}*" for q in examples[:6]))
     if not query.strip():
         st.info("Type a query to see the first stage's ranking and the cross-encoder's reranking side by side.")
+        _examples(examples)
         return None
     try:
         searcher = resources.searcher(stage, settings)
@@ -190,8 +146,6 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
     reranker = searcher.reranker
     if reranker.backend_note:
         st.warning(literal(reranker.backend_note))
-    if project is not None and not project.rater:
-        st.caption("Enter your name as rater in the sidebar to label documents here.")
     labels = label_context(project, stage.corpus, query)
     wanted = (
         stage.key,
@@ -203,12 +157,34 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
         settings.ce_passages,
         query.strip(),
     )
+    area = st.empty()  # the whole result area: a new query's results replace the old at once, none left faded
     if st.session_state.get(RESULT_FOR) != wanted:
-        _search_progressively(searcher, settings, query, wanted, labels)
+        _search_progressively(searcher, settings, query, wanted, labels, area)
         return None
     result: SearchResult = st.session_state[RESULT]
+    with area.container():
+        results_view.render(result, stage, settings, labels)
+    # what the run was and how long it took, below the results so the rankings start high on the screen
+    _captions(result, reranker, settings)
+    agreement_box = st.empty()  # the check's progress bar, then its verdict in the same place
+    if project is not None and not project.rater:
+        st.caption("Enter your name as rater in the sidebar to label documents here.")
+    _examples(examples)
+    if reranker.backend != "torch" and not reranker.backend_note:
+        _agreement(stage, settings, result, agreement_box)
+    return result
+
+
+def _examples(examples: list[str]) -> None:
+    if examples:
+        st.caption("Try: " + " · ".join(f"*{literal(q)}*" for q in examples[:6]))
+
+
+def _captions(result: SearchResult, reranker, settings: Settings) -> None:
     if result.ce_fallback_reason:
-        st.warning(f"Cross-encoder in use: **{literal(result.ce_model)}**. {literal(result.ce_fallback_reason)}.")
+        st.caption(
+            f":orange[Cross-encoder in use: **{literal(result.ce_model)}**.] {literal(result.ce_fallback_reason)}."
+        )
     t = result.timings
     truncated = sum(c.ce_truncated for c in result.candidates)
     st.caption(
@@ -217,22 +193,3 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
         f"search {t.search_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
         f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's {reranker.max_tokens}-token window"
     )
-    agreement_box = st.empty()  # the check's progress bar, then its verdict in the same place
-    grades = labels.current() if labels else None
-    top_k = min(settings.top_k, len(result.candidates))
-    columns = st.columns(4 if settings.compare else 3)
-    with columns[0]:
-        st.markdown(f"#### {literal(result.first_label)}")
-        ranking_view.render(result, "bi", top_k, labels, grades)
-    with columns[1]:
-        st.markdown("#### Reranked")
-        st.caption(f"Arrows: change against the first stage's rank; **new** = outside its top-{top_k}")
-        ranking_view.render(result, "ce", top_k, labels, grades)
-    with columns[2]:
-        _hybrid_column(top_k, labels)
-    if settings.compare:
-        with columns[3]:
-            _side_column(stage, settings, result, top_k)
-    if reranker.backend != "torch" and not reranker.backend_note:
-        _agreement(stage, settings, result, agreement_box)
-    return result

@@ -1,8 +1,20 @@
-"""Comparing rankings without judgements: how far two rankers, or two backends, agree."""
+"""Comparing rankings without judgements: how far two rankers (or two backends) agree.
+
+For two ranked lists of document ids: overlap@k (documents both top-k lists share), Jaccard@k
+(shared over the union), rank-biased overlap (RBO, Webber, Moffat and Zobel 2010: p = 0.9,
+extrapolated to the lists' full depth as their RBO_ext), and Kendall's tau over the documents
+both lists rank. Spearman's rho compares two score lists over the same items.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+RBO_P = 0.9
+DEFAULT_K = 10
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
@@ -10,3 +22,83 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     from scipy.stats import spearmanr
 
     return float(spearmanr(a, b).statistic)
+
+
+def overlap(first: Sequence[str], second: Sequence[str], k: int = DEFAULT_K) -> int:
+    """How many documents the two top-k lists share."""
+    return len(set(first[:k]) & set(second[:k]))
+
+
+def jaccard(first: Sequence[str], second: Sequence[str], k: int = DEFAULT_K) -> float:
+    """Shared documents over all documents of the two top-k lists (1 = the same set)."""
+    union = set(first[:k]) | set(second[:k])
+    return len(set(first[:k]) & set(second[:k])) / len(union) if union else 1.0
+
+
+def rbo(first: Sequence[str], second: Sequence[str], p: float = RBO_P) -> float:
+    """Extrapolated rank-biased overlap (RBO_ext, equation 32 of Webber et al. 2010) of two rankings without
+    duplicates, possibly of different lengths; 1 = the same ranking, 0 = nothing shared. The top of the
+    lists weighs most: with p = 0.9, the first 10 ranks carry 86 % of the weight."""
+    if not first and not second:
+        return 1.0
+    long_, short_ = (list(first), list(second)) if len(first) >= len(second) else (list(second), list(first))
+    s, length = len(short_), len(long_)
+    if s == 0:
+        return 0.0
+    seen_long, seen_short = set(), set()
+    overlaps = np.zeros(length + 1)
+    shared = 0
+    for depth in range(1, length + 1):
+        item_long = long_[depth - 1]
+        item_short = short_[depth - 1] if depth <= s else None
+        if item_long in seen_short:
+            shared += 1
+        seen_long.add(item_long)
+        if item_short is not None:
+            if item_short in seen_long:
+                shared += 1
+            seen_short.add(item_short)
+        overlaps[depth] = shared
+    x_s, x_l = overlaps[s], overlaps[length]
+    total = sum(overlaps[d] / d * p**d for d in range(1, length + 1))
+    total += sum(x_s * (d - s) / (s * d) * p**d for d in range(s + 1, length + 1))
+    return float((1 - p) / p * total + ((x_l - x_s) / length + x_s / s) * p**length)
+
+
+def kendall_tau(first: Sequence[str], second: Sequence[str]) -> float:
+    """Kendall's tau-b between the two rankings' orders of the documents both contain (nan below two)."""
+    from scipy.stats import kendalltau
+
+    in_second = {doc: rank for rank, doc in enumerate(second)}
+    shared = [doc for doc in first if doc in in_second]
+    if len(shared) < 2:
+        return float("nan")
+    return float(kendalltau(range(len(shared)), [in_second[doc] for doc in shared]).statistic)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How two rankings of one query agree, without judgements."""
+
+    overlap: int  # at k
+    jaccard: float  # at k
+    rbo: float  # p = 0.9, extrapolated
+    kendall_tau: float  # over the shared documents
+    k: int = DEFAULT_K
+
+
+def agreement(first: Sequence[str], second: Sequence[str], k: int = DEFAULT_K) -> Agreement:
+    """Every label-free measure of two rankings of the same query (RBO over the whole lists given)."""
+    return Agreement(
+        overlap(first, second, k), jaccard(first, second, k), rbo(first, second), kendall_tau(first, second), k
+    )
+
+
+def mean_agreement(pairs: Mapping[str, tuple[Sequence[str], Sequence[str]]], k: int = DEFAULT_K) -> dict[str, float]:
+    """Each measure averaged over a query set: query id -> (first ranking, second ranking)."""
+    rows = [asdict(agreement(a, b, k)) for a, b in pairs.values()]
+    if not rows:
+        return {}
+    return {
+        name: float(np.nanmean([row[name] for row in rows])) for name in ("overlap", "jaccard", "rbo", "kendall_tau")
+    }

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+COMPACT_CAPTION = "Every document in any ranker's top-"  # under the compact comparison, once a search is done
 # A closed network: Chromium must not try to reach anything but the app.
 CHROMIUM_ARGS = [
     "--no-sandbox",

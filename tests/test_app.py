@@ -15,13 +15,17 @@ from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, l
 ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
 
 
-def start() -> AppTest:
+def start(view: str = "cards") -> AppTest:
+    """The app, with the results shown as cards (one column per ranker) unless `view` is "compact"."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state["results_view"] = view
     return at.run()
 
 
 def rows(at: AppTest, column: int) -> list[str]:
-    return [m.value for m in at.columns[column].markdown if ROW.match(m.value)]
+    """The ranked rows of the n-th ranking column of the cards view."""
+    ranked = [[m.value for m in c.markdown if ROW.match(m.value)] for c in at.columns]
+    return [r for r in ranked if r][column]
 
 
 def search(at: AppTest, query: str) -> AppTest:
@@ -45,7 +49,9 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     assert any(re.search(r"\b0 truncated at the cross-encoder's 192-token window", c.value) for c in at.caption), (
         "short hotel reviews: none cut at the stand-in's window"
     )
-    assert any("could not be loaded" in w.value for w in at.warning), "the fallback cross-encoder is named"
+    assert any("Cross-encoder in use" in c.value and "could not be loaded" in c.value for c in at.caption), (
+        "the fallback cross-encoder is named"
+    )
     assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
 
 

@@ -8,9 +8,11 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.model_settings import short_name
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
 from ranklens.corpus import load_builtin
 from ranklens.labels import Judgement, LabelStore
+from ranklens.train import tuned_models
 from ranklens.training_jobs import TrainingBusy, current_job, start_training
 
 
@@ -60,7 +62,8 @@ def test_train_from_labels_refresh_finds_the_job_and_the_tuned_model_is_offered(
     assert any(text.startswith(("training", "evaluating", "done")) for text in seen_progress)
     assert any("Base vs tuned" in m.value for m in refreshed.markdown)
     assert any("held-out queries" in s.value for s in [*refreshed.success, *refreshed.warning])
-    tuned = [o for o in refreshed.selectbox(key="ce_model").options if "-tuned-" in o]
-    assert len(tuned) == 1 and tuned[0].startswith(str(folder / "models")), "offered without another reload"
-    refreshed.selectbox(key="ce_model").set_value(tuned[0]).run()
+    made = [str(path) for path in tuned_models(folder)]
+    assert len(made) == 1 and made[0].startswith(str(folder / "models"))
+    assert short_name(made[0]) in refreshed.selectbox(key="ce_model").options, "offered without another reload"
+    refreshed.selectbox(key="ce_model").set_value(made[0]).run()
     assert not refreshed.exception and not refreshed.error

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser import launch, wait_until_idle
+from browser import COMPACT_CAPTION, launch, wait_until_idle
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import make_project
@@ -24,7 +24,10 @@ NAMES = [name for name, _ in GRADES.values()]
 def open_as(browser, url: str, rater: str):
     page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
     page.goto(url)
-    expect(page.get_by_text("Reranked", exact=True)).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(COMPACT_CAPTION).first).to_be_visible(timeout=120_000)
+    wait_until_idle(page)
+    page.locator(".st-key-results_view").get_by_text("cards", exact=True).click()  # a grade control per column
+    expect(page.get_by_text("Reranked", exact=True)).to_be_visible(timeout=60_000)
     wait_until_idle(page)
     project = page.get_by_label("Project", exact=True)
     project.click()

@@ -10,8 +10,10 @@ import pytrec_eval
 from ranx import Qrels, Run, evaluate
 
 from conftest import ROOT, dataset
+from ranklens.alpha import cross_validated_alpha
 from ranklens.beir import load_beir
 from ranklens.evaluate import (
+    SWEEP_ALPHAS,
     collect,
     collect_first_stage_runs,
     judged,
@@ -183,3 +185,12 @@ def test_ties_are_split_where_trec_eval_can_see_it():
     assert (np.diff(as_float32) < 0).all()
     assert run["b"] == 2.125 and run["f"] == -1.5, "scores that do not tie are left as they are"
     assert abs(run["a"] - 2.125) < 1e-6
+
+
+def test_cross_validation_on_adi_is_at_most_the_in_sample_best(adi_evaluation):
+    choice = cross_validated_alpha(adi_evaluation)
+    sweep = adi_evaluation.sweep()
+    assert choice.in_sample == pytest.approx(sweep["ndcg@10"].max(), abs=1e-9)
+    assert choice.in_sample_alpha == sweep.loc[sweep["ndcg@10"].idxmax(), "alpha"]
+    assert choice.cross_validated <= choice.in_sample + 1e-12
+    assert len(choice.fold_alphas) == 5 and set(choice.fold_alphas) <= set(SWEEP_ALPHAS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ranklens.alpha import cross_validated_alpha
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
 from ranklens.evaluate import (
@@ -48,7 +49,16 @@ def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
         best = sweep.loc[sweep["ndcg@10"].idxmax()]
         print(f"\nalpha sweep ({args.fusion}; alpha = bi-encoder weight):")
         print_frame(sweep, index=False)
-        print(f"best alpha for nDCG@10: {best['alpha']:.2f} ({best['ndcg@10']:.4f})")
+        choice = cross_validated_alpha(evaluation, method=args.fusion)
+        print(
+            f"best alpha for nDCG@10 on these queries: {best['alpha']:.2f} ({best['ndcg@10']:.4f}; optimistic: "
+            "picked on the queries it is measured on)"
+        )
+        print(
+            f"cross-validated ({choice.folds} folds over queries): alpha {choice.cross_validated_alpha:.2f}, "
+            f"held-out nDCG@10 {choice.cross_validated:.4f} (the folds picked "
+            f"{', '.join(f'{a:.2f}' for a in choice.fold_alphas)})"
+        )
     if args.significance:
         per_query = evaluation.per_query("ndcg@10")
         print()

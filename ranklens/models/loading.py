@@ -222,3 +222,26 @@ def forget_loaded(kind: str, name: str, backend: str) -> None:
     cache = _rerankers if kind == "cross" else _embedders
     for key in [k for k in cache if k[0] == name and k[-1] == backend]:
         del cache[key]
+
+
+def _findable(name: str) -> bool:
+    """Whether a model's files can be had without loading it: a local folder, the local hub cache, or the hub."""
+    if Path(name).expanduser().is_dir():
+        return True
+    if name.startswith(("/", "~", ".")):
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(name, "config.json")
+    return isinstance(cached, str) or os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false")
+
+
+def in_use(name: str, kind: str = "cross") -> tuple[str, str | None]:
+    """The model a load of `name` would use (`name`, else the first findable fallback) and why, without loading
+    any weights: what the sidebar shows as the model in use."""
+    if _findable(name):
+        return name, None
+    fallback = next((f for f in configured_fallbacks(kind) if _findable(f)), None)
+    if fallback is None:
+        return name, f"{name} cannot be found here and no fallback is configured"
+    return fallback, f"{name} cannot be found here; the configured fallback is used"

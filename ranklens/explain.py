@@ -1,0 +1,170 @@
+"""Explain a document's scores: what each word of the passage the models read contributes, by occlusion.
+
+For the passage the cross-encoder read, the first N words are each removed in turn; every
+variant is scored in one batched call, and a word's contribution is the full logit minus the
+logit without it (so removing a word with contribution +1.8 lowers the score by exactly 1.8).
+The same for the bi-encoder's cosine with the query. Words past the cross-encoder's window
+are marked as not read (the window truncates them). Explanations are cached per model,
+query and passage.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from ranklens.fusion import Shift
+from ranklens.models.embedder import Embedder
+from ranklens.models.reranker import Reranker
+from ranklens.retrievers.lexical import BM25Settings, analyze
+
+DEFAULT_WORDS = 64
+_WORD = re.compile(r"\S+")
+_cache: OrderedDict[tuple, Explanation] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_LIMIT = 256
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # character offsets in the passage
+    end: int
+    contribution: float | None  # to the cross-encoder's logit; None: past the first N words, not measured
+    bi_contribution: float | None  # to the bi-encoder's cosine
+    query_term: bool  # the same stem as a word of the query
+    read: bool  # inside the cross-encoder's window (False: the window cut it off)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    query: str
+    doc_id: str
+    passage: str
+    model: str
+    score: float  # the cross-encoder's logit for the whole passage
+    bi_model: str
+    bi_score: float  # the bi-encoder's cosine of query and passage
+    window_end: int  # where in the passage the cross-encoder's window ends (its length when all is read)
+    tokens: tuple[Token, ...]
+    summary: str = ""
+
+    def top(self, count: int = 2) -> list[Token]:
+        """The measured words that move the cross-encoder's score most, either way."""
+        measured = [t for t in self.tokens if t.contribution is not None]
+        return sorted(measured, key=lambda t: -abs(t.contribution))[:count]
+
+    def as_json(self) -> dict:
+        """Tokens with their contributions, the full scores and the models (the CLI's --json)."""
+        return {**asdict(self), "tokens": [asdict(t) for t in self.tokens]}
+
+
+def _words(passage: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _WORD.finditer(passage)]
+
+
+def _without(passage: str, start: int, end: int) -> str:
+    """The passage with one word taken out, and one of the spaces around it."""
+    after = end + 1 if end < len(passage) and passage[end] == " " else end
+    return passage[:start] + passage[after:]
+
+
+def window_end(reranker: Reranker, query: str, passage: str) -> int:
+    """The character offset in `passage` where the cross-encoder's token window stops reading."""
+    encoded = reranker.model.tokenizer(
+        query, passage, truncation="only_second", max_length=reranker.max_tokens, return_offsets_mapping=True
+    )
+    sequence = encoded.sequence_ids()
+    ends = [end for (_, end), part in zip(encoded["offset_mapping"], sequence) if part == 1]
+    if not ends or ends[-1] >= len(passage.rstrip()):
+        return len(passage)
+    return ends[-1]
+
+
+def _cosines(embedder: Embedder, query: str, texts: list[str]) -> np.ndarray:
+    vectors = embedder.encode([query, *texts])
+    return vectors[1:] @ vectors[0]
+
+
+def explain(
+    reranker: Reranker,
+    embedder: Embedder,
+    query: str,
+    doc_id: str,
+    passage: str,
+    words: int = DEFAULT_WORDS,
+    shift: Shift | None = None,
+) -> Explanation:
+    """Per-word contributions to both models' scores for one (query, passage), and a one-line summary."""
+    key = (reranker.fingerprint, reranker.max_tokens, embedder.fingerprint, query, passage, words)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _with_summary(_cache[key], shift)
+    spans = _words(passage)
+    measured = spans[:words]
+    variants = [_without(passage, start, end) for start, end in measured]
+    logits = reranker.score([(query, text) for text in [passage, *variants]])
+    cosines = _cosines(embedder, query, [passage, *variants])
+    stems = set(analyze([query], BM25Settings(stopwords=False))[0])
+    end_read = window_end(reranker, query, passage)
+    tokens = []
+    for i, (start, end) in enumerate(spans):
+        word = passage[start:end]
+        stem = analyze([word], BM25Settings(stopwords=False))[0]
+        ce = float(logits[0] - logits[i + 1]) if i < len(measured) else None
+        bi = float(cosines[0] - cosines[i + 1]) if i < len(measured) else None
+        tokens.append(Token(word, start, end, ce, bi, bool(stem) and stem[0] in stems, start < end_read))
+    found = Explanation(
+        query,
+        doc_id,
+        passage,
+        reranker.name,
+        float(logits[0]),
+        embedder.name,
+        float(cosines[0]),
+        end_read,
+        tuple(tokens),
+    )
+    with _cache_lock:
+        _cache[key] = found
+        while len(_cache) > CACHE_LIMIT:
+            _cache.popitem(last=False)
+    return _with_summary(found, shift)
+
+
+def _phrase(explanation: Explanation, token: Token) -> str:
+    """The word, with its neighbours when they push the score the same way at least half as hard."""
+    tokens = list(explanation.tokens)
+    at = tokens.index(token)
+    words = [token.text]
+    for step in (-1, 1):
+        neighbour = at + step
+        if 0 <= neighbour < len(tokens):
+            other = tokens[neighbour].contribution
+            if other is not None and other * token.contribution > 0 and abs(other) >= abs(token.contribution) / 2:
+                words.insert(0 if step < 0 else len(words), tokens[neighbour].text)
+    return " ".join(words)
+
+
+def summary(explanation: Explanation, shift: Shift | None = None) -> str:
+    """One line in plain words: how the document moved, and the words the cross-encoder's score rests on."""
+    moved = ""
+    if shift is not None:
+        moved = {None: "new to the reranked top-k", 0: "kept its place"}.get(shift.change, "")
+        if not moved:
+            moved = f"reranked {'up' if shift.change > 0 else 'down'} {abs(shift.change)}"
+        moved += ": "
+    top = explanation.top(2)
+    if not top or all(abs(t.contribution) < 1e-4 for t in top):
+        return f"{moved}no single word of the first {DEFAULT_WORDS} changes the cross-encoder's score"
+    parts = [f"“{_phrase(explanation, t)}” ({t.contribution:+.2f})" for t in top]
+    return f"{moved}the cross-encoder's score (logit {explanation.score:.2f}) rests most on {' and '.join(parts)}"
+
+
+def _with_summary(explanation: Explanation, shift: Shift | None) -> Explanation:
+    return replace(explanation, summary=summary(explanation, shift))

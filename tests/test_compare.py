@@ -1,0 +1,46 @@
+"""Label-free comparison, checked on cases computed by hand from the definitions (Webber et al. 2010 for RBO)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ranklens.compare import agreement, jaccard, kendall_tau, mean_agreement, overlap, rbo
+
+
+def test_overlap_and_jaccard_by_hand():
+    first, second = ["a", "b", "c", "d"], ["c", "a", "e", "f"]
+    assert overlap(first, second, 4) == 2 and jaccard(first, second, 4) == pytest.approx(2 / 6)
+    assert overlap(first, second, 1) == 0 and jaccard(first, second, 1) == 0.0
+    assert jaccard([], [], 10) == 1.0
+
+
+def test_rbo_by_hand():
+    p = 0.9
+    assert rbo(list("abcdef"), list("abcdef")) == pytest.approx(1.0)
+    assert rbo(list("abc"), list("xyz")) == pytest.approx(0.0)
+    # two items swapped: X1 = 0, X2 = 2 -> (1-p)/p * (0 + 2/2 p^2) + (0 + 2/2) p^2 = p(1-p) + p^2 = p
+    assert rbo(["a", "b"], ["b", "a"]) == pytest.approx(p)
+    # the same first item, then different: X1 = 1, X2 = 1 -> (1-p)/p (p + p^2/2) + (1/2) p^2
+    assert rbo(["a", "b"], ["a", "c"]) == pytest.approx((1 - p) / p * (p + p**2 / 2) + p**2 / 2)
+    # uneven lengths, S = [a], L = [a, b]: s = 1, l = 2, X1 = 1, X2 = 1
+    # sum X_d/d p^d = p + p^2/2; tail X_s (d-s)/(s d) p^d at d = 2: 1/2 p^2; end ((X_l - X_s)/l + X_s/s) p^l = p^2
+    expected = (1 - p) / p * (p + p**2 / 2 + p**2 / 2) + p**2
+    assert rbo(["a"], ["a", "b"]) == pytest.approx(expected) == pytest.approx(rbo(["a", "b"], ["a"]))
+    assert rbo(list("abcdefghij"), list("abcdefghij")[::-1]) < rbo(list("abcdefghij"), list("bacdefghij")) < 1
+
+
+def test_kendall_tau_over_the_shared_documents():
+    assert kendall_tau(list("abcd"), list("abcd")) == pytest.approx(1.0)
+    assert kendall_tau(list("abcd"), list("dcba")) == pytest.approx(-1.0)
+    assert kendall_tau(list("abcx"), list("ybac")) == pytest.approx(1 / 3), "a,b,c against b,a,c: 2 of 3 pairs agree"
+    assert math.isnan(kendall_tau(["a", "b"], ["a", "z"]))
+
+
+def test_agreement_over_a_query_set_is_the_mean():
+    pairs = {"q1": (list("abcd"), list("abcd")), "q2": (list("abcd"), list("wxyz"))}
+    mean = mean_agreement(pairs, k=4)
+    assert mean["overlap"] == 2 and mean["jaccard"] == pytest.approx(0.5) and mean["rbo"] == pytest.approx(0.5)
+    assert mean["kendall_tau"] == pytest.approx(1.0), "a query sharing no document has no tau: left out"
+    assert agreement(list("abcd"), list("abcd"), 4).rbo == pytest.approx(1.0)

@@ -1,0 +1,89 @@
+"""Explanations are measurements: a word's contribution is what removing it does to the real model's score."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, STAND_IN_CE, dataset
+from ranklens.corpus import load_builtin
+from ranklens.explain import _without, explain, window_end
+from ranklens.fusion import Shift
+
+
+def test_removing_the_top_word_lowers_the_score_by_its_contribution(reranker, embedder):
+    corpus = load_builtin("negation")
+    doc = corpus.get("hotel-01")
+    query = "hotel without a pool"
+    found = explain(reranker, embedder, query, doc.id, doc.full_text, shift=Shift(-7))
+    top = found.top(1)[0]
+    rescored = reranker.score([(query, _without(doc.full_text, top.start, top.end))])[0]
+    assert found.score == pytest.approx(float(reranker.score([(query, doc.full_text)])[0]), abs=1e-5)
+    assert found.score - rescored == pytest.approx(top.contribution, abs=1e-4)
+    vectors = embedder.encode([query, _without(doc.full_text, top.start, top.end)])
+    assert found.bi_score - float(vectors[1] @ vectors[0]) == pytest.approx(top.bi_contribution, abs=1e-5)
+    assert {t.text.strip(",.").lower() for t in found.tokens if t.query_term} >= {"hotel", "pool"}
+    assert found.summary.startswith("reranked down 7: the cross-encoder's score") and "“" in found.summary
+    again = explain(reranker, embedder, query, doc.id, doc.full_text, shift=Shift(None))
+    assert again.tokens == found.tokens and again.summary.startswith("new to the reranked top-k"), "cached"
+
+
+def test_words_past_the_cross_encoders_window_are_marked_unread(reranker, embedder):
+    passage = " ".join(f"word{i}" for i in range(400))
+    end = window_end(reranker, "a query", passage)
+    assert 0 < end < len(passage)
+    found = explain(reranker, embedder, "a query", "long", passage, words=8)
+    assert found.window_end == end
+    assert found.tokens[0].read and not found.tokens[-1].read
+    assert [t.contribution is not None for t in found.tokens[:9]] == [True] * 8 + [False], "only the first N measured"
+
+
+@pytest.mark.parametrize(
+    ("name", "first_stage"), [("adi", "faiss"), ("med", "bm25"), ("cranfield", "bm25"), ("scifact", "bm25")]
+)
+def test_explain_json_on_every_shared_dataset(name, first_stage):
+    corpus = dataset(name)
+    with (corpus / "queries.jsonl").open() as handle:
+        query = json.loads(handle.readline())["text"]
+    with (corpus / "corpus.jsonl").open() as handle:
+        doc = json.loads(handle.readline())["_id"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ranklens",
+            "explain",
+            "--corpus",
+            str(corpus),
+            "--query",
+            query,
+            "--doc",
+            doc,
+            "--first-stage",
+            first_stage,
+            "--ce-model",
+            str(STAND_IN_CE),
+            "--words",
+            "24",
+            "--json",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["doc_id"] == doc and found["model"] == str(STAND_IN_CE) and found["first_stage"] == first_stage
+    measured = [t for t in found["tokens"] if t["contribution"] is not None]
+    assert len(measured) == min(24, len(found["tokens"])) and isinstance(found["score"], float)
+    assert all(
+        {"text", "start", "end", "contribution", "bi_contribution", "query_term", "read"} <= set(t)
+        for t in found["tokens"]
+    )
