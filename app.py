@@ -14,6 +14,7 @@ from components import (
     project_settings,
     query_set_panel,
     search_panel,
+    share,
     throughput_panel,
     train_panel,
 )
@@ -46,7 +47,7 @@ if first is None:
 
 PANELS = {
     "Search": lambda: search_panel.render(first, settings, project),
-    "Label": lambda: judging_panel.render(search_panel.current_result(first), corpus, project, settings.top_k),
+    "Label": lambda: judging_panel.render(first, settings, project),
     "Labels & export": lambda: exports_panel.render(corpus, project),
     "Evaluate": lambda: eval_panel.render(first, settings, project),
     "Query set": lambda: query_set_panel.render(first, settings),
@@ -61,3 +62,5 @@ for tab, draw in zip(
     if tab.open:
         with tab:
             draw()
+with st.sidebar:
+    share.render_link()  # last: every widget has put its value in the URL by now

@@ -33,6 +33,8 @@ CORPUS = "corpus"  # the Corpus in use
 SOURCE = "corpus_source"  # what it was loaded from, to know when to load again
 UPLOAD_ERROR = "corpus_upload_error"
 MODE = "corpus_mode"
+STORED = "stored_corpus"
+SWITCH_TO_STORED = "corpus_switch_to_stored"  # set by a loaded upload; applied before the widgets are drawn
 DEFAULT_BUILTIN = "python"
 MODES = ["Built-in", "Upload", "Stored"]
 NONE = "(none)"
@@ -111,6 +113,9 @@ def _upload_form() -> None:
             st.session_state[UPLOAD_ERROR] = str(err)
         else:
             use(corpus, ("stored", corpus.key))
+            # shown as the stored corpus it now is, so the page's link reopens it
+            st.session_state[SWITCH_TO_STORED] = corpus.key
+            st.rerun()
 
 
 def use(corpus: Corpus, source: tuple[str, str]) -> None:
@@ -127,12 +132,10 @@ def _stored_picker() -> None:
         return
     current = st.session_state.get(SOURCE, ("", ""))
     keys = list(stored)
+    if current[0] == "stored" and current[1] in keys:
+        st.session_state.setdefault(STORED, current[1])
     key = st.selectbox(
-        "Stored corpus",
-        keys,
-        format_func=lambda k: f"{stored[k]} ({k[:9]})",
-        key="stored_corpus",
-        index=keys.index(current[1]) if current[0] == "stored" and current[1] in keys else 0,
+        "Stored corpus", keys, format_func=lambda k: f"{stored[k]} ({k[:9]})", key=STORED, bind="query-params"
     )
     if current != ("stored", key):
         try:
@@ -144,11 +147,14 @@ def _stored_picker() -> None:
 def render() -> Corpus | None:
     """The corpus in use, after the person's choice in the sidebar."""
     st.subheader("Corpus")
-    mode = st.radio("Source", MODES, horizontal=True, key=MODE)
+    switched = st.session_state.pop(SWITCH_TO_STORED, None)
+    if switched:
+        st.session_state[MODE], st.session_state[STORED] = "Stored", switched
+    mode = st.radio("Source", MODES, horizontal=True, key=MODE, bind="query-params")
     if mode == "Built-in":
         names = builtin_names()
         index = names.index(DEFAULT_BUILTIN) if DEFAULT_BUILTIN in names else 0
-        name = st.selectbox("Built-in corpus", names, index=index, key="builtin_name")
+        name = st.selectbox("Built-in corpus", names, index=index, key="builtin_name", bind="query-params")
         if st.session_state.get(SOURCE) != ("builtin", name):
             use(load_builtin(name), ("builtin", name))
     elif mode == "Upload":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +13,7 @@ from components.text import literal
 from ranklens import fusion
 from ranklens.alpha import cross_validated_alpha
 from ranklens.beir import check_qrels, parse_qrels
+from ranklens.charts import alpha_sweep
 from ranklens.corpus import CorpusError
 from ranklens.evaluate import (
     METRICS,
@@ -127,29 +127,7 @@ def _sweep(evaluation: Evaluation, method: str) -> None:
     st.markdown("#### Alpha sweep")
     sweep = evaluation.sweep(method=method)
     choice = cross_validated_alpha(evaluation, method=method)
-    long_form = sweep.melt(id_vars="alpha", var_name="metric", value_name="value")
-    lines = (
-        alt.Chart(long_form)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("alpha:Q", title="alpha (first-stage weight; 0 = reranked, 1 = first stage)"),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color="metric:N",
-            tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")],
-        )
-    )
-    marks = pd.DataFrame(
-        {
-            "alpha": [choice.in_sample_alpha, choice.cross_validated_alpha],
-            "which": ["in-sample best (optimistic)", "cross-validated"],
-        }
-    )
-    marker = (
-        alt.Chart(marks)
-        .mark_rule(strokeDash=[4, 4])
-        .encode(x="alpha:Q", color=alt.Color("which:N", title=None), tooltip=["which", "alpha"])
-    )
-    st.altair_chart(lines + marker, width="stretch")
+    st.altair_chart(alpha_sweep(sweep, choice), width="stretch")
     st.caption(
         f"In-sample best nDCG@10 {choice.in_sample:.4f} at alpha = {choice.in_sample_alpha:.2f}: optimistic, picked on "
         f"the very queries it is measured on. Cross-validated over {choice.folds} folds of queries (alpha picked on "

@@ -89,6 +89,7 @@ def render() -> tuple[FirstStageSettings | None, str | None]:
         names,
         index=names.index(DEFAULT_FIRST_STAGE),
         key=FIRST_STAGE,
+        bind="query-params",
         persist_state="session",
         help="What proposes the top-N candidates the cross-encoder reranks: "
         + " · ".join(f"{n}: {what}" for n, what in FIRST_STAGES.items()),
@@ -101,6 +102,7 @@ def render() -> tuple[FirstStageSettings | None, str | None]:
         "Compare with another first stage",
         [NONE, *[n for n in names if n not in (name, "run")]],
         key=COMPARE,
+        bind="query-params",
         persist_state="session",
         help="A fourth column: that engine's ranking, with arrows against the first stage's",
     )

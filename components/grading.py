@@ -31,8 +31,17 @@ class LabelContext:
     rater: str
 
     def current(self) -> dict[str, int | None]:
-        """This rater's grades for this query, straight from the database (so a refresh shows them)."""
-        return {j.doc_id: j.grade for j in self.store.judgements(self.corpus, self.query_id, self.rater)}
+        """This rater's grades for this query, straight from the database (so a refresh shows them); a pair only
+        marked "judge later" has none yet."""
+        return {
+            j.doc_id: j.grade
+            for j in self.store.judgements(self.corpus, self.query_id, self.rater)
+            if j.grade is not None or not j.later
+        }
+
+    def later(self) -> set[str]:
+        """The documents this rater marked "judge later" for this query."""
+        return {j.doc_id for j in self.store.judgements(self.corpus, self.query_id, self.rater) if j.later}
 
 
 def label_of(grade: int | None) -> str:
@@ -47,6 +56,12 @@ def record(context: LabelContext, doc: Document, choice: str | None, note: str =
         context.store.judge(
             context.corpus, context.query_id, context.query, doc, GRADE_OF[choice], context.rater, note, later
         )
+
+
+def mark_later(context: LabelContext, doc: Document, note: str = "") -> None:
+    """Mark the document "judge later", keeping a grade it already has."""
+    grade = context.current().get(doc.id)
+    context.store.judge(context.corpus, context.query_id, context.query, doc, grade, context.rater, note, later=True)
 
 
 def _clicked(context: LabelContext, doc: Document, key: str) -> None:

@@ -1,92 +1,193 @@
-"""Focused labelling: the pooled candidates of a query, one at a time, in random order, scores hidden."""
+"""Focused labelling: one (query, document) pair at a time with scores and ranks hidden, graded by a click or a key,
+in the blind order (this query's pool, shuffled; the default) or the active one (every query, where the rankers
+disagree most first). The project's guidelines sit beside the document."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import grading
+from components import grading, query_set_panel, search_panel
+from components.model_settings import Settings
 from components.project_settings import Project
-from components.search_panel import label_context
 from components.text import literal
-from ranklens.corpus import Corpus, Document
-from ranklens.labels import GRADES
-from ranklens.queue import pool
-from ranklens.results import SearchResult
+from ranklens.labels import GRADES, Judgement, query_id_for
+from ranklens.projects import ProjectError, guidelines, save_guidelines
+from ranklens.queue import ACTIVE_RULE, QueueItem, active_queue, pool
+from ranklens.retrievers.base import FirstStage
 
-POSITION = "focus_position"
+ORDER = "label_order"
+ORDERS = {
+    "blind": "Blind: this query's pool, shuffled",
+    "active": "Active: every query, where the rankers disagree first",
+}
+TRADE_OFF = (
+    "Blind keeps the judging unbiased: no ranker decides what you see next, so the labels measure every ranker "
+    "fairly. Active spends your judgements where the rankers disagree, which can tell them apart with fewer "
+    "judgements, but the labelled sample leans toward contested documents (README: bench/active_labelling.py "
+    "measures both on the shared datasets)."
+)
+POSITION = "label_position"
+POSITION_FOR = "label_position_for"
+KEYS = {"Poor": "0", "Fair": "1", "Good": "2", "Perfect": "3", grading.CANT_RATE: "s"}
+LATER_KEY = "l"
 
 
-def _grade_and_next(context: grading.LabelContext, doc, choice: str, note_key: str, pooled: list[str]) -> None:
-    grading.record(context, doc, choice, st.session_state.get(note_key, ""))
-    st.session_state.pop(note_key, None)
-    judged = set(context.current())
-    following = [i for i, doc_id in enumerate(pooled) if doc_id not in judged]
-    st.session_state[POSITION] = following[0] if following else len(pooled) - 1
-
-
-def render(result: SearchResult | None, corpus: Corpus, project: Project | None, top_k: int) -> None:
+def _blind_items(stage: FirstStage, settings: Settings) -> list[QueueItem] | None:
+    query = search_panel.current_query(stage.corpus)
+    if not query:
+        st.info("Type a query in the Search tab: its pooled candidates are labelled here.")
+        return None
+    result = search_panel.result_for(stage, settings, query)
     if result is None:
-        st.info("Run a query in the Search tab: its candidates are labelled here.")
-        return
-    context = label_context(project, corpus, result.query)
-    if context is None:
+        return None
+    top_k = settings.top_k
+    query_id = query_id_for(result.query, stage.corpus.queries)
+    pooled = pool([[c.doc_id for c in result.ranking(r)[:top_k]] for r in ("bi", "ce", "hybrid")], seed=query_id)
+    st.caption(
+        f"The union of the first stage's, the reranked and the hybrid top-{top_k} for **{literal(result.query)}**, "
+        "shuffled, scores and ranks hidden."
+    )
+    return [QueueItem(query_id, result.query, doc_id, 0.0, ()) for doc_id in pooled]
+
+
+def _active_items(stage: FirstStage, settings: Settings) -> list[QueueItem] | None:
+    queries = dict(stage.corpus.queries)
+    if not queries:
+        st.info("The active queue ranks the pairs of every query of the corpus, and this corpus has none.")
+        return None
+    results = query_set_panel.results_for(stage, settings, queries)
+    if results is None:
+        st.caption(f"The queue needs every query searched once ({len(queries)} queries; the Query set tab shares it).")
+        if st.button("Search every query and build the queue", key="build_queue", type="primary"):
+            query_set_panel.search_all(stage, settings, queries)
+            st.rerun()
+        return None
+    st.caption(ACTIVE_RULE.replace("top-k", f"top-{settings.top_k}"))
+    return active_queue(results, set(), settings.top_k)
+
+
+def _guidelines(project: Project) -> None:
+    text = guidelines(project.folder)
+    with st.container(border=True):
+        st.markdown("**Guidelines**")
+        st.markdown(text or "_No guidelines yet for this project._")  # the project owner's Markdown, not corpus text
+    with st.expander("Edit the guidelines"):
+        edited = st.text_area("Markdown, shown to every rater of this project", text, height=200, key="guidelines")
+        if st.button("Save the guidelines", key="save_guidelines"):
+            try:
+                save_guidelines(project.folder, edited)
+                st.toast("Guidelines saved.")
+            except (ProjectError, OSError) as err:
+                st.error(literal(str(err)))
+
+
+def _next_open(items: list[QueueItem], mine: dict[tuple[str, str], Judgement], after: int) -> int:
+    """The first unjudged pair after `after` (wrapping round), then the first marked "judge later"."""
+    order = list(range(after + 1, len(items))) + list(range(after + 1))
+    for wanted in (lambda j: j is None, lambda j: j is not None and j.later and j.grade is None):
+        for i in order:
+            if wanted(mine.get((items[i].query_id, items[i].doc_id))):
+                return i
+    return min(after + 1, len(items) - 1)
+
+
+def _act(context, doc, choice: str | None, note_key: str, items, project: Project, corpus_key: str) -> None:
+    note = st.session_state.get(note_key, "")
+    if choice is None:
+        grading.mark_later(context, doc, note)
+    else:
+        grading.record(context, doc, choice, note)
+    st.session_state.pop(note_key, None)
+    st.session_state[POSITION] = _next_open(items, _mine(project, corpus_key), st.session_state[POSITION])
+
+
+def _mine(project: Project, corpus_key: str) -> dict[tuple[str, str], Judgement]:
+    return {(j.query_id, j.doc_id): j for j in project.store.judgements(corpus_key, rater=project.rater)}
+
+
+def _move(step: int, count: int) -> None:
+    st.session_state[POSITION] = min(max(st.session_state[POSITION] + step, 0), count - 1)
+
+
+def _controls(context, doc, note_key: str, items, project: Project, corpus_key: str) -> None:
+    grades = st.columns(len(grading.OPTIONS) + 1)
+    for column, choice in zip(grades, [*grading.OPTIONS, None]):
+        name = "Judge later" if choice is None else choice
+        column.button(
+            name,
+            key=f"focus|{name}",
+            help="come back to it after the rest" if choice is None else dict(GRADES.values()).get(choice, "unsure"),
+            width="stretch",
+            shortcut=LATER_KEY if choice is None else KEYS[choice],
+            on_click=_act,
+            args=(context, doc, choice, note_key, items, project, corpus_key),
+        )
+    moves = st.columns(4)
+    for column, (label, step, key) in zip(
+        moves, [("◀ Previous", -1, "k"), ("Next ▶", 1, "j"), ("←", -1, "Left"), ("→", 1, "Right")]
+    ):
+        column.button(
+            label,
+            key=f"focus_move|{key}",
+            width="stretch",
+            type="tertiary" if len(label) == 1 else "secondary",
+            shortcut=key,
+            on_click=_move,
+            args=(step, len(items)),
+        )
+
+
+@st.fragment
+def _judge(items: list[QueueItem], stage: FirstStage, project: Project) -> None:
+    """The pair at the position, its controls and the progress; a grade reruns this fragment only."""
+    corpus = stage.corpus
+    mine = _mine(project, corpus.key)
+    queue_id = (corpus.key, project.name, project.rater, tuple((i.query_id, i.doc_id) for i in items))
+    if st.session_state.get(POSITION_FOR) != queue_id:
+        st.session_state[POSITION_FOR] = queue_id
+        st.session_state[POSITION] = _next_open(items, mine, -1)
+    position = min(st.session_state[POSITION], len(items) - 1)
+    item = items[position]
+    done = sum((i.query_id, i.doc_id) in mine and not mine[(i.query_id, i.doc_id)].later for i in items)
+    later = sum(j.later for key, j in mine.items() if key in {(i.query_id, i.doc_id) for i in items})
+    st.progress(
+        done / len(items),
+        text=f"{done} of {len(items)} judged by {literal(project.rater)}" + (f", {later} for later" if later else ""),
+    )
+    doc = corpus.get(item.doc_id)
+    context = grading.LabelContext(project.store, corpus.key, item.query_id, item.query, project.rater)
+    document_column, guide_column = st.columns([3, 2])
+    with document_column, st.container(border=True):
+        st.caption(f"Pair {position + 1} of {len(items)} · query")
+        st.markdown(f"**{literal(item.query)}**")
+        if item.reasons:
+            st.caption("Next because: " + "; ".join(item.reasons))
+        if doc.title:
+            st.markdown(f"##### {literal(doc.title)}")
+        st.markdown(literal(doc.text))
+        judged = mine.get((item.query_id, item.doc_id))
+        if judged is not None:
+            shown = "not yet" if judged.grade is None and judged.later else grading.label_of(judged.grade)
+            st.caption(f"Your grade: **{shown}**" + (" · marked for later" if judged.later else ""))
+    with guide_column:
+        _guidelines(project)
+    note_key = f"note|{item.query_id}|{doc.id}"
+    st.text_input("Note (optional, saved with the grade)", key=note_key)
+    _controls(context, doc, note_key, items, project, corpus.key)
+    st.caption(
+        "Keys: 0–3 grade (Poor … Perfect), s can't rate, l judge later, j / → next, k / ← previous (not while "
+        "typing a note)."
+    )
+
+
+def render(stage: FirstStage, settings: Settings, project: Project | None) -> None:
+    if project is None or not project.rater:
         st.info("Enter your name as rater in the sidebar to start labelling.")
         return
-    pooled = pool(
-        [[c.doc_id for c in result.ranking(r)[:top_k]] for r in ("bi", "ce", "hybrid")], seed=context.query_id
+    order = st.radio(
+        "Order", list(ORDERS), format_func=ORDERS.get, horizontal=True, key=ORDER, bind="query-params", help=TRADE_OFF
     )
-    grades = context.current()
-    done = sum(doc_id in grades for doc_id in pooled)
-    st.markdown(f"**{literal(result.query)}**")
-    st.progress(
-        done / len(pooled), text=f"{done} of {len(pooled)} pooled candidates judged by {literal(context.rater)}"
-    )
-    st.caption(
-        f"The union of the bi-encoder, reranked and hybrid top-{top_k}, shuffled, with scores and ranks hidden "
-        "so that no ranker's order sways the judgement."
-    )
-    pool_key = (context.corpus, context.query_id, context.rater, tuple(pooled))
-    if st.session_state.get(f"{POSITION}_for") != pool_key:
-        st.session_state[f"{POSITION}_for"] = pool_key
-        unjudged = [i for i, doc_id in enumerate(pooled) if doc_id not in grades]
-        st.session_state[POSITION] = unjudged[0] if unjudged else 0
-    position = st.session_state[POSITION]
-    candidate = next(c for c in result.candidates if c.doc_id == pooled[position])
-    doc = Document(id=candidate.doc_id, title=candidate.title, text=candidate.text)
-
-    with st.container(border=True):
-        st.caption(f"Document {position + 1} of {len(pooled)}")
-        if candidate.title:
-            st.markdown(f"##### {literal(candidate.title)}")
-        st.markdown(literal(candidate.text))
-        if doc.id in grades:
-            grade = grades[doc.id]
-            st.caption(f"Your grade: **{grading.CANT_RATE if grade is None else GRADES[grade][0]}**")
-    note_key = f"note|{context.query_id}|{doc.id}"
-    st.text_input("Note (optional, saved with the grade)", key=note_key)
-    buttons = st.columns(len(grading.OPTIONS))
-    for column, choice in zip(buttons, grading.OPTIONS):
-        meaning = dict(GRADES.values()).get(choice, "you cannot tell")
-        column.button(
-            choice,
-            key=f"focus|{choice}",
-            help=meaning,
-            width="stretch",
-            on_click=_grade_and_next,
-            args=(context, doc, choice, note_key, pooled),
-        )
-    back, forward = st.columns(2)
-    back.button(
-        "◀ Previous",
-        key="focus_previous",
-        disabled=position == 0,
-        width="stretch",
-        on_click=lambda: st.session_state.update({POSITION: position - 1}),
-    )
-    forward.button(
-        "Next ▶",
-        key="focus_next",
-        disabled=position == len(pooled) - 1,
-        width="stretch",
-        on_click=lambda: st.session_state.update({POSITION: position + 1}),
-    )
+    st.caption(TRADE_OFF)
+    items = _blind_items(stage, settings) if order == "blind" else _active_items(stage, settings)
+    if items:
+        _judge(items, stage, project)

@@ -65,6 +65,7 @@ def render(project: Project | None) -> Settings | None:
         [DEFAULT_BI_ENCODER],
         accept_new_options=True,
         key="bi_model",
+        bind="query-params",
         format_func=short_name,
         help="A hub id or a local folder; type to use another",
     )
@@ -74,6 +75,7 @@ def render(project: Project | None) -> Settings | None:
         [DEFAULT_CROSS_ENCODER, *configured_fallbacks(), *tuned],
         accept_new_options=True,
         key="ce_model",
+        bind="query-params",
         format_func=short_name,
         help="A hub id or a local folder; type to use another. Models fine-tuned in this project are listed too.",
     )
@@ -83,6 +85,7 @@ def render(project: Project | None) -> Settings | None:
         list(BACKENDS),
         index=list(BACKENDS).index(default_backend()),
         key="ce_backend",
+        bind="query-params",
         help="The default is the fastest backend that keeps the ranking (README, Performance). "
         "A lower-precision one shows its agreement with torch fp32 on every query. "
         + " · ".join(f"{b}: {what}" for b, what in BACKENDS.items()),
@@ -91,6 +94,7 @@ def render(project: Project | None) -> Settings | None:
         "Bi-encoder backend",
         list(BACKENDS),
         key="bi_backend",
+        bind="query-params",
         help="What embeds the corpus and the queries. torch fp32 is the default: the index is "
         "built once and cached, so its speed is a one-off cost. Another backend builds an "
         "index of its own.",
@@ -100,17 +104,21 @@ def render(project: Project | None) -> Settings | None:
         [4, 8, 16, 32, 64],
         value=DEFAULT_CE_BATCH,
         key="ce_batch",
+        bind="query-params",
         help="Pairs per forward pass, sorted by token length. 16 was fastest on a 2-core CPU.",
     )
     st.subheader("Search")
     first, compare = first_stage_picker.render()
-    top_n = st.number_input("Candidates to rerank (top-N)", 1, 1000, DEFAULT_TOP_N, step=10, key="top_n")
-    top_k = st.number_input("Rows to show (top-k)", 1, 100, 10, key="top_k")
+    top_n = st.number_input(
+        "Candidates to rerank (top-N)", 1, 1000, DEFAULT_TOP_N, step=10, key="top_n", bind="query-params"
+    )
+    top_k = st.number_input("Rows to show (top-k)", 1, 100, 10, key="top_k", bind="query-params")
     ce_passages = st.radio(
         "Cross-encoder reads",
         ["best", "max"],
         horizontal=True,
         key="ce_passages",
+        bind="query-params",
         format_func={"best": "best passage", "max": "all passages (max)"}.get,
         help="For chunked documents: the bi-encoder's best passage, or every passage keeping the best",
     )

@@ -26,11 +26,12 @@ class Project:
 def render() -> Project | None:
     st.subheader("Labelling")
     names = project_names()
-    st.session_state.setdefault(PROJECT, DEFAULT_PROJECT)
     name = st.selectbox(
         "Project",
         names,
+        index=names.index(DEFAULT_PROJECT),  # not a session default: that would win over the project in the URL
         key=PROJECT,
+        bind="query-params",
         accept_new_options=True,
         help="Labels, saved runs and tuned models are kept per project; type a new name to start one "
         "(letters, digits, - and _)",
@@ -39,6 +40,7 @@ def render() -> Project | None:
         "Rater",
         value="",
         key=RATER,
+        bind="query-params",
         placeholder="your name",
         help="Judgements are kept per rater; several raters can judge the same documents",
     )

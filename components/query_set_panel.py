@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources
+from components import resources, share
 from components.model_settings import Settings
 from components.text import literal
 from ranklens.compare import mean_agreement
@@ -94,23 +94,37 @@ def run(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> dict[
         bar.empty()
 
 
+def _wanted(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> tuple:
+    return stage.key, settings.ce_model, settings.backend, settings.top_n, tuple(sorted(queries.items()))
+
+
+def results_for(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> dict[str, SearchResult] | None:
+    """The searches of these queries with these settings, if this session has run them (here or in Label)."""
+    wanted = _wanted(stage, settings, queries)
+    return st.session_state[RESULTS] if st.session_state.get(RESULTS_FOR) == wanted else None
+
+
+def search_all(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> None:
+    """Search every query (with a progress bar) and keep the results for this session's panels."""
+    found = run(stage, settings, queries)
+    if found is not None:
+        st.session_state[RESULTS], st.session_state[RESULTS_FOR] = found, _wanted(stage, settings, queries)
+
+
 def render(stage: FirstStage, settings: Settings) -> None:
     queries = _queries(stage)
     if not queries:
         st.info("This corpus has no queries of its own: upload a list of queries.")
         return
-    wanted = (stage.key, settings.ce_model, settings.backend, settings.top_n, tuple(sorted(queries.items())))
     st.caption(
         f"{len(queries)} queries; each is searched once (the cross-encoder's scores are cached, so a second run "
         "costs no model call)."
     )
     if st.button("Run the query set", key="query_set_run", type="primary"):
-        found = run(stage, settings, queries)
-        if found is not None:
-            st.session_state[RESULTS], st.session_state[RESULTS_FOR] = found, wanted
-    if st.session_state.get(RESULTS_FOR) != wanted:
+        search_all(stage, settings, queries)
+    results = results_for(stage, settings, queries)
+    if results is None:
         return
-    results = st.session_state[RESULTS]
     st.markdown("#### Agreement over the query set, without judgements")
     st.dataframe(mean_agreement_table(results).style.format(precision=3), hide_index=True, width="stretch")
     frame = disagreement(results, stage.corpus.qrels)
@@ -130,3 +144,4 @@ def render(stage: FirstStage, settings: Settings) -> None:
     pick_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
     query = pick_column.selectbox("Query", list(frame["query"]), key="query_set_pick", label_visibility="collapsed")
     button_column.button("Open in Search", key="query_set_open", on_click=open_in_search, args=(query,))
+    share.report_buttons(results, stage, settings, stage.corpus, key="query_set")

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import compact_view, explain_panel, grading, layout, rank_flow, ranking_view, resources
+from components import compact_view, explain_panel, grading, layout, rank_flow, ranking_view, resources, share
 from components.model_settings import Settings
 from components.text import literal
 from ranklens import fusion
 from ranklens.compare import agreement
+from ranklens.labels import query_id_for
 from ranklens.models.loading import ModelError
 from ranklens.results import SearchResult, SideRanking
 from ranklens.retrievers.base import FirstStage, RetrievalError
@@ -31,7 +32,7 @@ def hybrid_controls() -> tuple[float, str]:
         "Fusion",
         list(fusion.METHODS),
         key=FUSION,
-        persist_state="session",
+        bind="query-params",
         help=" · ".join(f"{m}: {what}" for m, what in fusion.METHODS.items()),
     )
     alpha = alpha_column.slider(
@@ -40,7 +41,7 @@ def hybrid_controls() -> tuple[float, str]:
         1.0,
         step=0.05,
         key=ALPHA,
-        persist_state="session",
+        bind="query-params",
         help="0 = cross-encoder only, 1 = first stage only (BM25 and run scores are min-max scaled first)",
     )
     return alpha, method
@@ -130,7 +131,7 @@ def render(result: SearchResult, stage: FirstStage, settings: Settings, labels: 
     view_column, controls_column = st.columns([1, 2.4], vertical_alignment="bottom")
     view = (
         view_column.segmented_control(
-            "View", VIEWS, default=VIEWS[0], key=VIEW, persist_state="session", label_visibility="collapsed"
+            "View", VIEWS, default=VIEWS[0], key=VIEW, bind="query-params", label_visibility="collapsed"
         )
         or VIEWS[0]
     )
@@ -139,3 +140,5 @@ def render(result: SearchResult, stage: FirstStage, settings: Settings, labels: 
     fused = result.with_fusion(alpha, method)
     top_k = min(settings.top_k, len(result.candidates))
     (_compact if view == "compact" else _cards)(fused, stage, settings, top_k, labels)
+    query_id = query_id_for(fused.query, stage.corpus.queries)
+    share.report_buttons({query_id: fused}, stage, settings, stage.corpus, key="search")

@@ -23,6 +23,7 @@ RESULT_FOR = "search_result_for"
 LATENCY_LOG = "latency_log"
 AGREEMENT = "backend_agreement"
 AGREEMENT_FOR = "backend_agreement_for"
+QUERY = "query"
 TAB = "tab"  # the open tab of the main page; setting it switches tabs (and the URL says it)
 
 
@@ -115,6 +116,44 @@ def current_result(stage: FirstStage) -> SearchResult | None:
     return st.session_state.get(RESULT) if wanted and wanted[0] == stage.key else None
 
 
+def current_query(corpus: Corpus) -> str:
+    """The Search tab's query, also while another tab is open (a link to that tab carries it in the URL)."""
+    examples = list(corpus.queries.values())
+    query = st.session_state.get(QUERY) or st.query_params.get(QUERY) or (examples[0] if examples else "")
+    return query.strip()
+
+
+def _wanted(stage: FirstStage, settings: Settings, query: str) -> tuple:
+    return (
+        stage.key,
+        settings.bi_model,
+        settings.bi_backend,
+        settings.ce_model,
+        settings.backend,
+        settings.top_n,
+        settings.ce_passages,
+        query.strip(),
+    )
+
+
+def result_for(stage: FirstStage, settings: Settings, query: str) -> SearchResult | None:
+    """The search of `query` with these settings: the Search tab's, or made now (the cross-encoder's scores are
+    cached, so this is cheap after the Search tab has run it); None, with the message, when it cannot run."""
+    wanted = _wanted(stage, settings, query)
+    if st.session_state.get(RESULT_FOR) == wanted:
+        return st.session_state[RESULT]
+    try:
+        with st.spinner("Searching…"):
+            result = resources.searcher(stage, settings).search(
+                query, top_n=settings.top_n, ce_passages=settings.ce_passages
+            )
+    except (SearchError, ModelError) as err:
+        st.error(literal(str(err)))
+        return None
+    _remember(result, wanted)
+    return result
+
+
 def label_context(project: Project | None, corpus: Corpus, query: str) -> grading.LabelContext | None:
     """Who labels which query of which corpus, or None when no rater is named."""
     if project is None or not project.rater:
@@ -129,9 +168,9 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
     query = st.text_input(
         "Query",
         value=examples[0] if examples else "",
-        key="query",
+        key=QUERY,
+        bind="query-params",
         placeholder="Type a query and press Enter",
-        persist_state="session",
         label_visibility="collapsed",
     )
     if not query.strip():
@@ -147,16 +186,7 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
     if reranker.backend_note:
         st.warning(literal(reranker.backend_note))
     labels = label_context(project, stage.corpus, query)
-    wanted = (
-        stage.key,
-        settings.bi_model,
-        settings.bi_backend,
-        settings.ce_model,
-        settings.backend,
-        settings.top_n,
-        settings.ce_passages,
-        query.strip(),
-    )
+    wanted = _wanted(stage, settings, query)
     area = st.empty()  # the whole result area: a new query's results replace the old at once, none left faded
     if st.session_state.get(RESULT_FOR) != wanted:
         _search_progressively(searcher, settings, query, wanted, labels, area)

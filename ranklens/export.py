@@ -78,7 +78,8 @@ def triplets(store: LabelStore, corpus: str) -> list[dict]:
     return rows
 
 
-def _csv(rows: list[dict], columns: list[str]) -> str:
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """CSV with a header, every text cell made spreadsheet-safe."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -145,15 +146,15 @@ def raw_rows(store: LabelStore, corpus: str | None = None) -> list[dict]:
 def export_text(store: LabelStore, corpus: str, fmt: str) -> str:
     """One export as text (every format but 'beir', which is several files)."""
     if fmt == "pairs-csv":
-        return _csv(training_pairs(store, corpus), ["query", "passage", "label"])
+        return csv_text(training_pairs(store, corpus), ["query", "passage", "label"])
     if fmt == "pairs-jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in training_pairs(store, corpus))
     if fmt == "triplets":
-        return _csv(triplets(store, corpus), ["query", "positive", "negative"])
+        return csv_text(triplets(store, corpus), ["query", "positive", "negative"])
     if fmt == "qrels":
         return trec_qrels(store.qrels(corpus))
     if fmt == "raw":
-        return _csv(raw_rows(store, corpus), RAW_COLUMNS + RAW_EXTRA_COLUMNS)
+        return csv_text(raw_rows(store, corpus), RAW_COLUMNS + RAW_EXTRA_COLUMNS)
     raise LabelError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 

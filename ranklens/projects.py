@@ -1,4 +1,5 @@
-"""Projects: a project is a name; its folder, $RANKLENS_HOME/projects/<name>, holds labels.sqlite and models/.
+"""Projects: a project is a name; its folder, $RANKLENS_HOME/projects/<name>, holds labels.sqlite, models/ and
+the judging guidelines.
 
 The app only ever takes a name (letters, digits, '-' and '_'), never a path, so no browser
 user can make RankLens write outside $RANKLENS_HOME.
@@ -42,3 +43,24 @@ def project_names() -> list[str]:
         else set()
     )
     return sorted(found | {DEFAULT_PROJECT})
+
+
+GUIDELINES = "guidelines.md"
+MAX_GUIDELINES = 100_000  # characters
+
+
+def guidelines(folder: Path) -> str:
+    """The project's judging guidelines (Markdown its owner wrote), or "" when there are none."""
+    try:
+        return (folder / GUIDELINES).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def save_guidelines(folder: Path, text: str) -> None:
+    """Replace the guidelines whole: a reader sees the old text or the new, never half of one."""
+    if len(text) > MAX_GUIDELINES:
+        raise ProjectError(f"guidelines of {len(text):,} characters are more than the limit of {MAX_GUIDELINES:,}")
+    staging = folder / f".{GUIDELINES}.tmp"
+    staging.write_text(text, encoding="utf-8")
+    staging.replace(folder / GUIDELINES)

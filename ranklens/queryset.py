@@ -17,6 +17,7 @@ import pandas as pd
 from ranklens.compare import rbo
 from ranklens.corpus import CorpusError, Qrels
 from ranklens.evaluate import per_query_scores, ranked_run
+from ranklens.fusion import DEFAULT_ALPHA
 from ranklens.labels import query_id_for
 from ranklens.progress import OnProgress
 from ranklens.results import SearchResult
@@ -57,12 +58,20 @@ def parse_query_list(name: str, data: bytes, known: Mapping[str, str] | None = N
 
 
 def run_query_set(
-    searcher: Searcher, queries: Mapping[str, str], top_n: int = 100, progress: OnProgress | None = None
+    searcher: Searcher,
+    queries: Mapping[str, str],
+    top_n: int = 100,
+    progress: OnProgress | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    fusion_method: str = "hybrid",
+    ce_passages: str = "best",
 ) -> dict[str, SearchResult]:
     """Both stages for every query (cached cross-encoder scores are reused)."""
     results = {}
     for done, (qid, query) in enumerate(queries.items(), start=1):
-        results[qid] = searcher.search(query, top_n=top_n)
+        results[qid] = searcher.search(
+            query, top_n=top_n, alpha=alpha, fusion_method=fusion_method, ce_passages=ce_passages
+        )
         if progress:
             progress(done, len(queries))
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -36,11 +37,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """One `streamlit run app.py` for every browser test, on RANKLENS_HOME of the test session."""
+@contextlib.contextmanager
+def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()):
+    """`streamlit run app.py` on a free port until the block ends, with extra command-line options; yields its URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with log.open("w") as out:
         server = subprocess.Popen(
             [
@@ -55,9 +55,10 @@ def app_url(tmp_path_factory):
                 "127.0.0.1",
                 "--server.headless",
                 "true",
+                *options,
             ],
             cwd=ROOT,
-            env=os.environ.copy(),
+            env=env or os.environ.copy(),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -78,6 +79,13 @@ def app_url(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """One `streamlit run app.py` for every browser test, on RANKLENS_HOME of the test session."""
+    with serving_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 def wait_until_idle(page) -> None:

@@ -1,0 +1,102 @@
+"""Charts as Vega-Lite specifications (altair), shared by the app and the one-file report: the rank flow of a
+query, and the alpha sweep with its in-sample and cross-validated picks."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ranklens.alpha import AlphaChoice
+from ranklens.results import SearchResult
+from ranklens.textclean import one_line
+
+FLOW_STAGES = ["first stage", "reranked", "hybrid"]
+MOVEMENT_COLOURS = {"up": "#2e7d32", "down": "#c62828", "new": "#1565c0", "same": "#9e9e9e"}
+PICK = "pick"  # the rank-flow chart's point selection: the document clicked
+
+
+def movement(first_rank: int, reranked_rank: int, top_k: int) -> str:
+    if first_rank > top_k:
+        return "new"
+    return "up" if reranked_rank < first_rank else "down" if reranked_rank > first_rank else "same"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = one_line(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def rank_flow_data(result: SearchResult, top_k: int) -> pd.DataFrame:
+    """Long form: a row per document and stage, ranks past the top-k drawn at top-k + 1 ("below")."""
+    shown = {c.doc_id for r in ("bi", "ce", "hybrid") for c in result.ranking(r)[:top_k]}
+    rows = []
+    for c in (c for c in result.candidates if c.doc_id in shown):
+        move = movement(c.bi_rank, c.ce_rank, top_k)
+        for stage, rank, score in zip(
+            FLOW_STAGES, (c.bi_rank, c.ce_rank, c.hybrid_rank), (c.bi_score, c.ce_score, c.hybrid_score)
+        ):
+            rows.append(
+                {
+                    "doc_id": c.doc_id,
+                    "title": _short(c.title or c.text),
+                    "stage": stage,
+                    "rank": rank,
+                    "drawn at": min(rank, top_k + 1),
+                    "score": score,
+                    "movement": move,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def rank_flow(frame: pd.DataFrame, top_k: int, height: int = 300) -> alt.LayerChart:
+    """One line per document across the stages, coloured by how it moved; clicking a point selects it (PICK)."""
+    pick = alt.selection_point(fields=["doc_id"], name=PICK, on="click")
+    colour = alt.Color(
+        "movement:N",
+        scale=alt.Scale(domain=list(MOVEMENT_COLOURS), range=list(MOVEMENT_COLOURS.values())),
+        legend=alt.Legend(orient="bottom", title=None),
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X("stage:N", sort=FLOW_STAGES, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(
+            "drawn at:Q",
+            scale=alt.Scale(domain=[top_k + 1, 1]),
+            title="rank",
+            axis=alt.Axis(values=list(range(1, top_k + 1)), tickMinStep=1),
+        ),
+        detail="doc_id:N",
+        color=colour,
+        tooltip=["title:N", "stage:N", "rank:Q", alt.Tooltip("score:Q", format=".3f"), "doc_id:N"],
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
+    )
+    lines = base.mark_line(strokeWidth=3)
+    points = base.mark_circle(size=120).add_params(pick)
+    return (lines + points).properties(height=height)
+
+
+def alpha_sweep(sweep: pd.DataFrame, choice: AlphaChoice) -> alt.LayerChart:
+    """The hybrid's metrics against alpha, with the in-sample best and the cross-validated alpha marked."""
+    long_form = sweep.melt(id_vars="alpha", var_name="metric", value_name="value")
+    lines = (
+        alt.Chart(long_form)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("alpha:Q", title="alpha (first-stage weight; 0 = reranked, 1 = first stage)"),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color="metric:N",
+            tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")],
+        )
+    )
+    marks = pd.DataFrame(
+        {
+            "alpha": [choice.in_sample_alpha, choice.cross_validated_alpha],
+            "which": ["in-sample best (optimistic)", "cross-validated"],
+        }
+    )
+    marker = (
+        alt.Chart(marks)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(x="alpha:Q", color=alt.Color("which:N", title=None), tooltip=["which", "alpha"])
+    )
+    return lines + marker
