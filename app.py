@@ -29,7 +29,7 @@ with st.sidebar:
     models_box = st.container()  # drawn above the project settings, but needs them: fine-tuned models are offered
     project = project_settings.render()
     with models_box:
-        settings = model_settings.render(project)
+        settings = model_settings.render(project, corpus)
 
 if corpus is None or settings is None:
     st.info(

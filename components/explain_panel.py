@@ -90,13 +90,20 @@ def render(
     embedder: Embedder,
     labels: grading.LabelContext | None,
     grades: dict[str, int | None] | None,
+    max_tokens: int | None = None,
 ) -> None:
     st.markdown("#### Why it moved")
     doc_id = _choose(result, top_k)
     candidate = next(c for c in result.candidates if c.doc_id == doc_id)
     with st.spinner(f"Scoring the passage without each of its first {DEFAULT_WORDS} words…"):
         explanation = explain(
-            reranker, embedder, result.query, doc_id, candidate.passage, shift=result.shift(candidate, "ce", top_k)
+            reranker,
+            embedder,
+            result.query,
+            doc_id,
+            candidate.passage,
+            shift=result.shift(candidate, "ce", top_k),
+            max_tokens=max_tokens,
         )
     st.markdown(f"**{literal(shorten(candidate.title or candidate.text, 100))}** — {literal(explanation.summary)}")
     if labels is not None:
@@ -105,7 +112,7 @@ def render(
         "the whole passage"
         if explanation.window_end >= len(explanation.passage)
         else f"the first {explanation.window_end} of {len(explanation.passage)} characters (the rest, grey, was cut "
-        f"off by its {reranker.max_tokens}-token window)"
+        f"off by its {reranker.budget(max_tokens)}-token budget)"
     )
     which = f" of the best of its {candidate.passage_count} passages" if candidate.passage_count > 1 else ""
     st.caption(

@@ -9,13 +9,17 @@ import streamlit as st
 from components import first_stage_picker
 from components.project_settings import Project
 from components.text import literal
-from ranklens.backends.registry import BACKENDS, default_backend
+from ranklens.backends.calibration import AUTO, Choice, measured_backend
+from ranklens.backends.registry import BACKENDS
+from ranklens.corpus import Corpus
 from ranklens.models.allowed import check_allowed
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks, in_use
-from ranklens.models.reranker import DEFAULT_CE_BATCH
+from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH
 from ranklens.retrievers.registry import FirstStageSettings
 from ranklens.search import DEFAULT_TOP_N
 from ranklens.train import tuned_models
+
+DEFAULT_BUDGET = "window"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Settings:
     ce_batch: int = DEFAULT_CE_BATCH
     first: FirstStageSettings = field(default_factory=FirstStageSettings)
     compare: str | None = None  # a second first stage shown beside the first
+    ce_max_tokens: int | None = None  # the cross-encoder's token budget per pair; None: the model's window
 
 
 def _allowed(role: str, name: str, default: str, listed: list[str]) -> str:
@@ -56,7 +61,72 @@ def _in_use(name: str, kind: str) -> None:
         st.caption(f"In use: **{literal(short_name(used))}** ({literal(why)})")
 
 
-def render(project: Project | None) -> Settings | None:
+@st.cache_resource(show_spinner=False)
+def _measured(ce_model: str, corpus_key: str, _corpus: Corpus) -> Choice:
+    """Once per model and process (and once per machine, on disk): which backend is fastest here."""
+    with st.status("Measuring each cross-encoder backend on this CPU (once per machine and model)…") as status:
+        choice = measured_backend(
+            ce_model,
+            list(_corpus.queries.values()),
+            [d.text for d in _corpus.documents[:400]],
+            notify=status.write,
+        )
+        status.update(label=f"Measured: {choice.backend}", state="complete", expanded=False)
+    return choice
+
+
+def _backend(ce_model: str, corpus: Corpus) -> str:
+    chosen = st.selectbox(
+        "Cross-encoder backend",
+        [AUTO, *BACKENDS],
+        format_func=lambda b: "auto (measured on this CPU)" if b == AUTO else b,
+        key="ce_backend",
+        bind="query-params",
+        help="auto: the fastest backend that keeps the ranking (Spearman with torch fp32 ≥ 0.99), timed on pairs of "
+        "this corpus the first time and remembered for this CPU, model and library versions. A lower-precision "
+        "backend shows its agreement with torch fp32 on every query. "
+        + " · ".join(f"{b}: {what}" for b, what in BACKENDS.items()),
+    )
+    if chosen != AUTO:
+        return chosen
+    choice = _measured(ce_model, corpus.key, corpus)
+    st.caption(f"auto → **{literal(choice.reason())}**")
+    return choice.backend
+
+
+def _budget() -> int | None:
+    budget = st.select_slider(
+        "Cross-encoder token budget",
+        ["window", *BUDGETS],
+        value=DEFAULT_BUDGET,
+        key="ce_max_tokens",
+        bind="query-params",
+        help="Tokens of each (query, passage) pair the cross-encoder reads, at most its window: fewer is less work "
+        "and may cost quality (README, Performance: the speed-quality frontier).",
+    )
+    return None if budget == "window" else int(budget)
+
+
+def _search_knobs() -> tuple[FirstStageSettings | None, str | None, int, int, str]:
+    st.subheader("Search")
+    first, compare = first_stage_picker.render()
+    top_n = st.number_input(
+        "Candidates to rerank (top-N)", 1, 1000, DEFAULT_TOP_N, step=10, key="top_n", bind="query-params"
+    )
+    top_k = st.number_input("Rows to show (top-k)", 1, 100, 10, key="top_k", bind="query-params")
+    ce_passages = st.radio(
+        "Cross-encoder reads",
+        ["best", "max"],
+        horizontal=True,
+        key="ce_passages",
+        bind="query-params",
+        format_func={"best": "best passage", "max": "all passages (max)"}.get,
+        help="For chunked documents: the bi-encoder's best passage, or every passage keeping the best",
+    )
+    return first, compare, int(top_n), int(top_k), ce_passages
+
+
+def render(project: Project | None, corpus: Corpus | None) -> Settings | None:
     """The models and search knobs; None while a chosen first stage still lacks its input (a run file)."""
     st.subheader("Models")
     tuned = [str(path) for path in tuned_models(project.folder)] if project else []
@@ -80,16 +150,7 @@ def render(project: Project | None) -> Settings | None:
         help="A hub id or a local folder; type to use another. Models fine-tuned in this project are listed too.",
     )
     _in_use(ce_model, "cross")
-    backend = st.selectbox(
-        "Cross-encoder backend",
-        list(BACKENDS),
-        index=list(BACKENDS).index(default_backend()),
-        key="ce_backend",
-        bind="query-params",
-        help="The default is the fastest backend that keeps the ranking (README, Performance). "
-        "A lower-precision one shows its agreement with torch fp32 on every query. "
-        + " · ".join(f"{b}: {what}" for b, what in BACKENDS.items()),
-    )
+    backend = _backend(ce_model, corpus) if corpus is not None else "torch"
     bi_backend = st.selectbox(
         "Bi-encoder backend",
         list(BACKENDS),
@@ -107,25 +168,22 @@ def render(project: Project | None) -> Settings | None:
         bind="query-params",
         help="Pairs per forward pass, sorted by token length. 16 was fastest on a 2-core CPU.",
     )
-    st.subheader("Search")
-    first, compare = first_stage_picker.render()
-    top_n = st.number_input(
-        "Candidates to rerank (top-N)", 1, 1000, DEFAULT_TOP_N, step=10, key="top_n", bind="query-params"
-    )
-    top_k = st.number_input("Rows to show (top-k)", 1, 100, 10, key="top_k", bind="query-params")
-    ce_passages = st.radio(
-        "Cross-encoder reads",
-        ["best", "max"],
-        horizontal=True,
-        key="ce_passages",
-        bind="query-params",
-        format_func={"best": "best passage", "max": "all passages (max)"}.get,
-        help="For chunked documents: the bi-encoder's best passage, or every passage keeping the best",
-    )
+    budget = _budget()
+    first, compare, top_n, top_k, ce_passages = _search_knobs()
     bi_model = _allowed("Bi-encoder", bi_model, DEFAULT_BI_ENCODER, configured_fallbacks("bi"))
     ce_model = _allowed("Cross-encoder", ce_model, DEFAULT_CROSS_ENCODER, [*configured_fallbacks(), *tuned])
     if first is None:
         return None
     return Settings(
-        bi_model, ce_model, int(top_n), int(top_k), ce_passages, backend, bi_backend, int(ce_batch), first, compare
+        bi_model,
+        ce_model,
+        top_n,
+        top_k,
+        ce_passages,
+        backend,
+        bi_backend,
+        int(ce_batch),
+        first,
+        compare,
+        budget,
     )

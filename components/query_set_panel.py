@@ -95,7 +95,14 @@ def run(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> dict[
 
 
 def _wanted(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> tuple:
-    return stage.key, settings.ce_model, settings.backend, settings.top_n, tuple(sorted(queries.items()))
+    return (
+        stage.key,
+        settings.ce_model,
+        settings.backend,
+        settings.top_n,
+        settings.ce_max_tokens,
+        tuple(sorted(queries.items())),
+    )
 
 
 def results_for(stage: FirstStage, settings: Settings, queries: dict[str, str]) -> dict[str, SearchResult] | None:

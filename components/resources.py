@@ -57,11 +57,15 @@ def first_stage(
 
 
 @st.cache_resource(max_entries=8)
-def _searcher(first_key: str, ce_model: str, backend: str, ce_batch: int, _first: FirstStage) -> Searcher:
-    return Searcher(_first, reranker(ce_model, backend), ce_batch_size=ce_batch)
+def _searcher(
+    first_key: str, ce_model: str, backend: str, ce_batch: int, ce_max_tokens: int | None, _first: FirstStage
+) -> Searcher:
+    return Searcher(_first, reranker(ce_model, backend), ce_batch_size=ce_batch, ce_max_tokens=ce_max_tokens)
 
 
 def searcher(first: FirstStage, settings: Settings, backend: str | None = None) -> Searcher:
-    """One searcher per first stage, cross-encoder, backend and batch size. `backend` overrides the cross-encoder
-    backend (torch fp32 for an agreement check)."""
-    return _searcher(first.key, settings.ce_model, backend or settings.backend, settings.ce_batch, first)
+    """One searcher per first stage, cross-encoder, backend, batch size and token budget. `backend` overrides the
+    cross-encoder backend (torch fp32 for an agreement check)."""
+    return _searcher(
+        first.key, settings.ce_model, backend or settings.backend, settings.ce_batch, settings.ce_max_tokens, first
+    )

@@ -100,9 +100,8 @@ def _compact(
         "overlap (the top weighs most; 1 = the same ranking) and Kendall's tau over the documents both rank."
     )
     embedder = resources.embedder(settings.bi_model, settings.bi_backend)
-    explain_panel.render(
-        result, top_k, resources.reranker(settings.ce_model, settings.backend), embedder, labels, grades
-    )
+    reranker = resources.reranker(settings.ce_model, settings.backend)
+    explain_panel.render(result, top_k, reranker, embedder, labels, grades, settings.ce_max_tokens)
 
 
 def _cards(

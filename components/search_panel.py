@@ -132,6 +132,7 @@ def _wanted(stage: FirstStage, settings: Settings, query: str) -> tuple:
         settings.backend,
         settings.top_n,
         settings.ce_passages,
+        settings.ce_max_tokens,
         query.strip(),
     )
 
@@ -221,5 +222,10 @@ def _captions(result: SearchResult, reranker, settings: Settings) -> None:
         f"First stage {literal(result.first_label)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
         f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
         f"search {t.search_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
-        f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's {reranker.max_tokens}-token window"
+        f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's "
+        + (
+            f"{reranker.max_tokens}-token window"
+            if settings.ce_max_tokens is None
+            else f"{reranker.budget(settings.ce_max_tokens)}-token budget"
+        )
     )

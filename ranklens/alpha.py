@@ -21,6 +21,8 @@ DEFAULT_FOLDS = 5
 
 @dataclass(frozen=True)
 class AlphaChoice:
+    """The best alpha on the queries themselves (optimistic) and the one cross-validated over folds of queries."""
+
     in_sample_alpha: float  # the sweep's best on every query: optimistic
     in_sample: float
     cross_validated_alpha: float  # the median of the folds' picks

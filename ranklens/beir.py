@@ -16,6 +16,7 @@ QRELS_HEADER = ("query-id", "query_id", "qid")
 
 
 def is_beir_dir(path: Path) -> bool:
+    """Whether `path` is laid out as a BEIR dataset (it has a corpus.jsonl)."""
     return (path / "corpus.jsonl").is_file()
 
 

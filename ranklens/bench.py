@@ -32,6 +32,7 @@ def seed_reranker(name: str):
 
 
 def ranklens_reranker(reranker: Reranker, batch_size: int = DEFAULT_CE_BATCH) -> Callable:
+    """RankLens's reranking as a function of the pairs, for the speed tables."""
     return lambda pairs: reranker.score(pairs, batch_size)
 
 
@@ -149,49 +150,19 @@ def index_speed(
     )
 
 
-def speed_benchmark(
-    dataset_dir: str,
-    ce_model: str,
-    bi_model: str,
-    backends: Sequence[str],
-    sizes: Sequence[int],
-    repeats: int,
+def _quality_rows(
+    corpus,
+    searcher,
+    implementations: dict[str, Callable],
+    qrels,
     quality_queries: int,
-    top_n: int = 100,
-    index_docs: int = 200,
-    bi_backends: Sequence[str] = ("torch",),
-    log: Callable[[str], None] = print,
+    top_n: int,
+    log: Callable[[str], None],
 ) -> Rows:
-    """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset."""
+    """nDCG@10 of each implementation reranking the first stage's top-N of the judged queries, against the seed's."""
     import numpy as np
 
-    from ranklens.beir import load_beir
-    from ranklens.embeddings import embed_corpus
-    from ranklens.evaluate import judged, score_runs, strictly_decreasing
-    from ranklens.models.embedder import embedding_agreement
-    from ranklens.models.loading import load_embedder, load_reranker
-    from ranklens.search import Searcher
-
-    corpus = load_beir(dataset_dir)
-    embedder = load_embedder(bi_model)
-    log(f"[{corpus.name}] index (cached after the first run)…")
-    from ranklens.retrievers.dense import DenseRetriever
-
-    searcher = Searcher(DenseRetriever(embed_corpus(corpus, embedder), embedder), None)
-    resolved = load_reranker(ce_model).name  # the configured fallback, where the default cannot be had
-    implementations: dict[str, Callable] = {SEED: seed_reranker(resolved)}
-    for backend in backends:
-        reranker = load_reranker(resolved, fallbacks=[], backend=backend, notify=log)
-        implementations[f"ranklens {reranker.backend}"] = ranklens_reranker(reranker)
-    qrels = judged(corpus.qrels)
-    queries = [corpus.queries[q] for q in qrels]
-    rows: Rows = []
-    for size in sizes:
-        query = queries[size % len(queries)]
-        docs = list(searcher.retrieve(query, min(size, len(corpus))))
-        rows += rerank_speed(
-            implementations, query, [corpus.get(d).full_text for d in docs], [size], repeats, corpus.name, log=log
-        )
+    from ranklens.evaluate import score_runs, strictly_decreasing
 
     chosen = list(qrels)[:quality_queries]
     log(f"[{corpus.name}] nDCG@10 reranking the top {top_n} of {len(chosen)} queries with each implementation…")
@@ -203,7 +174,7 @@ def speed_benchmark(
             scores = np.asarray(function(pairs), dtype=np.float64)
             runs[name][qid] = strictly_decreasing(sorted(zip(docs, scores), key=lambda pair: -pair[1]))
     table = score_runs({q: qrels[q] for q in chosen}, runs, ("ndcg@10",))
-    rows += _rows(
+    return _rows(
         corpus.name,
         f"nDCG@10, top {top_n}, {len(chosen)} queries",
         {n: float(table.loc[n, "ndcg@10"]) for n in runs},
@@ -211,6 +182,21 @@ def speed_benchmark(
         higher_is_better=True,
     )
 
+
+def _index_rows(
+    corpus,
+    embedder: Embedder,
+    bi_model: str,
+    bi_backends: Sequence[str],
+    repeats: int,
+    index_docs: int,
+    log: Callable[[str], None],
+) -> Rows:
+    """Indexing speed of the seed's way and each bi-encoder backend, and each backend's cosine with fp32."""
+    from ranklens.models.embedder import embedding_agreement
+    from ranklens.models.loading import load_embedder
+
+    rows: Rows = []
     texts = [d.full_text for d in corpus.documents[:index_docs]]
     embedders = {"torch": embedder}
     for backend in bi_backends:
@@ -230,4 +216,49 @@ def speed_benchmark(
                     "vs seed": float("nan"),
                 }
             )
+    return rows
+
+
+def speed_benchmark(
+    dataset_dir: str,
+    ce_model: str,
+    bi_model: str,
+    backends: Sequence[str],
+    sizes: Sequence[int],
+    repeats: int,
+    quality_queries: int,
+    top_n: int = 100,
+    index_docs: int = 200,
+    bi_backends: Sequence[str] = ("torch",),
+    log: Callable[[str], None] = print,
+) -> Rows:
+    """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset."""
+    from ranklens.beir import load_beir
+    from ranklens.embeddings import embed_corpus
+    from ranklens.evaluate import judged
+    from ranklens.models.loading import load_embedder, load_reranker
+    from ranklens.retrievers.dense import DenseRetriever
+    from ranklens.search import Searcher
+
+    corpus = load_beir(dataset_dir)
+    embedder = load_embedder(bi_model)
+    log(f"[{corpus.name}] index (cached after the first run)…")
+    searcher = Searcher(DenseRetriever(embed_corpus(corpus, embedder), embedder), None)
+    resolved = load_reranker(ce_model).name  # the configured fallback, where the default cannot be had
+    implementations: dict[str, Callable] = {SEED: seed_reranker(resolved)}
+    for backend in backends:
+        reranker = load_reranker(resolved, fallbacks=[], backend=backend, notify=log)
+        implementations[f"ranklens {reranker.backend}"] = ranklens_reranker(reranker)
+    qrels = judged(corpus.qrels)
+    queries = [corpus.queries[q] for q in qrels]
+    rows: Rows = []
+    for size in sizes:
+        query = queries[size % len(queries)]
+        docs = list(searcher.retrieve(query, min(size, len(corpus))))
+        rows += rerank_speed(
+            implementations, query, [corpus.get(d).full_text for d in docs], [size], repeats, corpus.name, log=log
+        )
+
+    rows += _quality_rows(corpus, searcher, implementations, qrels, quality_queries, top_n, log)
+    rows += _index_rows(corpus, embedder, bi_model, bi_backends, repeats, index_docs, log)
     return rows

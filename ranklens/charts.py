@@ -16,6 +16,7 @@ PICK = "pick"  # the rank-flow chart's point selection: the document clicked
 
 
 def movement(first_rank: int, reranked_rank: int, top_k: int) -> str:
+    """How a document moved when reranked: up, down, same, or new (from below the first stage's top-k)."""
     if first_rank > top_k:
         return "new"
     return "up" if reranked_rank < first_rank else "down" if reranked_rank > first_rank else "same"

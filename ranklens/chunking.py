@@ -18,6 +18,8 @@ TOKENIZE_BATCH = 1024
 
 @dataclass(frozen=True)
 class ChunkSettings:
+    """How documents are cut into passages for the bi-encoder: its window and the overlap between passages."""
+
     max_tokens: int = 256  # the bi-encoder's window, special tokens included
     overlap: int = 32
 
@@ -27,6 +29,7 @@ class ChunkSettings:
 
     @property
     def window(self) -> int:
+        """Tokens of text per passage: the window less the special tokens."""
         return self.max_tokens - SPECIAL_TOKENS
 
 

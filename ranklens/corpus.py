@@ -23,6 +23,8 @@ __all__ = ["BUILTIN_DIR", "Corpus", "CorpusError", "Document", "Qrels", "builtin
 
 @dataclass
 class Corpus:
+    """A validated corpus: its documents, the queries and judgements that came with it, and what loading repaired."""
+
     name: str  # for people: a built-in's or folder's name, or the uploaded files' names
     documents: DocStore  # a list of Documents is accepted and stored as a DocStore
     queries: dict[str, str] = field(default_factory=dict)

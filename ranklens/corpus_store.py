@@ -20,6 +20,7 @@ _KEY = re.compile(r"^c[0-9a-f]{24}$")
 
 
 def stored_corpora_root() -> Path:
+    """Where stored corpora live: $RANKLENS_HOME/corpora."""
     return data_dir() / "corpora"
 
 

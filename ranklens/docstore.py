@@ -25,6 +25,8 @@ COLUMN_TYPES = {"id": pa.string(), "title": pa.string(), "text": pa.large_string
 
 @dataclass(frozen=True, slots=True)
 class Document:
+    """One document: its id, text, optional title and the place it was read from."""
+
     id: str
     text: str
     title: str = ""
@@ -37,6 +39,7 @@ class Document:
 
 
 def id_hash(doc_id: str) -> int:
+    """A 64-bit hash of a document id, for the id lookup table."""
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8"))
 
 
@@ -56,6 +59,7 @@ class ContentHashes:
         self._group, self._in_group = hashlib.sha256(), 0
 
     def add(self, doc_id: str, title: str, text: str) -> None:
+        """Take one document into both hashes."""
         record = f"{doc_id}\x00{title}\x00{text}\x00".encode()
         self._group.update(record)
         self._sum = (self._sum + xxhash.xxh3_128_intdigest(record)) % 2**128
@@ -72,11 +76,13 @@ class ContentHashes:
         return {"chain": self._chain.hex(), "total": self._sum, "count": self.count, "group": self.size}
 
     def ordered(self) -> str:
+        """The hash of the documents in the order they came."""
         if not self._in_group:
             return hashlib.sha256(self._chain).hexdigest()
         return hashlib.sha256(hashlib.sha256(self._chain + self._group.digest()).digest()).hexdigest()
 
     def identity(self) -> str:
+        """The hash of the documents in any order: the corpus's identity."""
         return f"{self._sum:032x}"
 
 
@@ -99,6 +105,7 @@ class DocStoreBuilder:
         return len(self.files) - 1
 
     def add(self, doc_id: str, title: str, text: str, file: int, place: int = 0) -> None:
+        """Append one document (file: the index of its source file; place: its line or page there)."""
         self.hashes.add(doc_id, title, text)
         pending = self._pending
         pending["id"].append(doc_id)
@@ -219,6 +226,7 @@ class DocStore(Sequence[Document]):
         return self._ids[position].as_py()
 
     def ids(self) -> list[str]:
+        """Every document id, in order."""
         return self._ids.to_pylist()
 
     def position(self, doc_id: str) -> int | None:
@@ -233,6 +241,7 @@ class DocStore(Sequence[Document]):
         return None
 
     def get(self, doc_id: str) -> Document:
+        """The document with this id; KeyError when there is none."""
         position = self.position(doc_id)
         if position is None:
             raise KeyError(doc_id)

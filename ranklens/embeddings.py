@@ -30,6 +30,8 @@ EMBED_BATCH = 128  # passages per progress step: small enough for a smooth bar, 
 
 @dataclass
 class CorpusEmbeddings:
+    """A corpus cut into passages and their bi-encoder vectors, under the cache key they were stored with."""
+
     corpus: Corpus
     passages: PassageTable
     vectors: np.ndarray  # float32, one unit-length row per passage (memory-mapped when loaded from disk)
@@ -42,10 +44,12 @@ class CorpusEmbeddings:
 
     @property
     def doc_count(self) -> int:
+        """Documents in the corpus."""
         return len(self.corpus)
 
     @property
     def passage_count(self) -> int:
+        """Passages embedded."""
         return len(self.passages)
 
 

@@ -88,6 +88,7 @@ class Evaluation:
     def table(
         self, alpha: float | None = None, method: str | None = None, metrics: Sequence[str] = METRICS
     ) -> pd.DataFrame:
+        """Every ranker's metrics over the judged queries, a row per ranker (the hybrid at `alpha`, `method`)."""
         return score_runs(self.qrels, self.runs(alpha, method), metrics, self.labels)
 
     def per_query(self, metric: str = "ndcg@10", alpha: float | None = None, method: str | None = None) -> pd.DataFrame:
@@ -196,6 +197,8 @@ def per_query_scores(qrels: QrelsDict, run: RunDict, metric: str) -> pd.Series:
 
 @dataclass(frozen=True)
 class Significance:
+    """A paired t-test of two rankers' per-query metric."""
+
     first: str
     second: str
     metric: str
@@ -206,6 +209,7 @@ class Significance:
 
     @property
     def verdict(self) -> str:
+        """The result in one plain sentence, saying when it could be chance."""
         better, worse = (self.first, self.second) if self.mean_difference > 0 else (self.second, self.first)
         size = f"{abs(self.mean_difference):.3f} {self.metric}"
         if np.isnan(self.p_value):

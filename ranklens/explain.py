@@ -31,6 +31,8 @@ CACHE_LIMIT = 256
 
 @dataclass(frozen=True)
 class Token:
+    """One word of the passage: where it is, its contribution to each model's score, whether the query has it."""
+
     text: str
     start: int  # character offsets in the passage
     end: int
@@ -42,6 +44,8 @@ class Token:
 
 @dataclass(frozen=True)
 class Explanation:
+    """Why one document scored as it did: the passage read, both scores, each word's contribution, a summary."""
+
     query: str
     doc_id: str
     passage: str
@@ -73,10 +77,10 @@ def _without(passage: str, start: int, end: int) -> str:
     return passage[:start] + passage[after:]
 
 
-def window_end(reranker: Reranker, query: str, passage: str) -> int:
-    """The character offset in `passage` where the cross-encoder's token window stops reading."""
+def window_end(reranker: Reranker, query: str, passage: str, max_tokens: int | None = None) -> int:
+    """The character offset in `passage` where the cross-encoder stops reading (its window, or a smaller budget)."""
     encoded = reranker.model.tokenizer(
-        query, passage, truncation="only_second", max_length=reranker.max_tokens, return_offsets_mapping=True
+        query, passage, truncation="only_second", max_length=reranker.budget(max_tokens), return_offsets_mapping=True
     )
     sequence = encoded.sequence_ids()
     ends = [end for (_, end), part in zip(encoded["offset_mapping"], sequence) if part == 1]
@@ -98,9 +102,11 @@ def explain(
     passage: str,
     words: int = DEFAULT_WORDS,
     shift: Shift | None = None,
+    max_tokens: int | None = None,
 ) -> Explanation:
-    """Per-word contributions to both models' scores for one (query, passage), and a one-line summary."""
-    key = (reranker.fingerprint, reranker.max_tokens, embedder.fingerprint, query, passage, words)
+    """Per-word contributions to both models' scores for one (query, passage), and a one-line summary; the
+    cross-encoder reads `max_tokens` of each variant (default: its window), as the search did."""
+    key = (reranker.fingerprint, reranker.budget(max_tokens), embedder.fingerprint, query, passage, words)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -108,10 +114,10 @@ def explain(
     spans = _words(passage)
     measured = spans[:words]
     variants = [_without(passage, start, end) for start, end in measured]
-    logits = reranker.score([(query, text) for text in [passage, *variants]])
+    logits = reranker.score([(query, text) for text in [passage, *variants]], max_tokens=max_tokens)
     cosines = _cosines(embedder, query, [passage, *variants])
     stems = set(analyze([query], BM25Settings(stopwords=False))[0])
-    end_read = window_end(reranker, query, passage)
+    end_read = window_end(reranker, query, passage, max_tokens)
     tokens = []
     for i, (start, end) in enumerate(spans):
         word = passage[start:end]

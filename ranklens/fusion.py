@@ -23,6 +23,7 @@ METHODS = {
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """The logistic function, in float64 (cross-encoder logits to 0..1)."""
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
 
 
@@ -67,6 +68,7 @@ class Shift:
 
     @property
     def label(self) -> str:
+        """The arrow shown: ▲n, ▼n, = or new."""
         if self.change is None:
             return "new"
         if self.change > 0:

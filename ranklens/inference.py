@@ -22,14 +22,17 @@ class StepLock:
         self._held = 0
 
     def acquire(self) -> None:
+        """Take the forward-pass lock once more for this step."""
         LOCK.acquire()
         self._held += 1
 
     def release(self) -> None:
+        """Give back one hold of the lock, if any is held."""
         if self._held:
             self._held -= 1
             LOCK.release()
 
     def release_all(self) -> None:
+        """Give back every hold (after a failed step)."""
         while self._held:
             self.release()

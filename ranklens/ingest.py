@@ -7,6 +7,9 @@ checkpoint is saved. A killed ingestion resumes at its last checkpoint and ends 
 same files as one that was never stopped. At the end the parts become a stored corpus
 (ranklens.corpus_store, memory-mapped) and its embeddings land in the embeddings cache, so
 `embed_corpus`, every first stage and the app find them.
+
+Over 300 lines on purpose: the checkpoint, the part files and the Milvus appends are one
+resumable state machine; split up, a resume could see one piece's state without the other's.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from ranklens.textclean import one_line
 
 @dataclass(frozen=True)
 class IngestSettings:
+    """Where ingestion writes (the FAISS cache or Milvus too) and how many documents go in one group."""
+
     target: str = "faiss"  # "milvus": the embedded passages also go into the Milvus collection
     milvus: MilvusSettings = field(default_factory=MilvusSettings)
     group: int = CONTENT_GROUP  # documents per checkpoint; the default makes the same cache keys as any other load
@@ -44,6 +49,8 @@ class IngestSettings:
 
 @dataclass
 class IngestProgress:
+    """How far an ingestion is, for the progress bar: documents, passages, lines in the file, time."""
+
     documents: int  # in, this run and before it
     passages: int
     lines: int  # of the inputs: what a document-per-line format will end at
@@ -52,16 +59,20 @@ class IngestProgress:
 
     @property
     def docs_per_second(self) -> float:
+        """Documents per second in this run (not counting what a resume skipped)."""
         return (self.documents - self.resumed_at) / self.seconds if self.seconds else 0.0
 
     @property
     def eta_seconds(self) -> float:
+        """Seconds left at the current rate (NaN before there is a rate)."""
         rate = self.docs_per_second
         return max(0.0, self.lines - self.documents) / rate if rate else float("nan")
 
 
 @dataclass
 class Ingested:
+    """What an ingestion produced: the stored corpus and its embeddings."""
+
     corpus: Corpus
     embeddings: CorpusEmbeddings
     resumed_at: int  # documents that were already in from an earlier, interrupted run

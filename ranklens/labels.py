@@ -40,6 +40,8 @@ class LabelError(ValueError):
 
 @dataclass(frozen=True)
 class Judgement:
+    """One rater's judgement of one (query, document) pair, with the text judged."""
+
     corpus: str  # the corpus's key (Corpus.key)
     query_id: str
     query: str
@@ -62,6 +64,7 @@ class LegacyLabels:
 
     @property
     def claimable(self) -> bool:
+        """Whether every document judged under the old name matches this corpus."""
         return self.documents > 0 and self.matching == self.documents
 
 
@@ -75,6 +78,7 @@ def query_id_for(text: str, known: dict[str, str] | None = None) -> str:
 
 
 def default_project() -> Path:
+    """The folder of the default project."""
     return project_folder(DEFAULT_PROJECT)
 
 
@@ -229,6 +233,7 @@ class LabelStore:
         return {q: {d: int(g + 0.5) for d, g in docs.items()} for q, docs in self.aggregated(corpus).items()}
 
     def integrity_check(self) -> str:
+        """SQLite's own integrity check of the database: 'ok' when sound."""
         with connect(self.path) as db:
             return db.execute("PRAGMA integrity_check").fetchone()[0]
 

@@ -22,6 +22,7 @@ class ProjectError(ValueError):
 
 
 def projects_root() -> Path:
+    """Where projects live: $RANKLENS_HOME/projects."""
     return data_dir() / "projects"
 
 

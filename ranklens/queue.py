@@ -38,6 +38,8 @@ REASON_SHARE = 0.25  # a term at least this big is named as a reason
 
 @dataclass(frozen=True)
 class QueueItem:
+    """One pair to judge, its priority and, in words, why it comes where it does."""
+
     query_id: str
     query: str
     doc_id: str
@@ -68,6 +70,7 @@ def priority_terms(candidate: Candidate, top_k: int, first_scaled: float) -> dic
 
 
 def discount(candidate: Candidate) -> float:
+    """nDCG's position discount at the better of the pair's two ranks: a pair near the top matters more."""
     return 1.0 / math.log2(1 + min(candidate.bi_rank, candidate.ce_rank))
 
 

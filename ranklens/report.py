@@ -45,6 +45,8 @@ img.chart { max-width: 100%; }
 
 @dataclass(frozen=True)
 class ReportInput:
+    """What a report shows: the corpus, the settings, one search per query and the judgements, if any."""
+
     corpus_name: str
     corpus_key: str
     settings: Mapping[str, object]  # models, backends, first stage, top-N, alpha, fusion ...
@@ -81,6 +83,7 @@ def comparison_rows(results: Mapping[str, SearchResult], top_k: int) -> list[dic
 
 
 def comparison_csv(results: Mapping[str, SearchResult], top_k: int) -> str:
+    """The comparison as CSV text: a row per (query, document) of any ranker's top-k."""
     rows = comparison_rows(results, top_k)
     return csv_text(rows, list(rows[0]) if rows else ["query_id", "doc_id"])
 

@@ -34,6 +34,8 @@ RANKER_LABELS = {key: ranker.label for key, ranker in RANKERS.items()}
 
 @dataclass(frozen=True)
 class Timings:
+    """Where one search's time went, and how many pairs the cross-encoder scored or found cached."""
+
     embed_ms: float  # the query's embedding (0 for an engine that needs none)
     search_ms: float  # the first stage's search
     rerank_ms: float
@@ -44,6 +46,8 @@ class Timings:
 
 @dataclass(frozen=True)
 class Candidate:
+    """One candidate of a search: its text, the passage the cross-encoder read, each ranker's score and rank."""
+
     doc_id: str
     title: str
     text: str  # the whole document
@@ -78,6 +82,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SearchResult:
+    """One query's search: every candidate with every ranker's score and rank, the models and the timings."""
+
     query: str
     candidates: tuple[Candidate, ...]  # in first-stage order
     timings: Timings
@@ -118,6 +124,8 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class SideEntry:
+    """A document of a second first stage shown beside the first, with its shift against the first."""
+
     doc_id: str
     score: float
     rank: int

@@ -15,6 +15,8 @@ from ranklens.store import connect, database_path, now, open_database, transacti
 
 @dataclass(frozen=True)
 class SavedRun:
+    """An evaluation run kept in the project, with the settings it ran with."""
+
     run_id: int
     name: str
     corpus: str
@@ -23,6 +25,7 @@ class SavedRun:
 
     @property
     def label(self) -> str:
+        """How a picker shows it."""
         return f"#{self.run_id} {self.name}"
 
 

@@ -39,10 +39,13 @@ def _check_query(query: str, top_n: int) -> None:
 
 @dataclass
 class Searcher:
+    """The two stages together: a first stage, optionally a cross-encoder, and the score cache between them."""
+
     first: FirstStage
     reranker: Reranker | None = None  # None: retrieval only
     ce_batch_size: int = DEFAULT_CE_BATCH
     score_cache: ScoreCache | None = None  # None: the process's cache on disk, shared with every other searcher
+    ce_max_tokens: int | None = None  # the cross-encoder's token budget per pair; None: the model's window
 
     def __post_init__(self) -> None:
         if self.score_cache is None:
@@ -50,10 +53,12 @@ class Searcher:
 
     @property
     def corpus(self):
+        """The corpus the first stage searches."""
         return self.first.corpus
 
     @property
     def passages(self):
+        """The first stage's passages (what the cross-encoder reads)."""
         return self.first.passages
 
     def _retrieved(self, query: str, top_n: int):
@@ -72,7 +77,7 @@ class Searcher:
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """Logits and truncation flags for (query, passage) pairs, from the cache where possible."""
         assert self.reranker is not None and self.score_cache is not None
-        model, budget = self.reranker.fingerprint, self.reranker.max_tokens
+        model, budget = self.reranker.fingerprint, self.reranker.budget(self.ce_max_tokens)
         keys = [score_key(model, budget, query, passage) for passage in passages]
         passage_of = dict(zip(keys, passages))
         found = self.score_cache.get_many(passage_of)
@@ -80,7 +85,7 @@ class Searcher:
         if missing:
             pairs = [(query, passage_of[key]) for key in missing]
             logits, truncated = self.reranker.score_with_truncation(
-                pairs, batch_size=self.ce_batch_size, progress=progress
+                pairs, batch_size=self.ce_batch_size, progress=progress, max_tokens=budget
             )
             scored = {key: (float(logit), bool(cut)) for key, logit, cut in zip(missing, logits, truncated)}
             self.score_cache.put_many(scored)

@@ -43,6 +43,7 @@ class Repairs:
     first: dict[str, str] = field(default_factory=dict)
 
     def note(self, kind: str, where: str) -> None:
+        """Count one repair of this kind, remembering where the first was."""
         self.counts[kind] += 1
         self.first.setdefault(kind, where)
 

@@ -4,6 +4,9 @@ Fine-tuning often makes a cross-encoder worse, so nothing here is trusted unmeas
 base model's held-out nDCG@10 is measured first, the held-out nDCG@10 after every epoch, and
 the epoch that scored best is the model that is kept, not the last one (the base itself when
 no epoch beats it). The training data is `ranklens.training_data`.
+
+A little over 300 lines: the trainer, its per-epoch evaluation callback, the reload of the best
+epoch and the model card describe one run and share its state.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class TrainingProgress:
 
 @dataclass
 class TrainResult:
+    """What a fine-tuning run produced: the kept model, base against tuned on held-out queries, the history."""
+
     model_dir: Path
     base_model: str
     comparison: pd.DataFrame  # rows: base/tuned x reranked/hybrid; columns: held-out metrics
@@ -54,6 +59,7 @@ class TrainResult:
 
     @property
     def verdict(self) -> str:
+        """Base against tuned in one sentence."""
         base = self.comparison.loc[("base", "reranked"), "ndcg@10"]
         tuned = self.comparison.loc[("tuned", "reranked"), "ndcg@10"]
         queries = self.data_summary["held-out queries"]
@@ -307,6 +313,7 @@ def _save(model, staging: Path, output_dir: Path) -> None:
 
 
 def default_output(project: Path, base: str) -> Path:
+    """A new folder for a tuned model under the project, named after the base model and the time."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path(project) / "models" / f"{Path(base).name}-tuned-{stamp}"
 

@@ -33,6 +33,8 @@ class TrainingError(ValueError):
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """Fine-tuning's knobs: epochs, learning rate, batch size, warm-up and negatives per query."""
+
     epochs: int = 3
     learning_rate: float = 2e-5
     batch_size: int = 16
@@ -48,6 +50,8 @@ class TrainSettings:
 
 @dataclass
 class TrainingData:
+    """Training pairs from the train queries, and the held-out queries' candidates and judgements."""
+
     train_queries: list[str]
     heldout_queries: list[str]
     pairs: list[tuple[str, str, float]]  # (query, passage, target)
@@ -56,6 +60,7 @@ class TrainingData:
     grade_scale: int
 
     def summary(self) -> dict[str, int]:
+        """Counts for the page: queries, pairs, positives."""
         positives = sum(target > 0 for _, _, target in self.pairs)
         return {
             "train queries": len(self.train_queries),

@@ -38,6 +38,7 @@ class TrainingJob:
 
     @property
     def running(self) -> bool:
+        """Whether its thread is still training."""
         return self.thread is not None and self.thread.is_alive()
 
 

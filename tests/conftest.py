@@ -83,6 +83,17 @@ def adi_searcher(adi_dense, reranker):
     return Searcher(adi_dense, reranker, score_cache=ScoreCache())  # its own, in memory: calls are counted
 
 
+def measured_backend_of(name: str) -> str:
+    """The cross-encoder backend "auto" chose for model `name` on this machine (the app must have measured it)."""
+    from ranklens.backends.calibration import cached_choice
+    from ranklens.models.files import fingerprint
+    from ranklens.models.loading import in_use
+
+    choice = cached_choice(fingerprint(in_use(name)[0]))
+    assert choice is not None, f"no measured backend for {name} yet"
+    return choice.backend
+
+
 def make_project(name: str):
     """A project that exists (its database made), so the app's project picker lists it; returns its folder."""
     from ranklens.labels import LabelStore

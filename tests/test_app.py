@@ -7,8 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, STAND_IN_CE, open_tab
-from ranklens.backends.registry import default_backend
+from conftest import ROOT, STAND_IN_CE, measured_backend_of, open_tab
 from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 
@@ -36,6 +35,11 @@ def search(at: AppTest, query: str) -> AppTest:
 def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     at = start()
     assert not at.exception
+    chosen = measured_backend_of(DEFAULT_CROSS_ENCODER)
+    shown = [c.value.replace("\\", "") for c in at.caption]  # Markdown escapes removed
+    assert any(c.startswith(f"auto → **{chosen}: ") and "measured on" in c for c in shown), (
+        "the sidebar says which backend the measurement chose, and why"
+    )
     at.selectbox(key="builtin_name").set_value("negation")
     at.selectbox(key="ce_backend").set_value("torch-bf16").run()  # a lower precision: its agreement is shown
     assert any("Index: 41 documents" in c.value for c in at.caption)
@@ -72,7 +76,7 @@ def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32(
 def test_alpha_change_resorts_with_no_model_call():
     at = search(start(), "is a python bite dangerous")
     embedder = load_embedder(DEFAULT_BI_ENCODER)
-    reranker = load_reranker(DEFAULT_CROSS_ENCODER, backend=default_backend())  # the app's default
+    reranker = load_reranker(DEFAULT_CROSS_ENCODER, backend=measured_backend_of(DEFAULT_CROSS_ENCODER))  # the app's
     calls = (embedder.calls, reranker.calls)
     at.slider(key="alpha").set_value(1.0).run()
     assert rows(at, 2)[0].split("·")[-1] == rows(at, 0)[0].split("·")[-1], "alpha 1 is the bi-encoder's ranking"
@@ -142,7 +146,7 @@ def test_throughput_panel_reports_pairs_per_second():
         list(table["measure"])
         == ["latency, 10 candidates (ms)"] * 2 + ["pairs/s, 10 candidates"] * 2 + ["indexing docs/s"] * 2
     )
-    assert list(table["implementation"]) == [SEED, f"ranklens {default_backend()}"] * 2 + [
+    assert list(table["implementation"]) == [SEED, f"ranklens {measured_backend_of(DEFAULT_CROSS_ENCODER)}"] * 2 + [
         SEED_INDEX,
         "ranklens index, torch (chunked, no cache)",
     ]

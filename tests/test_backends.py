@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import STAND_IN_CE
-from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, default_backend
+from ranklens.backends.calibration import measured_backend
+from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN
 from ranklens.compare import spearman
 from ranklens.models.loading import forget_loaded, load_embedder, load_reranker
 from ranklens.settings import data_dir
@@ -23,6 +24,7 @@ MIN_EMBEDDING_COSINE = {
     "openvino": 0.9999,
     "openvino-bf16": 0.995,
     "openvino-int8": 0.995,
+    "openvino-int8-static": 0.95,
 }
 
 
@@ -75,8 +77,10 @@ def test_exporting_leaves_the_torch_model_as_it_was(reranker, adi_pairs, torch_s
     assert not reranker.model.transformers_model.training
 
 
-def test_the_default_backend_keeps_the_ranking_on_real_pairs(adi_pairs, torch_scores):
-    chosen = load_reranker(str(STAND_IN_CE), fallbacks=[], backend=default_backend())
+def test_the_measured_default_keeps_the_ranking_on_real_pairs(adi, adi_pairs, torch_scores):
+    choice = measured_backend(str(STAND_IN_CE), list(adi.queries.values()), [d.text for d in adi.documents])
+    assert {m.backend for m in choice.measured} == set(BACKENDS), "every backend was timed"
+    chosen = load_reranker(str(STAND_IN_CE), fallbacks=[], backend=choice.backend)
     assert spearman(chosen.score(adi_pairs), torch_scores) >= DEFAULT_MIN_SPEARMAN
 
 

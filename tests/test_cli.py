@@ -102,3 +102,19 @@ def test_search_with_bm25_as_the_first_stage_and_a_run_file(tmp_path):
     assert ranked.returncode == 0, ranked.stderr
     rows = [line for line in ranked.stdout.splitlines() if line[:3].strip().isdigit()]
     assert [row.split()[2] for row in rows] == ["3", "7", "12"], "the run's documents, in its order"
+
+
+def test_a_repeated_query_and_a_repeated_eval_make_no_cross_encoder_call_in_a_new_process():
+    """The score cache lives on disk under RANKLENS_HOME: a second process finds every pair scored by the first.
+    A token budget no other test uses keeps the first process's pairs fresh."""
+    fresh = ("--backend", "torch", "--top-n", "30", "--ce-max-tokens", "128")
+    search = ("search", "--corpus", "negation", "--query", "hotels with a repeated query", *fresh)
+    evaluate = ("eval", "--dataset", str(dataset("adi")), "--max-queries", "4", *fresh)
+    for command, (scored, again) in (
+        (search, ("(30 pairs scored, 0 cached)", "(0 pairs scored, 30 cached)")),
+        (evaluate, ("120 pairs scored, 0 from", "0 pairs scored, 120 from")),
+    ):
+        first, second = ranklens(*command), ranklens(*command)
+        assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+        assert scored in first.stdout, first.stdout
+        assert again in second.stdout, second.stdout

@@ -17,13 +17,14 @@ from ranklens.settings import data_dir
 
 LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime", "openvino", "nncf")
 # What each backend's file is made from: None is the plain ONNX export itself.
-MADE_FROM = {"onnx": None, "onnx-int8": "onnx", "openvino-int8": "onnx"}
+MADE_FROM = {"onnx": None, "onnx-int8": "onnx", "openvino-int8": "onnx", "openvino-int8-static": "onnx"}
 RUNTIMES = {
     "onnx": ("onnxruntime",),
     "onnx-int8": ("onnxruntime",),
     "openvino": ("openvino",),
     "openvino-bf16": ("openvino",),
     "openvino-int8": ("openvino", "nncf"),
+    "openvino-int8-static": ("openvino", "nncf"),
 }
 
 
@@ -61,12 +62,14 @@ def stored_format(backend: str) -> str:
 
 def _write(stored_as: str, module, tokenizer, pair: bool, source: Path | None, staging: Path) -> None:
     from ranklens.backends.onnx_runtime import export_onnx, quantize_dynamic_int8
-    from ranklens.backends.openvino_runtime import compress_weights_int8
+    from ranklens.backends.openvino_runtime import compress_weights_int8, quantize_static_int8
 
     if stored_as == "onnx":
         export_onnx(module, tokenizer, pair, staging / "model.onnx")
     elif stored_as == "onnx-int8":
         quantize_dynamic_int8(source, staging / "model.onnx")
+    elif stored_as == "openvino-int8-static":
+        quantize_static_int8(source, staging / "model.xml", tokenizer, pair)
     else:
         compress_weights_int8(source, staging / "model.xml")
 
@@ -93,7 +96,7 @@ def export(
     require_runtime(backend)
     stored_as = stored_format(backend)
     folder = (cache_dir or data_dir() / "exports") / export_key(fingerprint, stored_as, max_length)
-    model_file = folder / ("model.xml" if stored_as == "openvino-int8" else "model.onnx")
+    model_file = folder / ("model.xml" if stored_as.startswith("openvino-int8") else "model.onnx")
     if model_file.is_file() and not force:
         return model_file, False
     source = None

@@ -12,6 +12,7 @@ from ranklens.backends.registry import Forward
 from ranklens.settings import data_dir
 
 PRECISION = {"openvino": "f32", "openvino-bf16": "bf16"}
+CALIBRATION_SAMPLES = 300  # NNCF's own default subset size
 
 
 def import_nncf_quietly():
@@ -35,6 +36,39 @@ def compress_weights_int8(source: Path, target: Path) -> None:
     nncf = import_nncf_quietly()
     compressed = nncf.compress_weights(ov.Core().read_model(str(source)), mode=nncf.CompressWeightsMode.INT8_ASYM)
     ov.save_model(compressed, str(target), compress_to_fp16=False)
+
+
+def calibration_texts(pair: bool, count: int = CALIBRATION_SAMPLES) -> list[tuple[str, str]] | list[str]:
+    """Real inputs to calibrate activations on: the built-in corpora's queries against their documents (pairs),
+    or their documents alone; the same every time, so an export is reproducible."""
+    from ranklens.corpus import builtin_names, load_builtin
+
+    pairs = []
+    for name in builtin_names():
+        corpus = load_builtin(name)
+        queries, texts = list(corpus.queries.values()), [d.text for d in corpus.documents]
+        for i, query in enumerate(queries):
+            pairs += [(query, texts[(i + j) % len(texts)]) for j in range(0, len(texts), 3)]
+    chosen = pairs[:: max(1, len(pairs) // count)][:count]
+    return chosen if pair else [text for _, text in chosen]
+
+
+def quantize_static_int8(source: Path, target: Path, tokenizer, pair: bool) -> None:
+    """NNCF post-training quantization of an ONNX model to int8 weights and activations (its transformer preset:
+    attention scores and softmax stay in floating point), the activation ranges measured on real inputs."""
+    import openvino as ov
+
+    nncf = import_nncf_quietly()
+    model = ov.Core().read_model(str(source))
+    names = {port.get_any_name() for port in model.inputs}
+    samples = []
+    for item in calibration_texts(pair):
+        encoded = tokenizer(*item, truncation=True) if pair else tokenizer(item, truncation=True)
+        samples.append({k: np.array([v], dtype=np.int64) for k, v in encoded.items() if k in names})
+    quantized = nncf.quantize(
+        model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(samples)
+    )
+    ov.save_model(quantized, str(target), compress_to_fp16=False)
 
 
 def openvino_forward(path: Path, backend: str) -> Forward:

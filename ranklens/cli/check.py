@@ -14,6 +14,7 @@ from ranklens.cli import common
 
 
 def register(commands) -> None:
+    """Add `ranklens check` and its options to the subcommands."""
     parser = commands.add_parser("check", help="validate a corpus as index and the uploader would, without embedding")
     common.add_corpus_options(parser)
     parser.add_argument("--json", action="store_true", help="end with one line of JSON: counts and warnings")
@@ -21,6 +22,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens check` with the parsed options."""
     corpus = common.load_corpus(args, quiet=True)
     judgements = sum(len(docs) for docs in corpus.qrels.values())
     print(

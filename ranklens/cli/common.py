@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ranklens import fusion
-from ranklens.backends.registry import BACKENDS, default_backend
+from ranklens.backends.calibration import AUTO, measured_backend
+from ranklens.backends.registry import BACKENDS
 from ranklens.beir import load_beir, parse_qrels
 from ranklens.corpus import Corpus, CorpusError, Qrels, builtin_names, load_builtin
 from ranklens.corpus_store import open_corpus
@@ -18,7 +19,7 @@ from ranklens.evaluate import judged
 from ranklens.labels import LabelStore
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
-from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
+from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
 from ranklens.readers import TableColumns, load_paths
 from ranklens.retrievers.base import FirstStage
@@ -95,9 +96,16 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fusion", choices=list(fusion.METHODS), default="hybrid")
     parser.add_argument(
         "--backend",
-        choices=list(BACKENDS),
-        default=default_backend(),
-        help="what runs the cross-encoder (default: the fastest that keeps the ranking on this CPU)",
+        choices=[AUTO, *BACKENDS],
+        default=AUTO,
+        help="what runs the cross-encoder; auto: the fastest backend that keeps the ranking, measured on this "
+        "CPU on pairs of the corpus the first time (seconds) and remembered",
+    )
+    parser.add_argument(
+        "--ce-max-tokens",
+        type=int,
+        choices=BUDGETS,
+        help="the cross-encoder's token budget per pair (default: the model's window); fewer tokens, less work",
     )
     parser.add_argument(
         "--ce-passages",
@@ -139,8 +147,15 @@ def embedder(args: argparse.Namespace) -> Embedder:
     return loaded
 
 
-def reranker(args: argparse.Namespace) -> Reranker:
-    loaded = load_reranker(args.ce_model, backend=args.backend, notify=say)
+def reranker(args: argparse.Namespace, corpus: Corpus) -> Reranker:
+    """The cross-encoder `--ce-model` names on `--backend` (auto: measured here, and the choice said)."""
+    backend = args.backend
+    if backend == AUTO:
+        queries = list(corpus.queries.values())
+        choice = measured_backend(args.ce_model, queries, [d.text for d in corpus.documents[:400]], notify=say)
+        say(f"cross-encoder backend: {choice.reason()}")
+        backend = choice.backend
+    loaded = load_reranker(args.ce_model, backend=backend, notify=say)
     if loaded.backend_note:
         say(f"note: {loaded.backend_note}")
     return loaded
@@ -210,7 +225,12 @@ def first_stage(args: argparse.Namespace, corpus: Corpus, bi_encoder: Embedder, 
 def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True) -> Searcher:
     """First stage, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options."""
     stage = first_stage(args, corpus, embedder(args))
-    return Searcher(stage, reranker(args) if rerank else None, ce_batch_size=args.ce_batch_size)
+    return Searcher(
+        stage,
+        reranker(args, corpus) if rerank else None,
+        ce_batch_size=args.ce_batch_size,
+        ce_max_tokens=args.ce_max_tokens,
+    )
 
 
 def project_store(labels: str, corpus: Corpus | None = None) -> LabelStore:

@@ -22,6 +22,7 @@ from ranklens.results import RANKER_LABELS
 
 
 def register(commands) -> None:
+    """Add `ranklens eval` and its options to the subcommands."""
     parser = commands.add_parser("eval", help=f"{', '.join(METRICS)} for the first stage, reranked and hybrid")
     common.add_judgement_options(parser, split="test")
     common.add_bi_encoder_options(parser)
@@ -67,6 +68,7 @@ def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens eval` with the parsed options."""
     inputs = common.judged_inputs(args)
     searcher = common.searcher(args, inputs.corpus, rerank=not args.no_rerank)
     print(
@@ -99,6 +101,9 @@ def run(args: argparse.Namespace) -> None:
             progress=common.progress_bar("queries", unit="queries"),
         )
         runs = evaluation.runs()
+        scored = sum(r.timings.pairs_scored for r in evaluation.results.values())
+        cached = sum(r.timings.pairs_cached for r in evaluation.results.values())
+        print(f"cross-encoder calls: {scored} pairs scored, {cached} from the score cache")
     print(f"metrics: ranx; nDCG uses {NDCG_GAIN}; unjudged documents count as non-relevant")
     table = score_runs(inputs.qrels, runs, labels=labels)
     print_frame(table)

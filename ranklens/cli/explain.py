@@ -11,6 +11,7 @@ from ranklens.search import SearchError
 
 
 def register(commands) -> None:
+    """Add `ranklens explain` and its options to the subcommands."""
     parser = commands.add_parser(
         "explain", help="each word's contribution to a document's cross-encoder and bi-encoder scores, and why it moved"
     )
@@ -26,6 +27,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens explain` with the parsed options."""
     corpus = common.load_corpus(args)
     if args.doc not in corpus:
         raise SearchError(f"no document {args.doc!r} in {corpus.name}")
@@ -37,7 +39,9 @@ def run(args: argparse.Namespace) -> None:
     passage = candidate.passage if candidate else searcher.passages.text(searcher.passages.of_id(args.doc).start)
     shift = result.shift(candidate, "ce", args.top_k) if candidate else None
     bi_encoder = common.embedder(args)
-    found = explain(searcher.reranker, bi_encoder, result.query, args.doc, passage, args.words, shift)
+    found = explain(
+        searcher.reranker, bi_encoder, result.query, args.doc, passage, args.words, shift, args.ce_max_tokens
+    )
     if args.json:
         ranks = (
             {"bi": candidate.bi_rank, "ce": candidate.ce_rank, "hybrid": candidate.hybrid_rank} if candidate else None

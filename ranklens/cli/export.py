@@ -12,6 +12,7 @@ from ranklens.labels import LabelError, LabelStore
 
 
 def register(commands) -> None:
+    """Add `ranklens export` and its options to the subcommands."""
     parser = commands.add_parser("export", help="judgements as training pairs, triplets, TREC qrels, BEIR or raw")
     parser.add_argument("--labels", required=True, help="project folder or labels.sqlite")
     parser.add_argument("--corpus-name", help="which corpus's judgements (needed when there are several)")
@@ -36,6 +37,7 @@ def _which_corpus(store: LabelStore, wanted: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens export` with the parsed options."""
     store = LabelStore(args.labels)
     corpus = _which_corpus(store, args.corpus_name)
     if args.format == "beir":

@@ -11,6 +11,7 @@ from ranklens.labels import LabelError
 
 
 def register(commands) -> None:
+    """Add `ranklens import` and its options to the subcommands."""
     parser = commands.add_parser("import", help="TREC/BEIR qrels or a raw export into a labels database")
     parser.add_argument("--labels", required=True, help="project folder or labels.sqlite")
     parser.add_argument("file", help="the qrels or raw export file")
@@ -21,6 +22,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens import` with the parsed options."""
     path = Path(args.file)
     check_import_size(args.file, path.stat().st_size)
     if args.raw:

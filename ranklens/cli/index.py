@@ -8,6 +8,7 @@ from ranklens.cli import common
 
 
 def register(commands) -> None:
+    """Add `ranklens index` and its options to the subcommands."""
     parser = commands.add_parser(
         "index", help="build and cache a corpus's first stage (embeddings, FAISS, BM25, Milvus)"
     )
@@ -17,4 +18,5 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens index` with the parsed options."""
     common.first_stage(args, common.load_corpus(args), common.embedder(args)).close()

@@ -11,6 +11,7 @@ from ranklens.ingest import IngestProgress, IngestSettings, ingest
 
 
 def register(commands) -> None:
+    """Add `ranklens ingest` and its options to the subcommands."""
     parser = commands.add_parser(
         "ingest",
         help="stream a large corpus into a stored corpus with its embeddings "
@@ -44,6 +45,7 @@ def _progress_line():
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens ingest` with the parsed options."""
     settings = IngestSettings(target=args.target, milvus=common.first_stage_settings(args).milvus)
     done = ingest(args.corpus, common.embedder(args), common.columns(args), settings, progress=_progress_line())
     print(file=sys.stderr)

@@ -52,6 +52,6 @@ def format_result(result: SearchResult, top_k: int, width: int = 52) -> str:
     chunked = sum(c.passage_count > 1 for c in result.candidates)
     lines.append(
         f"{chunked} of {len(result.candidates)} candidates were chunked (scored by their best passage); "
-        f"{truncated} were truncated at the cross-encoder's window"
+        f"{truncated} were truncated at the cross-encoder's window or token budget"
     )
     return "\n".join(lines)

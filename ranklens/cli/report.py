@@ -13,6 +13,7 @@ from ranklens.search import SearchError
 
 
 def register(commands) -> None:
+    """Add `ranklens report` and its options to the subcommands."""
     parser = commands.add_parser(
         "report", help="a one-file HTML report of the rankings, charts, metrics and latency, to share"
     )
@@ -29,6 +30,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens report` with the parsed options."""
     corpus = common.load_corpus(args)
     if args.all_queries:
         if not corpus.queries:
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> None:
     settings = {
         "corpus": f"{corpus.name} ({len(corpus)} documents)",
         **{k.replace("_", " "): v for k, v in searcher.first.describe().items()},
-        "cross-encoder": f"{reranker.name} ({reranker.backend}, {reranker.max_tokens}-token window)",
+        "cross-encoder": f"{reranker.name} ({reranker.backend}, reads {searcher.reranker.budget(args.ce_max_tokens)} "
+        f"of its {reranker.max_tokens}-token window)",
         "candidates reranked (top-N)": args.top_n,
         "cross-encoder reads": args.ce_passages,
         "hybrid": f"{args.fusion} at alpha {args.alpha}",

@@ -9,6 +9,7 @@ from ranklens.cli.output import format_result
 
 
 def register(commands) -> None:
+    """Add `ranklens search` and its options to the subcommands."""
     parser = commands.add_parser("search", help="bi-encoder and reranked rankings side by side")
     common.add_corpus_options(parser)
     common.add_bi_encoder_options(parser)
@@ -19,6 +20,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens search` with the parsed options."""
     searcher = common.searcher(args, common.load_corpus(args))
     result = searcher.search(
         args.query, top_n=args.top_n, alpha=args.alpha, fusion_method=args.fusion, ce_passages=args.ce_passages

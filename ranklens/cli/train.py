@@ -15,6 +15,7 @@ from ranklens.training_data import TrainSettings, build_training_data
 
 
 def register(commands) -> None:
+    """Add `ranklens train` and its options to the subcommands."""
     parser = commands.add_parser("train", help="fine-tune the cross-encoder; base vs tuned on held-out queries")
     common.add_judgement_options(parser, split="train")
     parser.add_argument("--project", help="with --dataset: the project folder the tuned model is saved in")
@@ -36,6 +37,7 @@ def _epoch_line(row: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens train` with the parsed options."""
     inputs = common.judged_inputs(args)
     if args.labels:
         project = common.project_store(args.labels).path.parent

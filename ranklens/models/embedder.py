@@ -60,14 +60,17 @@ class Embedder:
 
     @property
     def max_tokens(self) -> int:
+        """The model's window, special tokens included."""
         return int(self.model.max_seq_length)
 
     @property
     def tokenizer(self):
+        """The model's tokenizer."""
         return self.model.tokenizer
 
     @property
     def dimension(self) -> int:
+        """The length of its vectors."""
         return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:

@@ -213,6 +213,7 @@ def load_reranker(
         exported=exported,
         backend_note=note,
     )
+    reranker.warm_up()
     _rerankers[cache_key] = reranker
     return reranker
 

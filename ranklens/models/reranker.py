@@ -14,6 +14,8 @@ from ranklens.progress import OnProgress
 
 # Pairs per cross-encoder batch: 16 was fastest on med's 100 candidates here (32 pads more, 8 starves the cores)
 DEFAULT_CE_BATCH = 16
+MIN_BUDGET = 32  # tokens: below this a pair is little more than its query
+BUDGETS = (64, 96, 128, 192, 256, 384, 512)  # what the token-budget knobs offer (up to the model's window)
 
 
 class Reranker:
@@ -47,25 +49,47 @@ class Reranker:
 
     @property
     def max_tokens(self) -> int:
+        """The model's window, special tokens included."""
         return int(self.model.max_seq_length)
 
-    def tokenize(self, pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, list], np.ndarray]:
-        """The pairs' token ids cut at the model's window, and which pairs it cut, in one tokenizer pass
-        (tokenizing 100 abstracts costs a tenth of reranking them here)."""
+    def budget(self, max_tokens: int | None = None) -> int:
+        """The tokens a pair may use: the model's window, or less where a token budget asks for less."""
+        return self.max_tokens if max_tokens is None else max(MIN_BUDGET, min(max_tokens, self.max_tokens))
+
+    def tokenize(
+        self, pairs: Sequence[tuple[str, str]], max_tokens: int | None = None
+    ) -> tuple[dict[str, list], np.ndarray]:
+        """The pairs' token ids cut at the budget (the model's window by default), and which pairs it cut, in one
+        tokenizer pass (tokenizing 100 abstracts costs a tenth of reranking them here)."""
+        limit = self.budget(max_tokens)
         queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
         tokenizer = self.model.tokenizer
-        encoded = tokenizer(queries, passages, truncation=True, max_length=self.max_tokens)
+        encoded = tokenizer(queries, passages, truncation=True, max_length=limit)
         if encoded.encodings is not None:  # a fast tokenizer keeps what truncation cut off
             truncated = np.array([bool(e.overflowing) for e in encoded.encodings], dtype=bool)
         else:
             whole = tokenizer(queries, passages, truncation=False, verbose=False)["input_ids"]
-            truncated = np.array([len(ids) > self.max_tokens for ids in whole], dtype=bool)
+            truncated = np.array([len(ids) > limit for ids in whole], dtype=bool)
         return encoded, truncated
 
+    def warm_up(self) -> None:
+        """Forward passes at two typical shapes, outside the call count: a model's first calls (bf16 above all)
+        pick kernels and allocate, several times slower than the rest, and no person should wait for that."""
+        for words in (40, 150):
+            pairs = [("warm up", " ".join(["passage"] * words))] * DEFAULT_CE_BATCH
+            encoded, _ = self.tokenize(pairs)
+            with inference.LOCK:
+                self.forward(pad(self.model.tokenizer, encoded, list(range(len(pairs)))))
+
     def score_with_truncation(
-        self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH, progress: OnProgress | None = None
+        self,
+        pairs: Sequence[tuple[str, str]],
+        batch_size: int = DEFAULT_CE_BATCH,
+        progress: OnProgress | None = None,
+        max_tokens: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Raw logits in the order of `pairs`, and whether the model's window cut each pair short.
+        """Raw logits in the order of `pairs`, and whether the budget (the model's window by default) cut each
+        pair short.
 
         Pairs are scored in batches of similar token length, so little of each batch is
         padding; the scores are put back in the order given. `progress(done, total)` hears
@@ -74,7 +98,7 @@ class Reranker:
         if not pairs:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=bool)
         self.calls += 1
-        encoded, truncated = self.tokenize(pairs)
+        encoded, truncated = self.tokenize(pairs, max_tokens)
         scores = np.empty(len(pairs), dtype=np.float32)
         done = 0
         for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
@@ -87,6 +111,8 @@ class Reranker:
                 progress(done, len(pairs))
         return scores, truncated
 
-    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH) -> np.ndarray:
+    def score(
+        self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH, max_tokens: int | None = None
+    ) -> np.ndarray:
         """Raw logits in the order of `pairs`."""
-        return self.score_with_truncation(pairs, batch_size)[0]
+        return self.score_with_truncation(pairs, batch_size, max_tokens=max_tokens)[0]

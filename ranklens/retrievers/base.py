@@ -22,6 +22,8 @@ class RetrievalError(ValueError):
 
 @dataclass(frozen=True)
 class Hit:
+    """One document a first stage found, its score and, for passage indexes, which passage."""
+
     doc_id: str
     score: float
     passage: int | None = None  # the passage (its position in the passage table) that earned the score
@@ -29,6 +31,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Retrieved:
+    """A first stage's hits for one query, best first, and the time spent encoding and searching."""
+
     hits: list[Hit]  # best first, one per document
     encode_ms: float  # embedding the query (0 when the engine needs no embedding)
     search_ms: float  # the engine's own search

@@ -36,6 +36,7 @@ class AnnSettings:
     nprobe: int = 16
 
     def cells(self, passages: int) -> int:
+        """IVF's number of cells for this many passages: nlist, or about √N (at least 39 passages per cell)."""
         return self.nlist or max(1, min(passages // 39, round(math.sqrt(passages))))  # FAISS wants 39 points a cell
 
 
@@ -118,6 +119,7 @@ class DenseRetriever(FirstStage):
         self.key = f"{name}|{embeddings.key}|{_file_name(self.kind, self.settings, len(self.passages))}|{search_knob}"
 
     def retrieve(self, query: str, top_n: int) -> Retrieved:
+        """The top-N documents by the best cosine of any of their passages."""
         started = time.perf_counter()
         vector = self.embedder.encode([query])
         encoded = time.perf_counter()
@@ -137,6 +139,7 @@ class DenseRetriever(FirstStage):
             k = min(total, k * 2)
 
     def describe(self) -> dict:
+        """The index and its knobs, for captions and reports."""
         return {
             "first_stage": self.name,
             "bi_model": self.embedder.name,

@@ -15,6 +15,8 @@ DEPTH = 2  # each engine is asked for DEPTH x top-N, so a document ranked low by
 
 
 class FusedRetriever(FirstStage):
+    """BM25 and the dense first stage fused by reciprocal rank."""
+
     name = "bm25+faiss"
     label = "BM25 + bi-encoder (RRF)"
     score_name = "RRF"
@@ -26,6 +28,7 @@ class FusedRetriever(FirstStage):
         self.key = f"rrf|{dense.key}|{lexical.key}"
 
     def retrieve(self, query: str, top_n: int) -> Retrieved:
+        """The top-N of the RRF fusion of both first stages' deeper lists."""
         dense = self.dense.retrieve(query, top_n * DEPTH)
         lexical = self.lexical.retrieve(query, top_n * DEPTH)
         started = time.perf_counter()
@@ -41,6 +44,7 @@ class FusedRetriever(FirstStage):
         return Retrieved(hits, dense.encode_ms, dense.search_ms + lexical.search_ms + fused_ms)
 
     def describe(self) -> dict:
+        """Both first stages and the fusion, for captions and reports."""
         return {
             "first_stage": self.name,
             "rrf_k": RRF_K,

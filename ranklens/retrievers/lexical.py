@@ -28,6 +28,8 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class BM25Settings:
+    """BM25's analysis and parameters, and whether it indexes documents or passages."""
+
     stemming: bool = True
     stopwords: bool = True
     k1: float = 1.5
@@ -120,6 +122,7 @@ class BM25Retriever(FirstStage):
         return model if model.scores.get("num_docs") == expected else None
 
     def retrieve(self, query: str, top_n: int) -> Retrieved:
+        """The top-N documents by BM25 score of the analysed query."""
         started = time.perf_counter()
         terms = analyze([query], self.settings)[0]
         known = [term for term in terms if term in self.model.vocab_dict]
@@ -141,4 +144,5 @@ class BM25Retriever(FirstStage):
         return Hit(doc_id, score, overlap_passage(query, self.passages, doc_id))
 
     def describe(self) -> dict:
+        """The BM25 settings, for captions and reports."""
         return {"first_stage": self.name, "bm25": asdict(self.settings)}

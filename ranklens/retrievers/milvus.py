@@ -36,6 +36,8 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class MilvusSettings:
+    """Which Milvus (a server URI, else Milvus Lite), its index and search knobs, and its BM25 analysis."""
+
     uri: str | None = None  # None: RANKLENS_MILVUS_URI, else Milvus Lite in $RANKLENS_HOME/milvus/ranklens.db
     index_type: str = "FLAT"  # the dense index: FLAT is exact; Milvus Lite also has HNSW, IVF_FLAT, IVF_SQ8, HNSW_SQ
     hnsw_m: int = 32
@@ -44,6 +46,7 @@ class MilvusSettings:
     bm25: BM25Settings = field(default_factory=lambda: BM25Settings(level="passage"))
 
     def resolved_uri(self) -> str:
+        """The URI to connect to: the setting, $RANKLENS_MILVUS_URI, else a Milvus Lite file under $RANKLENS_HOME."""
         return self.uri or os.environ.get(URI_ENV) or str(data_dir() / "milvus" / "ranklens.db")
 
 
@@ -77,6 +80,7 @@ def close_clients() -> None:
 
 
 def collection_name(embeddings: CorpusEmbeddings, settings: MilvusSettings) -> str:
+    """The collection for these embeddings and settings: a change to either is a new collection."""
     parts = [
         embeddings.key,
         json.dumps(asdict(settings.bm25), sort_keys=True),
@@ -166,6 +170,7 @@ class MilvusCollection:
         return done
 
     def rows(self) -> int:
+        """Rows the collection holds."""
         return int(self.client.get_collection_stats(self.name)["row_count"])
 
     def search(self, mode: str, query: str, vector, limit: int) -> list[tuple[int, float]]:
@@ -225,6 +230,7 @@ class MilvusRetriever(FirstStage):
         self.key = f"{name}|{self.collection.uri}|{self.collection.name}|ef{self.settings.ef_search}"
 
     def retrieve(self, query: str, top_n: int) -> Retrieved:
+        """The top-N documents from Milvus (dense, BM25 or hybrid search)."""
         started = time.perf_counter()
         vector = None if self.mode == "bm25" else self.embedder.encode([query])[0].tolist()
         encoded = time.perf_counter()
@@ -239,6 +245,7 @@ class MilvusRetriever(FirstStage):
         return Retrieved(hits, (encoded - started) * 1000, (time.perf_counter() - encoded) * 1000)
 
     def describe(self) -> dict:
+        """Where Milvus runs and how it searches, for captions and reports."""
         uri = self.collection.uri if "://" in self.collection.uri else "Milvus Lite (local file)"
         return {
             "first_stage": self.name,

@@ -36,6 +36,8 @@ NEEDS_EMBEDDINGS = {"faiss", "faiss-hnsw", "faiss-ivf", "bm25+faiss", "milvus", 
 
 @dataclass(frozen=True)
 class FirstStageSettings:
+    """Which first stage, and the knobs of each kind."""
+
     name: str = DEFAULT_FIRST_STAGE
     ann: AnnSettings = field(default_factory=AnnSettings)
     bm25: BM25Settings = field(default_factory=BM25Settings)

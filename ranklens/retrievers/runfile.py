@@ -84,6 +84,8 @@ class RunRetriever(FirstStage):
         self.key = f"run|{corpus.key}|{self.path.resolve()}|{self.path.stat().st_mtime_ns}"
 
     def ranking_for(self, query: str) -> list[tuple[str, float]]:
+        """The run's ranking for this query (found by its id in the corpus), best first; RetrievalError when the run
+        has none."""
         qid = self._query_ids.get(query.strip()) or query_id_for(query, self.corpus.queries)
         if qid not in self.run:
             raise RetrievalError(
@@ -93,10 +95,12 @@ class RunRetriever(FirstStage):
         return self.run[qid]
 
     def retrieve(self, query: str, top_n: int) -> Retrieved:
+        """The run's top-N for the query."""
         started = time.perf_counter()
         ranked = self.ranking_for(query)[:top_n]
         hits = [Hit(doc_id, score, overlap_passage(query, self.passages, doc_id)) for doc_id, score in ranked]
         return Retrieved(hits, 0.0, (time.perf_counter() - started) * 1000)
 
     def describe(self) -> dict:
+        """The run file and how many of its documents the corpus lacks."""
         return {"first_stage": self.name, "run": self.path.name, "documents not in the corpus": len(self.unknown)}

@@ -1,0 +1,198 @@
+"""Choosing the cross-encoder's backend by measuring this machine, not by reading its CPU flags.
+
+Every backend reranks the same few dozen real pairs; those that keep the ranking (Spearman with torch fp32 of at
+least DEFAULT_MIN_SPEARMAN on those pairs) compete on their median time, and the fastest is the choice. The choice
+is kept in $RANKLENS_HOME/cache/backends.json under a key naming the CPU, its core count, the model's weights and the
+runtimes' versions, so one machine measures once per model and a changed library measures again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+
+from ranklens.backends.cpu import cpu_cores, cpu_name
+from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN
+from ranklens.compare import spearman
+from ranklens.settings import data_dir
+
+AUTO = "auto"
+PAIRS = 48  # enough for a stable median on 2 cores, few enough to take seconds
+ROUNDS = 3
+VERSION = 1  # bump when what is measured changes, so old choices are measured again
+RUNTIMES = ("torch", "transformers", "onnxruntime", "openvino")
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One backend on the calibration pairs: seconds per 100 pairs and how well it keeps fp32's ranking."""
+
+    backend: str
+    seconds_per_100: float
+    spearman: float
+    error: str | None = None  # why it could not run
+
+    @property
+    def keeps_ranking(self) -> bool:
+        """Whether it ran and agrees with torch fp32 well enough to be chosen."""
+        return self.error is None and self.spearman >= DEFAULT_MIN_SPEARMAN
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The backend chosen for a model on this machine, and the measurements it was chosen from."""
+
+    backend: str
+    measured: tuple[Measured, ...]
+    machine: str
+
+    def reason(self) -> str:
+        """One line for the sidebar and the CLI, e.g. "openvino-bf16: 1.48 s per 100 vs torch-bf16 1.72 s"."""
+        ranked = sorted((m for m in self.measured if m.keeps_ranking), key=lambda m: m.seconds_per_100)
+        if not ranked:
+            return f"{self.backend}: no backend kept the ranking on the calibration pairs, measured on {self.machine}"
+        best = ranked[0]
+        runner_up = f" vs {ranked[1].backend} {ranked[1].seconds_per_100:.2f} s" if len(ranked) > 1 else ""
+        return f"{best.backend}: {best.seconds_per_100:.2f} s per 100 pairs{runner_up}, measured on {self.machine}"
+
+
+def machine() -> str:
+    """This machine in words: the CPU's name and the cores this process has."""
+    return f"{cpu_name() or 'unknown CPU'}, {cpu_cores()} cores"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def choice_key(model_fingerprint: str) -> str:
+    """What a measurement depends on: the CPU, the cores this process has, the weights and the runtimes."""
+    versions = ",".join(f"{p}={_version(p)}" for p in RUNTIMES)
+    return f"v{VERSION}|{machine()}|{model_fingerprint}|{versions}"
+
+
+def choose(measured: Sequence[Measured]) -> str:
+    """The fastest backend that keeps the ranking; torch fp32 where none does (it is the reference)."""
+    keeping = [m for m in measured if m.keeps_ranking]
+    return min(keeping, key=lambda m: m.seconds_per_100).backend if keeping else "torch"
+
+
+def measure(
+    load: Callable[[str], object],
+    pairs: Sequence[Pair],
+    backends: Sequence[str] = tuple(BACKENDS),
+    timer: Callable[[], float] = time.perf_counter,
+    rounds: int = ROUNDS,
+    notify: Callable[[str], None] | None = None,
+) -> list[Measured]:
+    """Each backend's median time over `rounds` on `pairs` after one warm-up, and its Spearman with torch fp32.
+
+    `load(backend)` returns a reranker (anything with `.score(pairs)` and `.backend`); a backend that fails to
+    load, or loads as another one (its runtime is missing), is measured as an error.
+    """
+    reference = load("torch").score(pairs)
+    results = []
+    for backend in backends:
+        if notify:
+            notify(f"Timing the cross-encoder on {backend} ({len(pairs)} pairs)…")
+        try:
+            reranker = load(backend)
+            if reranker.backend != backend:
+                raise RuntimeError(getattr(reranker, "backend_note", None) or f"runs as {reranker.backend}")
+            scores = reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
+            times = []
+            for _ in range(rounds):
+                started = timer()
+                scores = reranker.score(pairs)
+                times.append(timer() - started)
+        except Exception as err:  # noqa: BLE001 - any runtime's failure only rules that backend out
+            results.append(Measured(backend, math.inf, math.nan, str(err).splitlines()[0][:200]))
+            continue
+        per_100 = statistics.median(times) * 100 / len(pairs)
+        results.append(Measured(backend, per_100, spearman(reference, scores)))
+    return results
+
+
+def _cache_file():
+    return data_dir() / "cache" / "backends.json"
+
+
+def cached_choice(model_fingerprint: str) -> Choice | None:
+    """The choice measured before for this model on this machine, if any."""
+    try:
+        stored = json.loads(_cache_file().read_text()).get(choice_key(model_fingerprint))
+    except (OSError, ValueError):
+        return None
+    if not stored:
+        return None
+    return Choice(stored["backend"], tuple(Measured(**m) for m in stored["measured"]), stored["machine"])
+
+
+def calibrate(
+    model_fingerprint: str,
+    load: Callable[[str], object],
+    pairs: Sequence[Pair],
+    backends: Sequence[str] = tuple(BACKENDS),
+    notify: Callable[[str], None] | None = None,
+) -> Choice:
+    """The cached choice for this model and machine, else measure every backend now and keep the choice."""
+    found = cached_choice(model_fingerprint)
+    if found is not None:
+        return found
+    measured = measure(load, pairs, backends, notify=notify)
+    choice = Choice(choose(measured), tuple(measured), machine())
+    path = _cache_file()
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known[choice_key(model_fingerprint)] = {
+        "backend": choice.backend,
+        "machine": choice.machine,
+        "measured": [asdict(m) for m in measured],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_text(json.dumps(known, indent=1))
+    os.replace(staging, path)  # another process reading it sees the old file or the new, never half of one
+    return choice
+
+
+def calibration_pairs(queries: Sequence[str], passages: Sequence[str], count: int = PAIRS) -> list[Pair]:
+    """Real pairs from the loaded corpus: its queries (or, without any, its passages' first words) against its
+    passages, spread over both."""
+    if not passages:
+        return []
+    asked = list(queries) or [" ".join(p.split()[:6]) for p in passages[:8]]
+    return [(asked[i % len(asked)], passages[(i * 7) % len(passages)]) for i in range(count)]
+
+
+def measured_backend(
+    name: str, queries: Sequence[str], passages: Sequence[str], notify: Callable[[str], None] | None = None
+) -> Choice:
+    """The backend to run cross-encoder `name` on here: measured on real pairs of the loaded corpus the first time
+    (the losers are unloaded afterwards), read from the cache after that."""
+    from ranklens.models.files import fingerprint
+    from ranklens.models.loading import forget_loaded, in_use, load_reranker
+
+    used, _ = in_use(name)
+    found = cached_choice(fingerprint(used))
+    if found is not None:
+        return found
+    pairs = calibration_pairs(queries, passages)
+    choice = calibrate(fingerprint(used), lambda b: load_reranker(name, backend=b, notify=notify), pairs, notify=notify)
+    for backend in BACKENDS:
+        if backend not in (choice.backend, "torch"):
+            forget_loaded("cross", name, backend)
+    return choice

@@ -1,0 +1,105 @@
+"""Choosing the cross-encoder's backend by measurement: the choice logic under a stub clock, the accuracy guard on
+real models and real pairs, and the cache keyed by machine, model and runtimes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from conftest import STAND_IN_CE
+from ranklens.backends import calibration
+from ranklens.backends.calibration import Measured, calibrate, choice_key, choose, measure
+from ranklens.models.loading import load_reranker
+from ranklens.score_cache import ScoreCache, score_key
+from ranklens.search import Searcher
+
+
+@pytest.fixture(scope="module")
+def pairs(adi):
+    queries = list(adi.queries.values())
+    return calibration.calibration_pairs(queries, [d.text for d in adi.documents])
+
+
+class Clock:
+    """A stub timer: each reading moves time on by the cost of the backend being timed, so a timed call of
+    backend b takes exactly cost[b]."""
+
+    def __init__(self, cost: dict[str, float]) -> None:
+        self.cost, self.now, self.timing = cost, 0.0, "torch"
+
+    def __call__(self) -> float:
+        self.now += self.cost[self.timing]
+        return self.now
+
+    def load(self, backend: str):
+        self.timing = backend
+        return load_reranker(str(STAND_IN_CE), fallbacks=[], backend=backend)
+
+
+@pytest.mark.parametrize("faster", ["torch", "torch-bf16"])
+def test_the_faster_of_two_backends_that_keep_the_ranking_is_chosen(pairs, faster):
+    slower = "torch-bf16" if faster == "torch" else "torch"
+    clock = Clock({faster: 0.2, slower: 0.5})
+    measured = measure(clock.load, pairs, backends=[slower, faster], timer=clock)
+    by_backend = {m.backend: m for m in measured}
+    assert all(m.keeps_ranking for m in measured), "both keep fp32's ranking on real pairs (the guard ran them)"
+    assert by_backend[faster].seconds_per_100 == pytest.approx(0.2 * 100 / len(pairs))
+    assert choose(measured) == faster
+
+
+def test_a_fast_backend_that_loses_the_ranking_is_not_chosen():
+    measured = [Measured("torch", 3.0, 1.0), Measured("onnx-int8", 1.0, 0.95), Measured("openvino", 0.5, math.nan, "x")]
+    assert choose(measured) == "torch"
+    assert choose([Measured("onnx-int8", 1.0, 0.9)]) == "torch", "torch fp32 when nothing keeps the ranking"
+
+
+def test_the_choice_is_cached_per_model_and_measured_again_when_the_key_changes(pairs, monkeypatch):
+    clock = Clock({"torch": 0.3, "torch-bf16": 0.1})
+    first = calibrate("model-a", clock.load, pairs, backends=["torch", "torch-bf16"])
+    assert first.backend == "torch-bf16" and "torch-bf16: " in first.reason() and "vs torch " in first.reason()
+    stored = json.loads((calibration._cache_file()).read_text())
+    assert choice_key("model-a") in stored
+
+    def must_not_measure(*args, **kwargs):
+        raise AssertionError("a cached choice is not measured again")
+
+    monkeypatch.setattr(calibration, "measure", must_not_measure)
+    assert calibrate("model-a", clock.load, pairs).backend == "torch-bf16"
+    with pytest.raises(AssertionError):
+        calibrate("model-b", clock.load, pairs)  # another model's weights: measured afresh
+    monkeypatch.setattr(calibration, "_version", lambda package: "9.9" if package == "torch" else "-")
+    assert choice_key("model-a") not in stored, "a runtime's new version is a new key"
+
+
+def test_calibration_pairs_come_from_the_corpus(adi):
+    made = calibration.calibration_pairs(list(adi.queries.values()), [d.text for d in adi.documents])
+    assert len(made) == calibration.PAIRS
+    assert {q for q, _ in made} <= set(adi.queries.values())
+    assert len({p for _, p in made}) == calibration.PAIRS, "spread over the passages"
+    no_queries = calibration.calibration_pairs([], ["alpha beta gamma delta", "epsilon zeta"])
+    assert no_queries and all(q in ("alpha beta gamma delta", "epsilon zeta") for q, _ in no_queries)
+
+
+def test_the_score_cache_key_changes_with_the_model_the_backend_and_the_budget(reranker):
+    bf16 = load_reranker(str(STAND_IN_CE), fallbacks=[], backend="torch-bf16")
+    pair = ("query", "a passage")
+    base = score_key(reranker.fingerprint, reranker.budget(), *pair)
+    assert score_key(bf16.fingerprint, bf16.budget(), *pair) != base, "another backend"
+    assert score_key(reranker.fingerprint.replace(str(STAND_IN_CE), "other"), reranker.budget(), *pair) != base
+    assert score_key(reranker.fingerprint, reranker.budget(96), *pair) != base, "another budget"
+    assert reranker.budget(10_000) == reranker.max_tokens, "a budget never exceeds the window"
+
+
+def test_a_token_budget_is_what_the_cross_encoder_reads(adi, adi_dense, reranker):
+    query = next(iter(adi.queries.values()))
+    window = Searcher(adi_dense, reranker, score_cache=ScoreCache()).search(query, top_n=20)
+    calls = reranker.calls
+    cache = ScoreCache()
+    short = Searcher(adi_dense, reranker, score_cache=cache, ce_max_tokens=32).search(query, top_n=20)
+    assert reranker.calls == calls + 1, "a new budget is scored afresh"
+    assert short.timings.pairs_scored == 20
+    cut = sum(c.ce_truncated for c in short.candidates)
+    assert cut > sum(c.ce_truncated for c in window.candidates), "32 tokens cut more passages than the window"
+    assert [c.ce_score for c in short.candidates] != [c.ce_score for c in window.candidates]
