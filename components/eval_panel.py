@@ -184,24 +184,29 @@ def _saved_runs(
     by_label = {r.label: r for r in saved}
     chosen = st.multiselect("Compare runs", list(by_label), default=list(by_label)[-2:], key="compare_runs")
     if chosen:
-        runs = {label: store.load(by_label[label].run_id) for label in chosen}
-        st.dataframe(score_runs(evaluation.qrels, runs).style.format("{:.4f}"), width="stretch")
-        per_query = pd.DataFrame(
-            {label: per_query_scores(evaluation.qrels, run, "ndcg@10") for label, run in runs.items()}
-        )
-        if len(chosen) >= 2:
-            for label in chosen[1:]:
-                per_query[f"{label} − {chosen[0]}"] = per_query[label] - per_query[chosen[0]]
-            st.caption("nDCG@10 per query, and each run's difference from the first one chosen")
-            st.dataframe(per_query.style.format("{:.4f}"), width="stretch")
-            st.info(significance(per_query, chosen[1], chosen[0]).verdict)
-        export = st.selectbox("Export a run in TREC format", chosen, key="export_run")
-        st.download_button(
-            "Download TREC run",
-            trec_run(runs[export], export.replace(" ", "_")),
-            file_name=f"{clean_name(stage.corpus.name)}-run{by_label[export].run_id}.trec",
-            key="download_run",
-        )
+        _compare_runs(evaluation, store, stage, by_label, chosen)
+
+
+def _compare_runs(
+    evaluation: Evaluation, store: RunStore, stage: FirstStage, by_label: dict, chosen: list[str]
+) -> None:
+    """The chosen saved runs' metrics side by side, per query, the significance verdict and a TREC download."""
+    runs = {label: store.load(by_label[label].run_id) for label in chosen}
+    st.dataframe(score_runs(evaluation.qrels, runs).style.format("{:.4f}"), width="stretch")
+    per_query = pd.DataFrame({label: per_query_scores(evaluation.qrels, run, "ndcg@10") for label, run in runs.items()})
+    if len(chosen) >= 2:
+        for label in chosen[1:]:
+            per_query[f"{label} − {chosen[0]}"] = per_query[label] - per_query[chosen[0]]
+        st.caption("nDCG@10 per query, and each run's difference from the first one chosen")
+        st.dataframe(per_query.style.format("{:.4f}"), width="stretch")
+        st.info(significance(per_query, chosen[1], chosen[0]).verdict)
+    export = st.selectbox("Export a run in TREC format", chosen, key="export_run")
+    st.download_button(
+        "Download TREC run",
+        trec_run(runs[export], export.replace(" ", "_")),
+        file_name=f"{clean_name(stage.corpus.name)}-run{by_label[export].run_id}.trec",
+        key="download_run",
+    )
 
 
 def evaluation_model(evaluation: Evaluation) -> str:

@@ -55,10 +55,21 @@ def short_name(name: str) -> str:
     return name if len(parts) <= 3 else ".../" + "/".join(parts[-2:])
 
 
-def _in_use(name: str, kind: str) -> None:
+def _model_picker(label: str, options: list[str], kind: str, more_help: str) -> str:
+    """A model by hub id or folder (the listed ones, or any typed), and a caption when a fallback stands in."""
+    name = st.selectbox(
+        label,
+        options,
+        accept_new_options=True,
+        key="bi_model" if kind == "bi" else "ce_model",
+        bind="query-params",
+        format_func=short_name,
+        help="A hub id or a local folder; type to use another." + more_help,
+    )
     used, why = in_use(name, kind)
     if why:
         st.caption(f"In use: **{literal(short_name(used))}** ({literal(why)})")
+    return name
 
 
 @st.cache_resource(show_spinner=False)
@@ -130,26 +141,13 @@ def render(project: Project | None, corpus: Corpus | None) -> Settings | None:
     """The models and search knobs; None while a chosen first stage still lacks its input (a run file)."""
     st.subheader("Models")
     tuned = [str(path) for path in tuned_models(project.folder)] if project else []
-    bi_model = st.selectbox(
-        "Bi-encoder (retrieval)",
-        [DEFAULT_BI_ENCODER],
-        accept_new_options=True,
-        key="bi_model",
-        bind="query-params",
-        format_func=short_name,
-        help="A hub id or a local folder; type to use another",
-    )
-    _in_use(bi_model, "bi")
-    ce_model = st.selectbox(
+    bi_model = _model_picker("Bi-encoder (retrieval)", [DEFAULT_BI_ENCODER], "bi", "")
+    ce_model = _model_picker(
         "Cross-encoder (reranking)",
         [DEFAULT_CROSS_ENCODER, *configured_fallbacks(), *tuned],
-        accept_new_options=True,
-        key="ce_model",
-        bind="query-params",
-        format_func=short_name,
-        help="A hub id or a local folder; type to use another. Models fine-tuned in this project are listed too.",
+        "cross",
+        " Models fine-tuned in this project are listed too.",
     )
-    _in_use(ce_model, "cross")
     backend = _backend(ce_model, corpus) if corpus is not None else "torch"
     bi_backend = st.selectbox(
         "Bi-encoder backend",

@@ -21,52 +21,45 @@ def _seed(name: str):
     return seed_reranker(name)
 
 
-def render(stage: FirstStage, settings: Settings) -> None:
-    st.markdown(
-        "Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
-        "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
-        "then indexes a sample of documents both ways. `python bench/rerank_speed.py` does the same on the "
-        "shared datasets."
+def _run(stage: FirstStage, settings: Settings, sizes: list[int], repeats: int, with_indexing: bool) -> None:
+    """Time the rerankings (and the indexing) and keep the rows for the page."""
+    try:
+        reranker = resources.reranker(settings.ce_model, settings.backend)
+        embedder = resources.embedder(settings.bi_model, settings.bi_backend)
+    except ModelError as err:
+        st.error(str(err))
+        return
+    implementations = {
+        SEED: _seed(reranker.name),
+        f"ranklens {reranker.backend}": ranklens_reranker(reranker, settings.ce_batch),
+    }
+    query = next(iter(stage.corpus.queries.values()), None) or stage.passages.text(0)[:80]
+    bar = st.progress(0.0, text="Reranking…")
+    rows = rerank_speed(
+        implementations,
+        query,
+        stage.passages.texts(range(min(1000, len(stage.passages)))),
+        sorted(sizes),
+        int(repeats),
+        stage.corpus.name,
+        progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"),
     )
-    sizes = st.multiselect("Candidates", list(DEFAULT_SIZES), default=[10, 100], key="throughput_sizes")
-    repeats = st.number_input("Rounds", 1, 10, 3, key="throughput_repeats")
-    with_indexing = st.checkbox(f"Also time indexing ({INDEX_SAMPLE} documents)", value=False, key="throughput_index")
-    if st.button("Run throughput benchmark", key="throughput_run", disabled=not sizes):
-        try:
-            reranker = resources.reranker(settings.ce_model, settings.backend)
-            embedder = resources.embedder(settings.bi_model, settings.bi_backend)
-        except ModelError as err:
-            st.error(str(err))
-            return
-        implementations = {
-            SEED: _seed(reranker.name),
-            f"ranklens {reranker.backend}": ranklens_reranker(reranker, settings.ce_batch),
-        }
-        query = next(iter(stage.corpus.queries.values()), None) or stage.passages.text(0)[:80]
-        bar = st.progress(0.0, text="Reranking…")
-        rows = rerank_speed(
-            implementations,
-            query,
-            stage.passages.texts(range(min(1000, len(stage.passages)))),
-            sorted(sizes),
+    if with_indexing:
+        bar.progress(0.0, text="Indexing…")
+        texts = [d.full_text for d in stage.corpus.documents[:INDEX_SAMPLE]]
+        rows += index_speed(
+            {embedder.backend: embedder},
+            texts,
             int(repeats),
             stage.corpus.name,
-            progress=lambda done, total: bar.progress(done / total, text=f"Run {done} of {total}"),
+            progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"),
         )
-        if with_indexing:
-            bar.progress(0.0, text="Indexing…")
-            texts = [d.full_text for d in stage.corpus.documents[:INDEX_SAMPLE]]
-            rows += index_speed(
-                {embedder.backend: embedder},
-                texts,
-                int(repeats),
-                stage.corpus.name,
-                progress=lambda done, total: bar.progress(done / total, text=f"Indexing {done} of {total}"),
-            )
-        bar.empty()
-        st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend}, batches of {settings.ce_batch})", rows)
-    if THROUGHPUT not in st.session_state:
-        return
+    bar.empty()
+    st.session_state[THROUGHPUT] = (f"{reranker.name} ({reranker.backend}, batches of {settings.ce_batch})", rows)
+
+
+def _show() -> None:
+    """The last run's table and latency chart."""
     model, rows = st.session_state[THROUGHPUT]
     frame = pd.DataFrame(rows)
     st.caption(f"Cross-encoder: {model}. 'vs seed' above 1 is better: faster, or more pairs per second.")
@@ -91,3 +84,19 @@ def render(stage: FirstStage, settings: Settings) -> None:
         ),
         width="stretch",
     )
+
+
+def render(stage: FirstStage, settings: Settings) -> None:
+    st.markdown(
+        "Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
+        "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
+        "then indexes a sample of documents both ways. `python bench/rerank_speed.py` does the same on the "
+        "shared datasets."
+    )
+    sizes = st.multiselect("Candidates", list(DEFAULT_SIZES), default=[10, 100], key="throughput_sizes")
+    repeats = st.number_input("Rounds", 1, 10, 3, key="throughput_repeats")
+    with_indexing = st.checkbox(f"Also time indexing ({INDEX_SAMPLE} documents)", value=False, key="throughput_index")
+    if st.button("Run throughput benchmark", key="throughput_run", disabled=not sizes):
+        _run(stage, settings, sizes, int(repeats), with_indexing)
+    if THROUGHPUT in st.session_state:
+        _show()

@@ -135,21 +135,11 @@ class DocStoreBuilder:
         columns = {name: pa.chunked_array(chunks, type=COLUMN_TYPES[name]) for name, chunks in self._columns.items()}
         hashes = np.concatenate(self._hashes) if self._hashes else np.zeros(0, dtype=np.uint64)
         self._hashes.clear()
-        order = np.argsort(hashes, kind="stable").astype(np.uint32)
-        store = DocStore(
-            columns["id"],
-            columns["title"],
-            columns["text"],
-            hashes[order],
-            order,
+        sources = (
             np.frombuffer(self._source_file, dtype=np.uint32),
             np.frombuffer(self._source_place, dtype=np.uint32),
-            list(self.files),
-            content_hash=self.hashes.ordered(),
-            identity=self.hashes.identity(),
         )
-        store.check_unique()
-        return store
+        return DocStore.from_columns(columns, hashes, sources, list(self.files), self.hashes)
 
 
 class DocStore(Sequence[Document]):
@@ -173,6 +163,32 @@ class DocStore(Sequence[Document]):
         self.identity = identity
         self._sorted, self._order = sorted_hashes, order  # the id table: sorted hashes, and each one's position
         self._source_file, self._source_place, self._files = source_file, source_place, files
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: dict[str, pa.ChunkedArray],
+        id_hashes: np.ndarray,
+        sources: tuple[np.ndarray, np.ndarray],
+        files: list[tuple[str, str]],
+        hashes: ContentHashes,
+    ) -> DocStore:
+        """A store over id, title and text columns, each document's id hash and (file, place) source; raises
+        ValueError naming both places when an id occurs twice."""
+        order = np.argsort(id_hashes, kind="stable").astype(np.uint32)
+        store = cls(
+            columns["id"],
+            columns["title"],
+            columns["text"],
+            id_hashes[order],
+            order,
+            *sources,
+            files,
+            content_hash=hashes.ordered(),
+            identity=hashes.identity(),
+        )
+        store.check_unique()
+        return store
 
     @classmethod
     def from_documents(cls, documents: Sequence[Document]) -> DocStore:

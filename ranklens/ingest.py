@@ -251,27 +251,14 @@ def _documents(ingestion: Ingestion) -> DocStore:
         for column in ("id", "title", "text")
     }
     hashes = np.concatenate([t["id_hash"].to_numpy() for t in tables]) if tables else np.zeros(0, np.uint64)
-    order = np.argsort(hashes, kind="stable").astype(np.uint32)
-    source = {
-        c: np.concatenate([t[c].to_numpy() for t in tables]).astype(np.uint32) for c in ("source_file", "source_place")
-    }
-    store = DocStore(
-        columns["id"],
-        columns["title"],
-        columns["text"],
-        hashes[order],
-        order,
-        source["source_file"],
-        source["source_place"],
-        ingestion.files,
-        ingestion.hashes.ordered(),
-        ingestion.hashes.identity(),
+    file, place = (
+        np.concatenate([t[c].to_numpy() for t in tables]).astype(np.uint32) if tables else np.zeros(0, np.uint32)
+        for c in ("source_file", "source_place")
     )
     try:
-        store.check_unique()
+        return DocStore.from_columns(columns, hashes, (file, place), ingestion.files, ingestion.hashes)
     except ValueError as err:
         raise CorpusError(one_line(str(err))) from err
-    return store
 
 
 def _finish(ingestion: Ingestion, name: str) -> tuple[Corpus, CorpusEmbeddings]:

@@ -97,31 +97,31 @@ class Searcher:
             len(missing),
         )
 
+    def _candidate(self, hit, rank: int) -> Candidate:
+        """A first-stage hit as a candidate, ranked by the first stage in every column until reranked."""
+        doc = self.corpus.get(hit.doc_id)
+        return Candidate(
+            doc_id=hit.doc_id,
+            title=doc.title,
+            text=doc.text,
+            passage=self.passages.text(hit.passage),
+            passage_count=len(self.passages.of_id(hit.doc_id)),
+            ce_truncated=False,
+            bi_score=hit.score,
+            bi_rank=rank,
+            ce_score=float("nan"),
+            ce_rank=rank,
+            hybrid_score=hit.score,
+            hybrid_rank=rank,
+        )
+
     def first_stage(self, query: str, top_n: int = DEFAULT_TOP_N) -> SearchResult:
         """The first stage's top-N as a result of its own (`reranked` False), to show while the cross-encoder runs."""
         started = time.perf_counter()
         retrieved = self._retrieved(query, top_n)
         scores = np.array([hit.score for hit in retrieved.hits], dtype=np.float64)
         ranks = fusion.ranks(scores)
-        candidates = []
-        for hit, rank in zip(retrieved.hits, ranks):
-            doc = self.corpus.get(hit.doc_id)
-            candidates.append(
-                Candidate(
-                    doc_id=hit.doc_id,
-                    title=doc.title,
-                    text=doc.text,
-                    passage=self.passages.text(hit.passage),
-                    passage_count=len(self.passages.of_id(hit.doc_id)),
-                    ce_truncated=False,
-                    bi_score=hit.score,
-                    bi_rank=int(rank),
-                    ce_score=float("nan"),
-                    ce_rank=int(rank),
-                    hybrid_score=hit.score,
-                    hybrid_rank=int(rank),
-                )
-            )
+        candidates = [self._candidate(hit, int(rank)) for hit, rank in zip(retrieved.hits, ranks)]
         elapsed = (time.perf_counter() - started) * 1000
         timings = Timings(
             embed_ms=retrieved.encode_ms,
@@ -174,27 +174,8 @@ class Searcher:
         flat = [text for group in groups for text in group]
         logits, truncated, scored = self._cross_scores(first.query, flat, progress)
         reranked = time.perf_counter()
-        best, offset = [], 0
-        for group in groups:  # each document by its best-scored passage
-            best.append(offset + int(np.argmax(logits[offset : offset + len(group)])))
-            offset += len(group)
-        ce_array = logits[best] if best else np.zeros(0)
-        ce_ranks = fusion.ranks(ce_array)
-        bi_scores = np.array([c.bi_score for c in first.candidates], dtype=np.float64)
-        hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method, bi_bounded=first.first_bounded)
-        hybrid_ranks = fusion.ranks(hybrid)
-        candidates = tuple(
-            replace(
-                c,
-                passage=flat[best[i]],
-                ce_truncated=bool(truncated[best[i]]),
-                ce_score=float(ce_array[i]),
-                ce_rank=int(ce_ranks[i]),
-                hybrid_score=float(hybrid[i]),
-                hybrid_rank=int(hybrid_ranks[i]),
-            )
-            for i, c in enumerate(first.candidates)
-        )
+        best = _best_of_groups(logits, groups)
+        candidates = _rescored(first, flat, best, logits, truncated, alpha, fusion_method)
         timings = replace(
             first.timings,
             rerank_ms=(reranked - started) * 1000,
@@ -227,6 +208,44 @@ class Searcher:
         if self.reranker is None:
             raise SearchError("no cross-encoder is loaded: only retrieval is available")
         return self.rerank(self.first_stage(query, top_n), alpha, fusion_method, ce_passages, progress)
+
+
+def _rescored(
+    first: SearchResult,
+    flat: list[str],
+    best: list[int],
+    logits: np.ndarray,
+    truncated: np.ndarray,
+    alpha: float,
+    fusion_method: str,
+) -> tuple[Candidate, ...]:
+    """The first stage's candidates with the cross-encoder's scores of their best passages, and the hybrid."""
+    ce_array = logits[best] if best else np.zeros(0)
+    ce_ranks = fusion.ranks(ce_array)
+    bi_scores = np.array([c.bi_score for c in first.candidates], dtype=np.float64)
+    hybrid = fusion.fuse(bi_scores, ce_array, alpha, fusion_method, bi_bounded=first.first_bounded)
+    hybrid_ranks = fusion.ranks(hybrid)
+    return tuple(
+        replace(
+            c,
+            passage=flat[best[i]],
+            ce_truncated=bool(truncated[best[i]]),
+            ce_score=float(ce_array[i]),
+            ce_rank=int(ce_ranks[i]),
+            hybrid_score=float(hybrid[i]),
+            hybrid_rank=int(hybrid_ranks[i]),
+        )
+        for i, c in enumerate(first.candidates)
+    )
+
+
+def _best_of_groups(logits: np.ndarray, groups: list[list[str]]) -> list[int]:
+    """For each document's group of passages (laid end to end in `logits`), the position of its best-scored one."""
+    best, offset = [], 0
+    for group in groups:
+        best.append(offset + int(np.argmax(logits[offset : offset + len(group)])))
+        offset += len(group)
+    return best
 
 
 def side_ranking(result: SearchResult, other: FirstStage, top_k: int) -> SideRanking:
