@@ -89,6 +89,15 @@ def add_bi_encoder_options(parser: argparse.ArgumentParser) -> None:
     add_first_stage_options(parser)
 
 
+def searching_parser(commands, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand that searches a corpus: its parser with the corpus, bi-encoder and search options."""
+    parser = commands.add_parser(name, help=help)
+    add_corpus_options(parser)
+    add_bi_encoder_options(parser)
+    add_search_options(parser)
+    return parser
+
+
 def add_search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ce-model", default=DEFAULT_CROSS_ENCODER, help="cross-encoder id or path")
     parser.add_argument("--top-n", type=int, default=DEFAULT_TOP_N, help="candidates the cross-encoder reranks")

@@ -12,12 +12,11 @@ from ranklens.search import SearchError
 
 def register(commands) -> None:
     """Add `ranklens explain` and its options to the subcommands."""
-    parser = commands.add_parser(
-        "explain", help="each word's contribution to a document's cross-encoder and bi-encoder scores, and why it moved"
+    parser = common.searching_parser(
+        commands,
+        "explain",
+        "each word's contribution to a document's cross-encoder and bi-encoder scores, and why it moved",
     )
-    common.add_corpus_options(parser)
-    common.add_bi_encoder_options(parser)
-    common.add_search_options(parser)
     parser.add_argument("--query", required=True)
     parser.add_argument("--doc", required=True, help="the document's id")
     parser.add_argument("--words", type=int, default=DEFAULT_WORDS, help="how many of the passage's words to measure")

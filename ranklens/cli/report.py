@@ -14,12 +14,9 @@ from ranklens.search import SearchError
 
 def register(commands) -> None:
     """Add `ranklens report` and its options to the subcommands."""
-    parser = commands.add_parser(
-        "report", help="a one-file HTML report of the rankings, charts, metrics and latency, to share"
+    parser = common.searching_parser(
+        commands, "report", "a one-file HTML report of the rankings, charts, metrics and latency, to share"
     )
-    common.add_corpus_options(parser)
-    common.add_bi_encoder_options(parser)
-    common.add_search_options(parser)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--query", nargs="+", help="one or more queries")
     which.add_argument("--all-queries", action="store_true", help="every query of the corpus (with its metrics)")

@@ -10,10 +10,7 @@ from ranklens.cli.output import format_result
 
 def register(commands) -> None:
     """Add `ranklens search` and its options to the subcommands."""
-    parser = commands.add_parser("search", help="bi-encoder and reranked rankings side by side")
-    common.add_corpus_options(parser)
-    common.add_bi_encoder_options(parser)
-    common.add_search_options(parser)
+    parser = common.searching_parser(commands, "search", "bi-encoder and reranked rankings side by side")
     parser.add_argument("--query", required=True)
     parser.add_argument("--top-k", type=int, default=10, help="rows to show")
     parser.set_defaults(run=run)
