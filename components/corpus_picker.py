@@ -15,19 +15,8 @@ import streamlit as st
 from components.text import literal
 from ranklens.corpus import Corpus, CorpusError, builtin_names, load_builtin
 from ranklens.corpus_store import open_corpus, save_corpus, stored_corpora
-from ranklens.readers import (
-    ID_COLUMN_NAMES,
-    SUPPORTED_SUFFIXES,
-    TABLE_SUFFIXES,
-    TITLE_COLUMN_NAMES,
-    Source,
-    TableColumns,
-    check_sizes,
-    corpus_name,
-    load_uploads,
-    named_column,
-    preview_table,
-)
+from ranklens.readers import SUPPORTED_SUFFIXES, TABLE_SUFFIXES, Source, check_sizes, corpus_name, load_uploads
+from ranklens.tables import ID_COLUMN_NAMES, TITLE_COLUMN_NAMES, TableColumns, named_column, preview_table
 
 CORPUS = "corpus"  # the Corpus in use
 SOURCE = "corpus_source"  # what it was loaded from, to know when to load again

@@ -32,9 +32,10 @@ from ranklens.corpus_store import open_corpus, stored_corpora_root
 from ranklens.docstore import COLUMN_TYPES, CONTENT_GROUP, ContentHashes, DocStore, Document, id_hash
 from ranklens.embeddings import CorpusEmbeddings, cache_key, chunk_settings, embed_corpus, embed_passages
 from ranklens.models.embedder import Embedder
-from ranklens.readers import Source, TableColumns, _read, _Reading, check_sizes, files_in
+from ranklens.readers import Source, _read, _Reading, check_sizes, files_in
 from ranklens.retrievers.milvus import MilvusCollection, MilvusSettings
 from ranklens.settings import data_dir
+from ranklens.tables import TableColumns
 from ranklens.textclean import one_line
 
 

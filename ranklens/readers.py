@@ -5,18 +5,16 @@ line, for CSV/TSV/JSONL) and nothing is returned, so nothing half-loaded is ever
 Recoverable problems are repaired and reported in `Corpus.warnings`. Sizes are checked from
 what the file system or the upload says before a byte is read.
 
-Over 300 lines on purpose: one reader per format (text, Markdown, CSV/TSV, JSONL, BEIR, PDF)
-sharing the same size, encoding and repair rules, which would drift apart in separate modules.
+A little over 300 lines: one reader per format (text, Markdown, JSONL, PDF; CSV/TSV rows come
+from ranklens.tables) sharing the same size, encoding and repair rules, and the loaders over them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import io
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,16 @@ from typing import BinaryIO
 
 from ranklens.corpus import Corpus
 from ranklens.docstore import DocStoreBuilder
+from ranklens.tables import (
+    ID_COLUMN_NAMES,
+    TITLE_COLUMN_NAMES,
+    TableColumns,
+    cell,
+    column_at,
+    named_column,
+    preview_table,
+    table_rows,
+)
 from ranklens.textclean import CorpusError, Repairs, clean_name, normalise, one_line, text_lines
 
 MAX_FILES = 200
@@ -32,26 +40,6 @@ MAX_JSON_DEPTH = 20
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 TABLE_SUFFIXES = {".csv", ".tsv"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | TABLE_SUFFIXES | {".jsonl", ".pdf"}
-TEXT_COLUMN_NAMES = ("text", "body", "content", "passage", "abstract")
-ID_COLUMN_NAMES = ("_id", "id", "doc_id", "docid")
-TITLE_COLUMN_NAMES = ("title", "heading")
-_ID_LIKE = re.compile(r"^(_?id|doc_?id|docno|key|sku|uuid|guid|pk|code|.*[_ ]id)$", re.IGNORECASE)
-_HEADER_WORDS = set(TEXT_COLUMN_NAMES) | {"id", "_id", "title", "name", "heading", "doc_id", "docid", "url", "label"}
-PREVIEW_ROWS = 5
-
-csv.field_size_limit(2**31 - 1)  # a long abstract is a valid field; the file size limit bounds it instead
-
-
-@dataclass(frozen=True)
-class TableColumns:
-    """Which columns of a CSV/TSV hold the text, the id and the title. None: chosen from the header (the text:
-    `default_text_column`; the id: a column named id, _id, doc_id or docid; the title: title or heading);
-    "" for the id or title: there is none."""
-
-    text: str | None = None
-    id: str | None = None
-    title: str | None = None
-    header: bool | None = None  # whether the first row names the columns; None: recognised from the rows
 
 
 @dataclass(frozen=True)
@@ -137,117 +125,20 @@ def _read_text(reading: _Reading, source: Source) -> None:
     reading.add(file, 0, source.name, source.name, Path(source.name).stem, text)
 
 
-def _table_rows(source: Source, stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
-    """(line the row starts on, cells) for each row; TSV without quote processing."""
-    delimiter = "\t" if source.name.lower().endswith(".tsv") else ","
-    lines = (line + "\n" for _, line in text_lines(source.name, stream))
-    # TSV has no quoting: a stray " is text, never the start of a field spanning rows
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    # strict: an unclosed quote is an error, not a field that swallows the rest of the file
-    reader = csv.reader(lines, delimiter=delimiter, quoting=quoting, strict=True)
-    ended = 0
-    try:
-        for row in reader:
-            yield ended + 1, row
-            ended = reader.line_num
-    except csv.Error as err:
-        why = "a quoted field is never closed" if "end of data" in str(err) else str(err)
-        raise CorpusError(f"{source.name}, line {ended + 1}: not valid CSV ({why})") from err
-
-
-def looks_like_header(first: Sequence[str], following: Sequence[Sequence[str]]) -> bool:
-    """Whether a table's first row names its columns: a known column name, or short unique labels above longer
-    values. A header-less file must not lose its first row to the header."""
-    cells = [cell.strip() for cell in first]
-    if any(cell.lower() in _HEADER_WORDS for cell in cells):
-        return True
-    if not all(cells) or len(set(cells)) < len(cells):
-        return False
-    if any(len(cell) > 40 or cell.replace(".", "").isdigit() for cell in cells):
-        return False
-    if not following:
-        return True
-    longest = max(len(cell) for cell in cells)
-    return any(max((len(cell) for cell in row), default=0) > 2 * longest for row in following)
-
-
-def named_column(header: Sequence[str], names: Sequence[str]) -> str | None:
-    """The first column whose name (any case) is one of `names`."""
-    lowered = {name.lower(): name for name in header}
-    return next((lowered[name] for name in names if name in lowered), None)
-
-
-def default_text_column(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
-    """`text`, `body`, `content`, `passage` or `abstract` when present, else the column with the longest values
-    among those that do not look like ids; None when every column looks like an id."""
-    named = named_column(header, TEXT_COLUMN_NAMES)
-    if named is not None:
-        return named
-    candidates = [i for i, name in enumerate(header) if not _ID_LIKE.match(name.strip())]
-    if not candidates:
-        return None
-
-    def mean_length(i: int) -> float:
-        values = [len(row[i]) for row in rows if i < len(row)]
-        return sum(values) / len(values) if values else 0.0
-
-    return header[max(candidates, key=mean_length)]
-
-
-@dataclass(frozen=True)
-class TablePreview:
-    """A CSV/TSV's first rows, as the uploader shows them before Load."""
-
-    header: list[str]
-    rows: list[list[str]]
-    has_header: bool
-    text_column: str | None  # what the text column defaults to
-
-
-def preview_table(source: Source, header: bool | None = None) -> TablePreview:
-    """The first rows of a CSV/TSV, whether it has a header, and the text column it would default to."""
-    rows = []
-    with source.open() as stream:
-        for _, row in _table_rows(source, stream):
-            if any(cell.strip() for cell in row):
-                rows.append(row)
-            if len(rows) > PREVIEW_ROWS:
-                break
-    if not rows:
-        raise CorpusError(f"{source.name}: the file is empty")
-    has_header = looks_like_header(rows[0], rows[1:]) if header is None else header
-    names = [c.strip() for c in rows[0]] if has_header else [f"column {i + 1}" for i in range(len(rows[0]))]
-    body = rows[1:] if has_header else rows
-    return TablePreview(names, body[:PREVIEW_ROWS], has_header, default_text_column(names, body))
-
-
-def _column(name: str | None, role: str, header: list[str], source: Source) -> int | None:
-    if name is None:
-        return None
-    if name not in header:
-        shown = ", ".join(map(repr, header))
-        raise CorpusError(f"{source.name}: no column {name!r} for the {role}; the columns are {shown}")
-    return header.index(name)
-
-
-def _cell(row: list[str], at: int | None) -> str:
-    return row[at] if at is not None and at < len(row) else ""
-
-
 def _read_table(reading: _Reading, source: Source, columns: TableColumns) -> None:
     shape = preview_table(source, columns.header)
     text_name = columns.text or shape.text_column
     if text_name is None:
         raise CorpusError(f"{source.name}: every column looks like an id; say which column holds the text")
-    text_at = _column(text_name, "text", shape.header, source)
+    text_at = column_at(text_name, "text", shape.header, source)
     id_name = named_column(shape.header, ID_COLUMN_NAMES) if columns.id is None else columns.id or None
     title_name = named_column(shape.header, TITLE_COLUMN_NAMES) if columns.title is None else columns.title or None
-    id_at = _column(id_name, "id", shape.header, source)
-    title_at = _column(title_name, "title", shape.header, source)
+    id_at = column_at(id_name, "id", shape.header, source)
+    title_at = column_at(title_name, "title", shape.header, source)
     file = reading.builder.add_file(source.name, "line")
     rows = 0
     with source.open() as stream:
-        table = _table_rows(source, stream)
+        table = table_rows(source, stream)
         if shape.has_header:
             next(table, None)
         for line, row in table:
@@ -255,10 +146,10 @@ def _read_table(reading: _Reading, source: Source, columns: TableColumns) -> Non
                 continue
             if len(row) > len(shape.header):
                 raise CorpusError(f"{source.name}, line {line}: more fields than the header has columns")
-            if not _cell(row, text_at).strip():
+            if not cell(row, text_at).strip():
                 raise CorpusError(f"{source.name}, line {line}: the {text_name!r} column is empty")
             where = f"{source.name}, line {line}"
-            reading.add(file, line, where, _cell(row, id_at), _cell(row, title_at), _cell(row, text_at))
+            reading.add(file, line, where, cell(row, id_at), cell(row, title_at), cell(row, text_at))
             rows += 1
     if not rows:
         raise CorpusError(f"{source.name}: a header but no rows")

@@ -7,7 +7,8 @@ from pdfmaker import make_pdf
 from ranklens import readers as corpus_module
 from ranklens.beir import load_beir
 from ranklens.corpus import CorpusError
-from ranklens.readers import Source, TableColumns, load_files, load_paths, preview_table
+from ranklens.readers import Source, load_files, load_paths
+from ranklens.tables import TableColumns, preview_table
 
 
 def jsonl(*records) -> bytes:

@@ -21,13 +21,14 @@ from ranklens.models.embedder import Embedder
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
-from ranklens.readers import TableColumns, load_paths
+from ranklens.readers import load_paths
 from ranklens.retrievers.base import FirstStage
 from ranklens.retrievers.dense import AnnSettings
 from ranklens.retrievers.lexical import BM25Settings
 from ranklens.retrievers.milvus import URI_ENV, MilvusSettings
 from ranklens.retrievers.registry import DEFAULT_FIRST_STAGE, FIRST_STAGES, FirstStageSettings, build_first_stage
 from ranklens.search import DEFAULT_TOP_N, Searcher
+from ranklens.tables import TableColumns
 from ranklens.textclean import decode
 
 
