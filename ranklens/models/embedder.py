@@ -10,6 +10,7 @@ from ranklens import inference
 from ranklens.backends.registry import Forward
 from ranklens.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
+from ranklens.models.loaded import LoadedModel
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -29,7 +30,7 @@ def pooling_mode(model) -> str | None:
     return mode if mode in ("mean", "cls") else None
 
 
-class Embedder:
+class Embedder(LoadedModel):
     """The bi-encoder: normalized embeddings, and a count of model calls for tests and the UI.
 
     With the torch backends sentence-transformers' `encode` runs as is (it sorts by length
@@ -47,16 +48,9 @@ class Embedder:
         backend_note: str | None = None,
         fallback_reason: str | None = None,
     ) -> None:
-        self.name = name
-        self.model = model
-        self.backend = backend
-        self.forward = forward
-        self.exported = exported
-        self.backend_note = backend_note
-        self.fallback_reason = fallback_reason
         # fp32 keeps the bare fingerprint, so indexes cached before backends existed stay valid
-        self.fingerprint = fingerprint(name) + ("" if backend == "torch" else f"|{backend}")
-        self.calls = 0
+        tagged = fingerprint(name) + ("" if backend == "torch" else f"|{backend}")
+        super().__init__(name, model, backend, forward, exported, backend_note, fallback_reason, tagged)
 
     @property
     def max_tokens(self) -> int:

@@ -10,6 +10,7 @@ from ranklens import inference
 from ranklens.backends.registry import Forward
 from ranklens.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
+from ranklens.models.loaded import LoadedModel
 from ranklens.progress import OnProgress
 
 # Pairs per cross-encoder batch: 16 was fastest on med's 100 candidates here (32 pads more, 8 starves the cores)
@@ -18,7 +19,7 @@ MIN_BUDGET = 32  # tokens: below this a pair is little more than its query
 BUDGETS = (64, 96, 128, 192, 256, 384, 512)  # what the token-budget knobs offer (up to the model's window)
 
 
-class Reranker:
+class Reranker(LoadedModel):
     """The cross-encoder: raw logits for (query, passage) pairs, in token-length-sorted batches.
 
     `backend` says what runs the forward pass (ranklens.backends): the CrossEncoder's own
@@ -36,16 +37,10 @@ class Reranker:
         exported: bool = False,
         backend_note: str | None = None,
     ) -> None:
-        self.name = name
-        self.model = model
+        super().__init__(
+            name, model, backend, forward, exported, backend_note, fallback_reason, f"{fingerprint(name)}|{backend}"
+        )
         self.requested = requested
-        self.forward = forward
-        self.fallback_reason = fallback_reason
-        self.backend = backend
-        self.exported = exported  # this load exported the model (False: the export came from the disk cache)
-        self.backend_note = backend_note  # why the asked-for backend is not the one in use
-        self.fingerprint = f"{fingerprint(name)}|{backend}"
-        self.calls = 0
 
     @property
     def max_tokens(self) -> int:
