@@ -16,7 +16,8 @@ Ingestion: a generated JSON Lines corpus of short documents, streamed through `r
 ingest` (read, validate, chunk, embed with the bi-encoder in bf16, write, checkpoint) for a
 prefix of --ingest-lines lines and a prefix four times smaller: documents/s, and peak
 memory, which stays the same when the input grows (it is bounded by a group, not the
-corpus). Everything is written under $RANKLENS_HOME/bench and removed at the end.
+corpus). The vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each
+ingestion runs with a temporary RANKLENS_HOME of its own, removed with it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -237,14 +239,10 @@ def ingest_one(path: Path) -> None:
     )
 
 
-def _child(*args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def _child(*args: str, home: str | None = None) -> dict:
+    """Run one measurement in a fresh process (with its own RANKLENS_HOME when `home` is given)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"RANKLENS_HOME": home} if home else {})}
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -275,10 +273,11 @@ def main() -> None:
             path = bench_folder() / f"ingest-{lines}.jsonl"
             write_jsonl(path, lines)
             print(f"ingesting {lines:,} lines…", file=sys.stderr)
-            ingested.append(_child("--ingest-one", str(path)))
+            # a home of its own: the ingested corpus, its checkpoints and embeddings are the bench's, not the user's
+            with tempfile.TemporaryDirectory(prefix="ranklens-scale-ingest-") as home:
+                ingested.append(_child("--ingest-one", str(path), home=home))
     finally:
         shutil.rmtree(bench_folder(), ignore_errors=True)
-        shutil.rmtree(data_dir() / "ingest", ignore_errors=True)
     print(f"machine: {cpu_name()}, {cpu_cores()} cores; top-{TOP}, {args.queries} real queries one at a time")
     print(
         f"{'engine':<12} {'passages':>10} {'build s':>9} {'disk MiB':>9} {'peak MiB':>9} {'p50 ms':>8} "
