@@ -73,11 +73,16 @@ def test_the_choice_is_cached_per_model_and_measured_again_when_the_key_changes(
     assert choice_key("model-a") not in stored, "a runtime's new version is a new key"
 
 
-def test_calibration_pairs_come_from_the_corpus(adi):
-    made = calibration.calibration_pairs(list(adi.queries.values()), [d.text for d in adi.documents])
+def test_calibration_pairs_come_from_the_corpus_and_fill_the_window(adi):
+    texts = [d.text for d in adi.documents]
+    made = calibration.calibration_pairs(list(adi.queries.values()), texts)
     assert len(made) == calibration.PAIRS
     assert {q for q, _ in made} <= set(adi.queries.values())
-    assert len({p for _, p in made}) == calibration.PAIRS, "spread over the passages"
+    words = set(" ".join(texts).split())
+    assert all(set(p.split()) <= words for _, p in made), "the corpus's own words"
+    assert all(len(p.split()) >= calibration.PASSAGE_WORDS for _, p in made), "short abstracts joined: a full window"
+    assert len(set(made)) == calibration.PAIRS, "no pair twice"
+    assert len({p for _, p in made}) > len(texts) / 4, "spread over the corpus"
     no_queries = calibration.calibration_pairs([], ["alpha beta gamma delta", "epsilon zeta"])
     assert no_queries and all(q in ("alpha beta gamma delta", "epsilon zeta") for q, _ in no_queries)
 
