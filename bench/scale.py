@@ -15,8 +15,7 @@ against the exact (flat) search of the same vectors.
 Ingestion: a generated JSON Lines corpus of short documents, streamed through `ranklens
 ingest` (read, validate, chunk, embed with the bi-encoder in bf16, write, checkpoint) for a
 prefix of --ingest-lines lines and a prefix four times smaller: documents/s, and peak
-memory, which stays the same when the input grows (it is bounded by a group, not the
-corpus). The vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each
+memory for both, to see how it grows with the input. The vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each
 ingestion runs with a temporary RANKLENS_HOME of its own, removed with it.
 """
 
