@@ -73,8 +73,9 @@ def _model_picker(label: str, options: list[str], kind: str, more_help: str) -> 
 
 
 @st.cache_resource(show_spinner=False)
-def _measured(ce_model: str, corpus_key: str, _corpus: Corpus) -> Choice:
-    """Once per model and process (and once per machine, on disk): which backend is fastest here."""
+def _measured(ce_model: str, _corpus: Corpus) -> Choice:
+    """Once per model and process (and once per machine, on disk): which backend is fastest here. Keyed by the
+    model alone, as the choice on disk is: the first corpus loaded only lends its pairs."""
     with st.status("Measuring each cross-encoder backend on this CPU (once per machine and model)…") as status:
         choice = measured_backend(
             ce_model,
@@ -100,7 +101,7 @@ def _backend(ce_model: str, corpus: Corpus) -> str:
     )
     if chosen != AUTO:
         return chosen
-    choice = _measured(ce_model, corpus.key, corpus)
+    choice = _measured(ce_model, corpus)
     st.caption(f"auto → **{literal(choice.reason())}**")
     return choice.backend
 
