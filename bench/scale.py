@@ -1,7 +1,7 @@
 """First stages at scale: FAISS flat, HNSW, IVF and Milvus Lite at 10k, 100k and 1M passages, and ingestion.
 
     python bench/scale.py [--sizes 10000 100000 1000000] [--engines faiss faiss-hnsw faiss-ivf milvus]
-                          [--queries 200] [--ingest-lines 100000]
+                          [--queries 200] [--ingest-lines 25000 100000]
 
 Vectors: the real all-MiniLM-L6-v2 passage embeddings of every shared dataset (adi, med,
 cranfield, scifact: about 9.5k passages, embedded once and cached) for the smallest size; for
@@ -13,9 +13,9 @@ process's baseline; Milvus Lite's own server process is not counted), query late
 against the exact (flat) search of the same vectors.
 
 Ingestion: a generated JSON Lines corpus of short documents, streamed through `ranklens
-ingest` (read, validate, chunk, embed with the bi-encoder in bf16, write, checkpoint) for a
-prefix of --ingest-lines lines and a prefix four times smaller: documents/s, and peak
-memory for both, to see how it grows with the input. The vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each
+ingest` (read, validate, chunk, embed with the bi-encoder in bf16, write, checkpoint) at each
+of --ingest-lines: documents/s and peak memory, the largest against the smallest, to see
+whether it grows with the input. `--sizes` with no value runs the ingestion alone. The vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each
 ingestion runs with a temporary RANKLENS_HOME of its own, removed with it.
 """
 
@@ -232,10 +232,10 @@ def _child(*args: str, home: str | None = None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--engines", nargs="+", default=["faiss", "faiss-hnsw", "faiss-ivf", "milvus"])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ingest-lines", type=int, default=100_000)
+    parser.add_argument("--ingest-lines", nargs="+", type=int, default=[25_000, 100_000])
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--ingest-one", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,14 +244,15 @@ def main() -> None:
     if args.ingest_one:
         return ingest_one(Path(args.ingest_one))
     try:
-        prepare(args.sizes, args.queries)
+        if args.sizes:
+            prepare(args.sizes, args.queries)
         rows = []
         for size in args.sizes:
             for engine in args.engines:
                 print(f"{engine} at {size:,} passages…", file=sys.stderr)
                 rows.append(_child("--one", engine, str(size)))
         ingested = []
-        for lines in (args.ingest_lines // 4, args.ingest_lines):
+        for lines in sorted(args.ingest_lines):
             path = bench_folder() / f"ingest-{lines}.jsonl"
             write_corpus(path, lines)
             print(f"ingesting {lines:,} lines…", file=sys.stderr)
@@ -261,10 +262,11 @@ def main() -> None:
     finally:
         shutil.rmtree(bench_folder(), ignore_errors=True)
     print(f"machine: {cpu_name()}, {cpu_cores()} cores; top-{TOP}, {args.queries} real queries one at a time")
-    print(
-        f"{'engine':<12} {'passages':>10} {'build s':>9} {'disk MiB':>9} {'peak MiB':>9} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'recall@100':>10}"
-    )
+    if rows:
+        print(
+            f"{'engine':<12} {'passages':>10} {'build s':>9} {'disk MiB':>9} {'peak MiB':>9} {'p50 ms':>8} "
+            f"{'p95 ms':>8} {'recall@100':>10}"
+        )
     for row in rows:
         print(
             f"{row['engine']:<12} {row['passages']:>10,} {row['build_s']:>9.1f} {row['disk_mb']:>9.1f} "
@@ -277,10 +279,10 @@ def main() -> None:
             f"{row['documents']:>10,} {row['file_mb']:>9.1f} {row['passages']:>10,} {row['docs_per_s']:>8.0f} "
             f"{row['peak_mb']:>9.0f}"
         )
-    if ingested[0]["peak_mb"] > 0:
+    if len(ingested) > 1 and ingested[0]["peak_mb"] > 0:
         print(
-            f"peak memory, {ingested[1]['documents']:,} lines against {ingested[0]['documents']:,}: "
-            f"{ingested[1]['peak_mb'] / ingested[0]['peak_mb']:.2f}x"
+            f"peak memory, {ingested[-1]['documents']:,} lines against {ingested[0]['documents']:,}: "
+            f"{ingested[-1]['peak_mb'] / ingested[0]['peak_mb']:.2f}x"
         )
 
 

@@ -264,7 +264,7 @@ def _documents(ingestion: Ingestion) -> DocStore:
 
 def _finish(ingestion: Ingestion, name: str) -> tuple[Corpus, CorpusEmbeddings]:
     """The parts as a stored corpus, the passages and vectors as its embeddings in the cache."""
-    from ranklens.passages import FIELDS, PassageTable
+    from ranklens.passages import FIELD_TYPES, PassageTable
 
     store = _documents(ingestion)
     key = "c" + store.identity[:24]
@@ -277,9 +277,8 @@ def _finish(ingestion: Ingestion, name: str) -> tuple[Corpus, CorpusEmbeddings]:
         cachedir.install(staging, folder)
     corpus = open_corpus(key)
     parts = [np.load(p) for p in sorted(ingestion.folder.glob("part-*.passages.npz"))]
-    columns = {f: np.concatenate([p[f] for p in parts]) if parts else np.zeros(0, np.int64) for f in FIELDS}
-    spans = list(zip(*(columns[f] for f in FIELDS)))
-    passages = PassageTable.from_spans(corpus.documents, spans)
+    columns = {f: np.concatenate([p[f] for p in parts] or [np.zeros(0)]).astype(t) for f, t in FIELD_TYPES.items()}
+    passages = PassageTable(corpus.documents, columns)
     target = data_dir() / "indexes" / cache_key(corpus, ingestion.embedder, ingestion.chunking)
     if not target.is_dir():
         staging = cachedir.staging_folder(target)
@@ -290,13 +289,15 @@ def _finish(ingestion: Ingestion, name: str) -> tuple[Corpus, CorpusEmbeddings]:
 
 
 def _npy_from_raw(raw: Path, target: Path, dimension: int) -> None:
-    """A .npy file of the raw float32 rows, copied a slice at a time (never the whole matrix in memory)."""
+    """A .npy file of the raw float32 rows: its header, then the bytes copied a block at a time.
+
+    Plain reads and writes, not memory maps: a mapped file's pages count in the process's resident
+    memory, so copying through two maps made the ingestion's peak twice the vectors' size."""
     rows = raw.stat().st_size // (4 * dimension)
-    source = np.memmap(raw, dtype=np.float32, mode="r", shape=(rows, dimension))
-    written = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=(rows, dimension))
-    for start in range(0, rows, 65_536):
-        written[start : start + 65_536] = source[start : start + 65_536]
-    written.flush()
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False}
+    with raw.open("rb") as source, target.open("wb") as written:
+        np.lib.format.write_array_header_1_0(written, {**header, "shape": (rows, dimension)})
+        shutil.copyfileobj(source, written, 1 << 20)
 
 
 def fingerprint(

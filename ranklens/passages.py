@@ -15,6 +15,7 @@ import numpy as np
 from ranklens.docstore import DocStore
 
 FIELDS = ("document", "number", "of", "start", "end")
+FIELD_TYPES = {"document": np.uint32, "number": np.uint16, "of": np.uint16, "start": np.uint32, "end": np.uint32}
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,7 @@ class PassageTable:
     def from_spans(cls, documents: DocStore, spans: list[tuple[int, int, int, int, int]]) -> PassageTable:
         """The table from (document, number, of, start, end) rows."""
         array = np.array(spans, dtype=np.int64).reshape(-1, len(FIELDS))
-        types = {"document": np.uint32, "number": np.uint16, "of": np.uint16, "start": np.uint32, "end": np.uint32}
-        return cls(documents, {name: array[:, i].astype(types[name]) for i, name in enumerate(FIELDS)})
+        return cls(documents, {name: array[:, i].astype(FIELD_TYPES[name]) for i, name in enumerate(FIELDS)})
 
     def __len__(self) -> int:
         return len(self.columns["document"])
