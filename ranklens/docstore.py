@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,21 +277,11 @@ class DocStore(Sequence[Document]):
 
     def save(self, path: Path) -> None:
         """Write the store as one Arrow IPC file (read back by `DocStore.open`, memory-mapped)."""
-        table = pa.table(
-            {
-                "id": self._ids,
-                "title": self._titles,
-                "text": self._texts,
-                "id_hash_sorted": pa.array(self._sorted),
-                "id_order": pa.array(self._order),
-                "source_file": pa.array(self._source_file),
-                "source_place": pa.array(self._source_place),
-            }
+        texts = pa.table({"id": self._ids, "title": self._titles, "text": self._texts})
+        sources = (self._source_file, self._source_place)
+        write_store(
+            path, [lambda: texts], (self._sorted, self._order), sources, self._files, self.content_hash, self.identity
         )
-        meta = {"files": self._files, "content_hash": self.content_hash, "identity": self.identity}
-        table = table.replace_schema_metadata({"ranklens": json.dumps(meta)})
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
 
     @classmethod
     def open(cls, path: Path) -> DocStore:
@@ -318,3 +308,40 @@ class DocStore(Sequence[Document]):
         arrays = self._ids.nbytes + self._titles.nbytes + self._texts.nbytes
         tables = self._order.nbytes + self._sorted.nbytes
         return arrays + tables + self._source_file.nbytes + self._source_place.nbytes
+
+
+def write_store(
+    path: Path,
+    parts: Iterable[Callable[[], pa.Table]],
+    id_table: tuple[np.ndarray, np.ndarray],
+    sources: tuple[np.ndarray, np.ndarray],
+    files: list[tuple[str, str]],
+    content_hash: str,
+    identity: str,
+) -> None:
+    """The file `DocStore.open` reads, its id, title and text columns written one part at a time: each of `parts`
+    gives a table of consecutive documents when called, and is let go before the next, so an ingestion's parts
+    never sit in memory (or mapped) all at once. `id_table`: the sorted id hashes and each one's position."""
+    sorted_hashes, order = id_table
+    meta = {"files": files, "content_hash": content_hash, "identity": identity}
+    schema = pa.schema(
+        [
+            *(pa.field(name, kind) for name, kind in COLUMN_TYPES.items()),
+            pa.field("id_hash_sorted", pa.uint64()),
+            pa.field("id_order", pa.uint32()),
+            pa.field("source_file", pa.uint32()),
+            pa.field("source_place", pa.uint32()),
+        ],
+        metadata={"ranklens": json.dumps(meta)},
+    )
+    start = 0
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        for part in parts:
+            texts = part()
+            end = start + len(texts)
+            columns = [texts[name] for name in COLUMN_TYPES]
+            columns += [pa.array(a[start:end]) for a in (sorted_hashes, order, *sources)]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+            start = end
+    if start != len(order):
+        raise ValueError(f"the parts hold {start} documents and the id table {len(order)}")

@@ -29,7 +29,7 @@ from ranklens import cachedir
 from ranklens.chunking import chunk_documents
 from ranklens.corpus import Corpus, CorpusError
 from ranklens.corpus_store import open_corpus, stored_corpora_root
-from ranklens.docstore import COLUMN_TYPES, CONTENT_GROUP, ContentHashes, DocStore, Document, id_hash
+from ranklens.docstore import COLUMN_TYPES, CONTENT_GROUP, ContentHashes, DocStore, Document, id_hash, write_store
 from ranklens.embeddings import CorpusEmbeddings, cache_key, chunk_settings, embed_corpus, embed_passages
 from ranklens.models.embedder import Embedder
 from ranklens.readers import Source, _read, _Reading, check_sizes, files_in
@@ -245,19 +245,33 @@ def _parts(folder: Path) -> list[Path]:
     return sorted(folder.glob("part-*.arrow"))
 
 
-def _documents(ingestion: Ingestion) -> DocStore:
-    tables = [pa.ipc.open_file(pa.memory_map(str(p), "r")).read_all() for p in _parts(ingestion.folder)]
-    columns = {
-        column: pa.chunked_array([c for t in tables for c in t[column].chunks], type=COLUMN_TYPES[column])
-        for column in ("id", "title", "text")
-    }
-    hashes = np.concatenate([t["id_hash"].to_numpy() for t in tables]) if tables else np.zeros(0, np.uint64)
-    file, place = (
-        np.concatenate([t[c].to_numpy() for t in tables]).astype(np.uint32) if tables else np.zeros(0, np.uint32)
-        for c in ("source_file", "source_place")
+def _read_part(path: Path) -> pa.Table:
+    """One part, read into memory rather than mapped: it is let go as soon as it is written on."""
+    with pa.OSFile(str(path), "rb") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _save_documents(ingestion: Ingestion, path: Path) -> None:
+    """The stored corpus's file from the parts, a part at a time: only the id table (about 24 bytes a document)
+    is built whole. Raises CorpusError naming both places when an id occurs twice."""
+    parts = _parts(ingestion.folder)
+    small: dict[str, list[np.ndarray]] = {"id_hash": [], "source_file": [], "source_place": []}
+    for part in parts:
+        table = _read_part(part)
+        for column, arrays in small.items():
+            arrays.append(table[column].to_numpy().copy())  # a copy: a view would keep the whole part alive
+    hashes, file, place = (
+        np.concatenate(arrays) if arrays else np.zeros(0, np.uint64 if c == "id_hash" else np.uint32)
+        for c, arrays in small.items()
+    )
+    order = np.argsort(hashes, kind="stable").astype(np.uint32)
+    readers = [lambda part=part: _read_part(part) for part in parts]
+    content = ingestion.hashes
+    write_store(
+        path, readers, (hashes[order], order), (file, place), ingestion.files, content.ordered(), content.identity()
     )
     try:
-        return DocStore.from_columns(columns, hashes, (file, place), ingestion.files, ingestion.hashes)
+        DocStore.open(path).check_unique()
     except ValueError as err:
         raise CorpusError(one_line(str(err))) from err
 
@@ -266,13 +280,22 @@ def _finish(ingestion: Ingestion, name: str) -> tuple[Corpus, CorpusEmbeddings]:
     """The parts as a stored corpus, the passages and vectors as its embeddings in the cache."""
     from ranklens.passages import FIELD_TYPES, PassageTable
 
-    store = _documents(ingestion)
-    key = "c" + store.identity[:24]
+    key = "c" + ingestion.hashes.identity()[:24]
     folder = stored_corpora_root() / key
     if not (folder / "corpus.json").is_file():
         staging = cachedir.staging_folder(folder)
-        store.save(staging / "documents.arrow")
-        meta = {"name": name, "queries": {}, "qrels": {}, "warnings": ingestion.repairs, "documents": len(store)}
+        try:
+            _save_documents(ingestion, staging / "documents.arrow")
+        except CorpusError:
+            cachedir.discard(staging)
+            raise
+        meta = {
+            "name": name,
+            "queries": {},
+            "qrels": {},
+            "warnings": ingestion.repairs,
+            "documents": ingestion.documents,
+        }
         (staging / "corpus.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         cachedir.install(staging, folder)
     corpus = open_corpus(key)

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import dataset
 from ranklens.beir import load_beir
+from ranklens.corpus import CorpusError
+from ranklens.corpus_store import stored_corpora
 from ranklens.embeddings import embed_corpus
 from ranklens.ingest import IngestSettings, ingest
 
@@ -42,3 +44,12 @@ def test_an_ingested_corpus_is_found_by_every_later_load(embedder, tmp_path, mon
         bad = tmp_path / "dupes.jsonl"
         bad.write_text('{"_id": "1", "text": "a"}\n{"_id": "1", "text": "b"}\n')
         ingest([bad], embedder)
+
+
+def test_an_id_repeated_in_a_later_group_is_refused_naming_both_lines(embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    bad = tmp_path / "late-dupe.jsonl"
+    bad.write_text("".join(f'{{"_id": "{i}", "text": "text {n}"}}\n' for n, i in enumerate(["a", "b", "c", "a"])))
+    with pytest.raises(CorpusError, match=r"duplicate document id 'a': in .*late-dupe.jsonl:1 and .*:4"):
+        ingest([bad], embedder, settings=IngestSettings(group=2))
+    assert stored_corpora() == {}, "nothing stored"
