@@ -10,7 +10,7 @@ from components import first_stage_picker
 from components.project_settings import Project
 from components.text import literal
 from ranklens.backends.calibration import AUTO, Choice, measured_backend
-from ranklens.backends.registry import BACKENDS
+from ranklens.backends.registry import BACKENDS, offered
 from ranklens.corpus import Corpus
 from ranklens.models.allowed import check_allowed
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks, in_use
@@ -90,14 +90,14 @@ def _measured(ce_model: str, _corpus: Corpus) -> Choice:
 def _backend(ce_model: str, corpus: Corpus) -> str:
     chosen = st.selectbox(
         "Cross-encoder backend",
-        [AUTO, *BACKENDS],
+        [AUTO, *offered()],
         format_func=lambda b: "auto (measured on this CPU)" if b == AUTO else b,
         key="ce_backend",
         bind="query-params",
         help="auto: the fastest backend that keeps the ranking (Spearman with torch fp32 ≥ 0.99), timed on pairs of "
         "this corpus the first time and remembered for this CPU, model and library versions. A lower-precision "
         "backend shows its agreement with torch fp32 on every query. "
-        + " · ".join(f"{b}: {what}" for b, what in BACKENDS.items()),
+        + " · ".join(f"{b}: {BACKENDS[b]}" for b in offered()),
     )
     if chosen != AUTO:
         return chosen
@@ -152,7 +152,7 @@ def render(project: Project | None, corpus: Corpus | None) -> Settings | None:
     backend = _backend(ce_model, corpus) if corpus is not None else "torch"
     bi_backend = st.selectbox(
         "Bi-encoder backend",
-        list(BACKENDS),
+        offered(),
         key="bi_backend",
         bind="query-params",
         help="What embeds the corpus and the queries. torch fp32 is the default: the index is "

@@ -49,7 +49,10 @@ def matmul_peak(precision: str, size: int = SIZE, repeats: int = 5) -> float | N
 
 def precision_of(backend: str) -> str:
     """The precision a backend's matmuls run in (OpenVINO computes weight-compressed int8 models in bf16 where the
-    CPU has bf16, else fp32; the seed is torch fp32)."""
+    CPU has bf16, else fp32; the seed is torch fp32). cuda's is the GPU's fp16, which the CPU microbenchmark does
+    not measure."""
+    if backend == "cuda":
+        return "fp16-gpu"
     if backend.endswith("-bf16"):
         return "bf16"
     if backend in ("onnx-int8", "openvino-int8-static"):

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import STAND_IN_CE
 from ranklens.backends.calibration import measured_backend
-from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN
+from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, gpu_missing, offered
 from ranklens.compare import spearman
 from ranklens.models.loading import forget_loaded, load_embedder, load_reranker
 from ranklens.settings import data_dir
 
-LOWER_PRECISION = [b for b in BACKENDS if b != "torch"]
+LOWER_PRECISION = [b for b in offered() if b != "torch"]
 # Each bi-encoder backend's embeddings against torch fp32's, as the lowest cosine over real abstracts.
 # onnx-int8 is far off (0.90) and is listed so, not hidden.
 MIN_EMBEDDING_COSINE = {
@@ -25,6 +25,7 @@ MIN_EMBEDDING_COSINE = {
     "openvino-bf16": 0.995,
     "openvino-int8": 0.995,
     "openvino-int8-static": 0.95,
+    "cuda": 0.995,
 }
 
 
@@ -79,7 +80,7 @@ def test_exporting_leaves_the_torch_model_as_it_was(reranker, adi_pairs, torch_s
 
 def test_the_measured_default_keeps_the_ranking_on_real_pairs(adi, adi_pairs, torch_scores):
     choice = measured_backend(str(STAND_IN_CE), list(adi.queries.values()), [d.text for d in adi.documents])
-    assert {m.backend for m in choice.measured} == set(BACKENDS), "every backend was timed"
+    assert {m.backend for m in choice.measured} == set(offered()), "every backend offered was timed"
     chosen = load_reranker(str(STAND_IN_CE), fallbacks=[], backend=choice.backend)
     assert spearman(chosen.score(adi_pairs), torch_scores) >= DEFAULT_MIN_SPEARMAN
 
@@ -113,6 +114,20 @@ def test_missing_runtime_falls_back_to_torch_and_says_so(
     bi = load_embedder(embedder.name, backend=backend)
     assert bi.backend == "torch" and "not installed" in bi.backend_note and bi.fingerprint == embedder.fingerprint
     forget_loaded("bi", embedder.name, backend)
+
+
+@pytest.mark.skipif(gpu_missing("cuda") is None, reason="this machine has a GPU: cuda runs for real")
+def test_cuda_without_a_gpu_is_not_offered_and_runs_torch_fp32_saying_so(adi_pairs, torch_scores, embedder):
+    assert "cuda" not in offered()
+    forget("cuda")
+    reranker = load_reranker(str(STAND_IN_CE), fallbacks=[], backend="cuda")
+    assert reranker.backend == "torch" and "no CUDA GPU" in reranker.backend_note
+    assert reranker.score(adi_pairs[:8]) == pytest.approx(torch_scores[:8], abs=1e-5)
+    forget("cuda")
+    forget_loaded("bi", embedder.name, "cuda")
+    bi = load_embedder(embedder.name, backend="cuda")
+    assert bi.backend == "torch" and "no CUDA GPU" in bi.backend_note and bi.fingerprint == embedder.fingerprint
+    forget_loaded("bi", embedder.name, "cuda")
 
 
 def test_length_sorted_batches_keep_the_order(reranker, adi_pairs, torch_scores):

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN
+from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, offered
 from ranklens.compare import spearman
 from ranklens.settings import data_dir
 
@@ -92,7 +92,7 @@ def choose(measured: Sequence[Measured]) -> str:
 def measure(
     load: Callable[[str], object],
     pairs: Sequence[Pair],
-    backends: Sequence[str] = tuple(BACKENDS),
+    backends: Sequence[str] | None = None,
     timer: Callable[[], float] = time.perf_counter,
     rounds: int = ROUNDS,
     notify: Callable[[str], None] | None = None,
@@ -100,11 +100,12 @@ def measure(
     """Each backend's median time over `rounds` on `pairs` after one warm-up, and its Spearman with torch fp32.
 
     `load(backend)` returns a reranker (anything with `.score(pairs)` and `.backend`); a backend that fails to
-    load, or loads as another one (its runtime is missing), is measured as an error.
+    load, or loads as another one (its runtime is missing), is measured as an error. `backends`: those this
+    machine offers, unless named.
     """
     reference = load("torch").score(pairs)
     results = []
-    for backend in backends:
+    for backend in offered() if backends is None else backends:
         if notify:
             notify(f"Timing the cross-encoder on {backend} ({len(pairs)} pairs)…")
         try:
@@ -144,7 +145,7 @@ def calibrate(
     model_fingerprint: str,
     load: Callable[[str], object],
     pairs: Sequence[Pair],
-    backends: Sequence[str] = tuple(BACKENDS),
+    backends: Sequence[str] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> Choice:
     """The cached choice for this model and machine, else measure every backend now and keep the choice."""

@@ -1,4 +1,5 @@
-"""The backends by name, what each must keep of the ranking, and the forward pass each one builds.
+"""The backends by name, which of them this machine offers, what each must keep of the ranking, and the forward
+pass each one builds.
 
 A forward pass is a callable from one padded batch of token ids (numpy) to the model's first
 output: logits for a cross-encoder, token embeddings for a bi-encoder.
@@ -20,7 +21,9 @@ BACKENDS = {
     "openvino-int8": "OpenVINO, int8 weights (NNCF weight compression)",
     "openvino-int8-static": "OpenVINO, int8 weights and activations (NNCF post-training quantization, calibrated "
     "on real pairs of the built-in corpora): int8 matmuls on VNNI and AMX",
+    "cuda": "PyTorch on a CUDA GPU, float16 (offered only where torch sees a GPU)",
 }
+IN_TORCH = ("torch", "torch-bf16", "cuda")  # run by the loaded transformers module itself, not by an export
 # A lower-precision backend must keep the ranking. What the tests hold each to, as Spearman
 # correlation with torch fp32 on the same real (query, abstract) pairs:
 MIN_SPEARMAN = {
@@ -31,6 +34,7 @@ MIN_SPEARMAN = {
     "openvino-bf16": 0.99,
     "openvino-int8": 0.99,
     "openvino-int8-static": 0.99,
+    "cuda": 0.99,
 }
 # "auto" takes the fastest backend measured on this machine among those reaching DEFAULT_MIN_SPEARMAN on the
 # calibration pairs (ranklens.backends.calibration); bench/rerank_speed.py checks them against the seed's nDCG@10.
@@ -46,6 +50,20 @@ class BackendUnavailable(RuntimeError):
     """The runtime a backend needs is not installed or cannot export this model."""
 
 
+def gpu_missing(backend: str) -> str | None:
+    """Why `backend` cannot run on this machine's hardware, or None: only cuda needs more than the CPU."""
+    if backend != "cuda":
+        return None
+    import torch
+
+    return None if torch.cuda.is_available() else "torch sees no CUDA GPU here"
+
+
+def offered() -> list[str]:
+    """The backends worth offering and measuring here: every one, but cuda only where there is a GPU."""
+    return [backend for backend in BACKENDS if gpu_missing(backend) is None]
+
+
 def make_forward(
     backend: str,
     module,
@@ -57,10 +75,10 @@ def make_forward(
 ) -> tuple[Forward, bool]:
     """The forward pass for `backend` over `module`, and whether an export had to be made now.
 
-    For the torch backends `module` must already be in the wanted dtype; the others export it
+    For the torch backends `module` must already be in the wanted dtype and on its device; the others export it
     (once, cached on disk) and run the export.
     """
-    if backend.startswith("torch"):
+    if backend in IN_TORCH:
         from ranklens.backends.torch_runtime import torch_forward
 
         return torch_forward(module), False

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.backends.registry import BACKENDS
+from ranklens.backends.registry import BACKENDS, offered
 from ranklens.bench import speed_benchmark
 from ranklens.cli.common import say
 from ranklens.cli.output import print_frame
@@ -32,8 +32,8 @@ def register(commands) -> None:
         "--backends",
         nargs="+",
         choices=list(BACKENDS),
-        default=list(BACKENDS),
-        help="cross-encoder backends to compare with the seed",
+        help="cross-encoder backends to compare with the seed (default: every one this machine offers; cuda only "
+        "with a GPU)",
     )
     parser.add_argument(
         "--bi-backends",
@@ -71,7 +71,8 @@ def _defaults(args: argparse.Namespace) -> None:
     """What the options left unset mean, for the default run or the --long one."""
     args.datasets = args.datasets or (["med", "scifact"] if args.long else ["med"])
     args.sizes = args.sizes or ([10, 100, 1000] if args.long else [10, 100])
-    args.bi_backends = args.bi_backends or (list(BACKENDS) if args.long else ["torch", "torch-bf16"])
+    args.backends = args.backends or offered()
+    args.bi_backends = args.bi_backends or (offered() if args.long else ["torch", "torch-bf16"])
 
 
 def run(args: argparse.Namespace) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ranklens.backends.cpu import configure_threads
-from ranklens.backends.registry import BACKENDS, BackendUnavailable, make_forward
+from ranklens.backends.registry import BACKENDS, IN_TORCH, BackendUnavailable, gpu_missing, make_forward
 from ranklens.backends.torch_runtime import torch_forward
 from ranklens.models.embedder import Embedder, pooling_mode
 from ranklens.models.files import fingerprint, model_kind
@@ -37,7 +37,7 @@ class ModelError(RuntimeError):
     """A model that cannot be loaded or is the wrong kind; the message says what to do."""
 
 
-_weights: dict[tuple[str, str, str], object] = {}  # (kind, name, fp32|bf16) -> the loaded model
+_weights: dict[tuple[str, str, str], object] = {}  # (kind, name, fp32|bf16|fp16-cuda) -> the loaded model
 _rerankers: dict[tuple[str, ...], Reranker] = {}
 _embedders: dict[tuple[str, ...], Embedder] = {}
 
@@ -62,24 +62,39 @@ def _quiet_transformers() -> None:
 
 
 def _weights_kind(backend: str) -> str:
-    """Which loaded weights a backend starts from: bf16 for torch-bf16, fp32 for everything else (exports included)."""
-    return "bf16" if backend == "torch-bf16" else "fp32"
+    """Which loaded weights a backend starts from: bf16 for torch-bf16, fp16 on the GPU for cuda, fp32 (on the CPU)
+    for everything else, exports included."""
+    return {"torch-bf16": "bf16", "cuda": "fp16-cuda"}.get(backend, "fp32")
 
 
 def _read_weights(kind: str, name: str, backend: str):
     import torch
 
     _quiet_transformers()
-    dtype = {"model_kwargs": {"dtype": torch.bfloat16}} if _weights_kind(backend) == "bf16" else {}
+    weights = _weights_kind(backend)
+    dtype = {"bf16": torch.bfloat16, "fp16-cuda": torch.float16}.get(weights)
+    # The device always named: sentence-transformers would put a CPU backend's model on a GPU it finds.
+    settings = {
+        "device": "cuda" if weights == "fp16-cuda" else "cpu",
+        **({"model_kwargs": {"dtype": dtype}} if dtype else {}),
+    }
     if kind == "bi":
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(name, **dtype)
+        return SentenceTransformer(name, **settings)
     from sentence_transformers import CrossEncoder
 
     # Identity, always: MS MARCO models emit logits, and a model whose config names no
     # activation would otherwise get a silent sigmoid. The hybrid applies sigmoid itself.
-    return CrossEncoder(name, activation_fn=torch.nn.Identity(), **dtype)
+    return CrossEncoder(name, activation_fn=torch.nn.Identity(), **settings)
+
+
+def _runnable(backend: str) -> tuple[str, str | None]:
+    """The backend that will run for `backend` here, and why it is another one (torch fp32 without a GPU)."""
+    missing = gpu_missing(backend)
+    if missing is None:
+        return backend, None
+    return "torch", f"{BACKENDS[backend]} is not available ({missing}); running torch fp32 instead"
 
 
 def _why_not_loaded(name: str, err: BaseException) -> str:
@@ -142,8 +157,11 @@ def load_embedder(
     if cache_key in _embedders:
         return _embedders[cache_key]
     configure_threads()
-    used, model, reason = _load_first("bi", name, fallbacks, backend)
-    if backend.startswith("torch"):  # sentence-transformers' encode, in the dtype the weights were loaded in
+    runs, gpu_note = _runnable(backend)
+    used, model, reason = _load_first("bi", name, fallbacks, runs)
+    if gpu_note:
+        embedder = Embedder(used, model, backend_note=gpu_note, fallback_reason=reason)
+    elif backend in IN_TORCH:  # sentence-transformers' encode, in the dtype and on the device the weights were loaded
         embedder = Embedder(used, model, backend, fallback_reason=reason)
     elif pooling_mode(model) is None:
         note = (
@@ -187,11 +205,11 @@ def load_reranker(
     if cache_key in _rerankers:  # the same object each time, so its call count means something
         return _rerankers[cache_key]
     configure_threads()
-    used, model, reason = _load_first("cross", name, fallbacks, backend)
-    used_backend, note = backend, None
+    used_backend, note = _runnable(backend)
+    used, model, reason = _load_first("cross", name, fallbacks, used_backend)
     try:
         forward, exported = make_forward(
-            backend,
+            used_backend,
             model.transformers_model,
             model.tokenizer,
             fingerprint(used),
