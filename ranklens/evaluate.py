@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from ranx import Qrels, Run, evaluate
-from scipy import stats
 
 from ranklens import fusion
 from ranklens.corpus import Qrels as QrelsDict
@@ -165,6 +163,8 @@ def _ranx(
     qrels: QrelsDict, run: RunDict, metrics: Sequence[str]
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Mean and per-query scores of each metric."""
+    from ranx import Qrels, Run, evaluate  # here: ranx pulls in scipy and matplotlib, 3 s of every CLI start
+
     ranx_run = Run({q: dict(d) for q, d in run.items()})
     with warnings.catch_warnings():
         # ranx's own numba kernels cast its uint64 counters; harmless and not ours to fix
@@ -227,6 +227,8 @@ class Significance:
 
 def significance(per_query: pd.DataFrame, first: str, second: str, metric: str = "ndcg@10") -> Significance:
     """Paired t-test between two rankers' per-query scores (columns of `Evaluation.per_query`)."""
+    from scipy import stats
+
     a, b = per_query[first].to_numpy(), per_query[second].to_numpy()
     differences = a - b
     p_value = float("nan") if np.allclose(differences, 0) else float(stats.ttest_rel(a, b).pvalue)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from statistics import median
 
 import pandas as pd
-import vl_convert
 
 from ranklens import charts
 from ranklens.alpha import cross_validated_alpha
@@ -90,6 +89,8 @@ def comparison_csv(results: Mapping[str, SearchResult], top_k: int) -> str:
 
 def svg_image(chart, alt_text: str) -> str:
     """A chart as an <img> of its SVG in a data URL: drawn now, without a script, and unable to run one."""
+    import vl_convert  # a renderer of its own, needed only when a report is written
+
     svg = vl_convert.vegalite_to_svg(chart.to_dict())
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f'<img class="chart" alt="{html.escape(alt_text)}" src="data:image/svg+xml;base64,{data}">'
