@@ -4,8 +4,8 @@ Two million short documents as Python objects cost several times their text (a s
 Document and a dict entry each); in columns they cost about the text itself, which is what
 keeps a loaded corpus within a small multiple of its file (README, "Reliability").
 
-A little over 300 lines: the builder, the store and the content hashes share one column
-layout, and apart they would each have to know it.
+Over 300 lines: the builder, the store, the content hashes and `write_store` (the file, a part
+at a time, for ingestion) share one column layout, and apart they would each have to know it.
 """
 
 from __future__ import annotations
