@@ -9,14 +9,16 @@ the larger sizes, each real vector again with Gaussian noise (sigma 0.3 per dime
 re-normalising), so the corpus keeps real clusters but has no duplicates. Queries: the real
 embeddings of the datasets' own queries. Each engine and size is built and searched in a
 fresh process, which reports its build time, size on disk, peak memory (resident, above the
-process's baseline; Milvus Lite's own server process is not counted), query latency p50/p95 (top-100, one query at a time) and recall@100
-against the exact (flat) search of the same vectors.
+process's baseline; Milvus Lite's own server process is not counted), query latency p50/p95
+(top-100, one query at a time) and recall@100 against the exact (flat) search of the same
+vectors.
 
 Ingestion: a generated JSON Lines corpus of short documents, streamed through `ranklens
 ingest` (read, validate, chunk, embed with the bi-encoder in bf16, write, checkpoint) at each
 of --ingest-lines: documents/s and peak memory, the largest against the smallest, to see
-whether it grows with the input. `--sizes` with no value runs the ingestion alone. The vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each
-ingestion runs with a temporary RANKLENS_HOME of its own, removed with it.
+whether it grows with the input. `--sizes` with no value runs the ingestion alone. The
+vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each ingestion
+runs with a temporary RANKLENS_HOME of its own, removed with it.
 """
 
 from __future__ import annotations

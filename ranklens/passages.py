@@ -14,8 +14,8 @@ import numpy as np
 
 from ranklens.docstore import DocStore
 
-FIELDS = ("document", "number", "of", "start", "end")
 FIELD_TYPES = {"document": np.uint32, "number": np.uint16, "of": np.uint16, "start": np.uint32, "end": np.uint32}
+FIELDS = tuple(FIELD_TYPES)  # in this order: a span row is (document, number, of, start, end)
 
 
 @dataclass(frozen=True)
