@@ -15,7 +15,7 @@ from ranklens.cli.common import say
 from ranklens.cli.output import print_frame
 from ranklens.corpus import CorpusError
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_reranker
-from ranklens.settings import DATASETS_ENV, datasets_dir
+from ranklens.settings import DATASETS_ENV, data_dir, datasets_dir
 
 
 def register(commands) -> None:
@@ -53,7 +53,9 @@ def register(commands) -> None:
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quality-queries", type=int, default=30)
-    parser.add_argument("--csv", default="bench/results/rerank_speed.csv")
+    parser.add_argument(
+        "--csv", type=Path, help="where to write the table (default: $RANKLENS_HOME/bench/rerank_speed.csv)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -99,6 +101,7 @@ def run(args: argparse.Namespace) -> None:
     )
     print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
     print_frame(table, digits=3, index=False)
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+    args.csv = args.csv or data_dir() / "bench" / "rerank_speed.csv"
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.csv, index=False)
     print(f"written to {args.csv}")
