@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import STAND_IN_CE
+from ranklens.backends import registry
 from ranklens.backends.calibration import measured_backend
 from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, gpu_missing, offered
 from ranklens.compare import spearman
@@ -135,3 +136,12 @@ def test_length_sorted_batches_keep_the_order(reranker, adi_pairs, torch_scores)
     assert reranker.score(shuffled) == pytest.approx(torch_scores[::-1], abs=1e-4)
     one_by_one = np.array([reranker.score([pair])[0] for pair in adi_pairs[:6]])
     assert one_by_one == pytest.approx(torch_scores[:6], abs=1e-4)
+
+
+def test_the_torch_build_is_read_without_importing_torch_as_torch_itself_says(monkeypatch):
+    import torch
+
+    cpu_only = torch.version.cuda is None and torch.version.hip is None
+    monkeypatch.delitem(sys.modules, "torch")  # as in a process that has not imported it yet
+    assert registry._torch_build_has_no_gpu() == cpu_only
+    assert "torch" not in sys.modules, "read from torch/version.py, not imported"

@@ -7,7 +7,11 @@ output: logits for a cross-encoder, token embeddings for a bi-encoder.
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -50,10 +54,27 @@ class BackendUnavailable(RuntimeError):
     """The runtime a backend needs is not installed or cannot export this model."""
 
 
+def _torch_build_has_no_gpu() -> bool:
+    """Whether the installed torch is a CPU-only build, read from its version file without importing torch (which
+    takes seconds: the sidebar asks before any model is needed)."""
+    if "torch" in sys.modules:
+        return False  # imported already: asking torch itself costs nothing
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    try:
+        text = (Path(next(iter(spec.submodule_search_locations))) / "version.py").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return set(re.findall(r"^(cuda|hip)\b.*= None$", text, re.MULTILINE)) == {"cuda", "hip"}
+
+
 def gpu_missing(backend: str) -> str | None:
     """Why `backend` cannot run on this machine's hardware, or None: only cuda needs more than the CPU."""
     if backend != "cuda":
         return None
+    if _torch_build_has_no_gpu():
+        return "torch sees no CUDA GPU here (this torch is a CPU-only build)"
     import torch
 
     return None if torch.cuda.is_available() else "torch sees no CUDA GPU here"
