@@ -69,7 +69,7 @@ def test_the_choice_is_cached_per_model_and_measured_again_when_the_key_changes(
     assert calibrate("model-a", clock.load, pairs).backend == "torch-bf16"
     with pytest.raises(AssertionError):
         calibrate("model-b", clock.load, pairs)  # another model's weights: measured afresh
-    monkeypatch.setattr(calibration, "_version", lambda package: "9.9" if package == "torch" else "-")
+    monkeypatch.setattr(calibration, "library_versions", lambda libraries: "torch=9.9")
     assert choice_key("model-a") not in stored, "a runtime's new version is a new key"
 
 

@@ -15,9 +15,9 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
+from ranklens.backends.exports import library_versions
 from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, offered
 from ranklens.compare import spearman
 from ranklens.settings import data_dir
@@ -70,17 +70,9 @@ def machine() -> str:
     return f"{cpu_name() or 'unknown CPU'}, {cpu_cores()} cores"
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "-"
-
-
 def choice_key(model_fingerprint: str) -> str:
     """What a measurement depends on: the CPU, the cores this process has, the weights and the runtimes."""
-    versions = ",".join(f"{p}={_version(p)}" for p in RUNTIMES)
-    return f"v{VERSION}|{machine()}|{model_fingerprint}|{versions}"
+    return f"v{VERSION}|{machine()}|{model_fingerprint}|{library_versions(RUNTIMES)}"
 
 
 def choose(measured: Sequence[Measured]) -> str:

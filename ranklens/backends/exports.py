@@ -7,7 +7,8 @@ reads or writes the file, so an upgrade re-exports instead of loading a stale fi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import importlib.util
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -28,10 +29,11 @@ RUNTIMES = {
 }
 
 
-def library_versions() -> str:
-    """'torch=2.13.0,transformers=...,...': part of every export's cache key."""
+def library_versions(libraries: Sequence[str] = LIBRARIES) -> str:
+    """'torch=2.13.0,transformers=...,...' (from the packages' metadata, nothing imported): part of every export's
+    cache key, and of every other key that a library upgrade must change."""
     found = []
-    for name in LIBRARIES:
+    for name in libraries:
         try:
             found.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -53,6 +55,14 @@ def require_runtime(backend: str) -> None:
             import_nncf_quietly() if package == "nncf" else __import__(package)
         except ImportError as err:
             raise BackendUnavailable(f"{backend} needs {package}, which is not installed ({err})") from err
+
+
+def runtime_installed(backend: str) -> bool:
+    """Whether the runtimes a backend needs can be imported, found without importing them (torch backends: True)."""
+    try:
+        return all(importlib.util.find_spec(package) is not None for package in RUNTIMES.get(backend, ()))
+    except ValueError:  # a module set to None in sys.modules: as good as not installed
+        return False
 
 
 def stored_format(backend: str) -> str:
