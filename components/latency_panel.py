@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.search_panel import LATENCY_LOG
 
-STAGES = ["query embed", "first stage", "cross-encoder"]
+STAGES = ["model load", "query embed", "first stage", "cross-encoder"]  # model load: models left on disk until needed
 
 
 def render() -> None:

@@ -41,6 +41,7 @@ def _remember(result: SearchResult, wanted: tuple) -> None:
             "total": t.total_ms,
             "pairs scored": t.pairs_scored,
             "pairs cached": t.pairs_cached,
+            "model load": t.load_ms,
         }
     )
 
@@ -57,9 +58,11 @@ def _search_progressively(
 ) -> None:
     """The first stage's column at once; the reranked column fills as the cross-encoder works; then a rerun
     draws the finished page from the stored result."""
+    embedder = getattr(searcher.first, "embedder", None)  # left on disk until a query is not in the cache
     try:
-        first = searcher.first_stage(query, top_n=settings.top_n)
-    except SearchError as err:
+        with st.spinner("Loading the bi-encoder…" if embedder is not None and not embedder.loaded else "Searching…"):
+            first = searcher.first_stage(query, top_n=settings.top_n)
+    except (SearchError, ModelError) as err:
         st.error(str(err))
         return
     top_k = min(settings.top_k, len(first.candidates))
@@ -71,11 +74,14 @@ def _search_progressively(
     ce_column.markdown("#### Reranked")
     hybrid_column.markdown("#### Hybrid")
     hybrid_column.caption("Waits for the cross-encoder.")
+    reranking = f"reranking {len(first.candidates)} candidates"
+    if searcher.reranker is not None and not searcher.reranker.loaded:  # the scores may all be cached: then no load
+        reranking = f"loading the cross-encoder (if a pair is not in the cache), then {reranking}"
     try:
         result = searcher.rerank(
             first,
             ce_passages=settings.ce_passages,
-            progress=_progress_bar(ce_column, f"Reranking {len(first.candidates)} candidates"),
+            progress=_progress_bar(ce_column, reranking.capitalize()),
         )
     except (SearchError, ModelError) as err:
         st.error(str(err))
@@ -222,7 +228,9 @@ def _captions(result: SearchResult, reranker, settings: Settings) -> None:
         f"First stage {literal(result.first_label)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
         f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
         f"search {t.search_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
-        f"{t.pairs_cached} cached) · {truncated} truncated at the cross-encoder's "
+        f"{t.pairs_cached} cached) · "
+        + (f"loading models {t.load_ms:.0f} ms · " if t.load_ms else "")
+        + f"{truncated} truncated at the cross-encoder's "
         + (
             f"{reranker.max_tokens}-token window"
             if settings.ce_max_tokens is None

@@ -42,6 +42,7 @@ class Timings:
     total_ms: float
     pairs_scored: int  # pairs the cross-encoder actually ran on (0 when all came from the cache)
     pairs_cached: int
+    load_ms: float = 0.0  # loading models this search needed first (not in embed_ms or rerank_ms; 0 once loaded)
 
 
 @dataclass(frozen=True)

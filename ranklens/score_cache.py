@@ -21,13 +21,26 @@ MEMORY_LIMIT = 200_000
 Score = tuple[float, bool]  # (raw logit, whether the model's window cut the pair short)
 
 
-def score_key(model: str, budget: int, query: str, passage: str) -> bytes:
-    """The cache key of one pair under one model (fingerprint, backend included) and token budget."""
+def cache_key(*parts: str) -> bytes:
+    """A 20-byte key for a list of strings (each ended by a NUL byte, so that no two lists share a key)."""
     digest = hashlib.blake2b(digest_size=20)
-    for part in (model, str(budget), query, passage):
+    for part in parts:
         digest.update(part.encode("utf-8"))
         digest.update(b"\x00")
     return digest.digest()
+
+
+def score_key(model: str, budget: int, query: str, passage: str) -> bytes:
+    """The cache key of one pair under one model (fingerprint, backend included) and token budget."""
+    return cache_key(model, str(budget), query, passage)
+
+
+def connect_cache(path: Path) -> sqlite3.Connection:
+    """A connection to a cache file that several processes read and write at once (WAL, autocommit)."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")  # what a crash loses is only computed again
+    return db
 
 
 class ScoreCache:
@@ -47,10 +60,8 @@ class ScoreCache:
                 )
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # a lost score is only scored again
-        return db
+        assert self.path is not None
+        return connect_cache(self.path)
 
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, Score]:
         """The cached scores among `keys` (missing keys are absent from the result)."""

@@ -4,10 +4,18 @@ import sys
 
 from conftest import ROOT, STAND_IN_CE, dataset
 
+# `python -m ranklens`, saying on stderr at exit which model libraries the command imported
+REPORTING_IMPORTS = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('model libraries imported:', [m for m in ('torch', 'sentence_transformers') "
+    "if m in sys.modules], file=sys.stderr))\n"
+    "runpy.run_module('ranklens', run_name='__main__', alter_sys=True)\n"
+)
+
 
 def ranklens(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ranklens", *args],
+        [sys.executable, "-c", REPORTING_IMPORTS, *args],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,
@@ -105,7 +113,8 @@ def test_search_with_bm25_as_the_first_stage_and_a_run_file(tmp_path):
 
 
 def test_a_repeated_query_and_a_repeated_eval_make_no_cross_encoder_call_in_a_new_process():
-    """The score cache lives on disk under RANKLENS_HOME: a second process finds every pair scored by the first.
+    """The score cache and the query embeddings live on disk under RANKLENS_HOME: a second process finds every
+    pair scored and every query embedded by the first, so it loads no model at all (torch is never imported).
     A token budget no other test uses keeps the first process's pairs fresh."""
     fresh = ("--backend", "torch", "--top-n", "30", "--ce-max-tokens", "128")
     search = ("search", "--corpus", "negation", "--query", "hotels with a repeated query", *fresh)
@@ -118,3 +127,5 @@ def test_a_repeated_query_and_a_repeated_eval_make_no_cross_encoder_call_in_a_ne
         assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
         assert scored in first.stdout, first.stdout
         assert again in second.stdout, second.stdout
+        assert "model libraries imported: ['torch', 'sentence_transformers']" in first.stderr, first.stderr
+        assert "model libraries imported: []" in second.stderr, second.stderr

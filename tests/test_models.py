@@ -1,11 +1,15 @@
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from conftest import STAND_IN_CE
+from conftest import SHARED, STAND_IN_CE
+from ranklens.models import loading
 from ranklens.models.files import model_kind
-from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, load_embedder, load_reranker
+from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, forget_loaded, load_embedder, load_reranker
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -71,3 +75,77 @@ def test_truncation_flags_what_the_window_cuts(reranker):
     assert [len(ids) for ids in encoded["input_ids"]][1:] == [reranker.max_tokens] * 3
     whole = reranker.model.tokenizer([q for q, _ in pairs], [p for _, p in pairs])["input_ids"]
     assert truncated.tolist() == [len(ids) > reranker.max_tokens for ids in whole]
+
+
+PAIRS = [("how do snakes eat", "Pythons swallow their prey whole after constricting it."), ("tax law", "A python.")]
+
+
+def _linked_copy(source: Path, folder: Path) -> Path:
+    """A model folder of links to `source`'s files: another model name, the same weights, nothing copied."""
+    folder.mkdir()
+    for entry in source.iterdir():
+        (folder / entry.name).symlink_to(entry.resolve())
+    return folder
+
+
+def _as_a_new_process(kind: str, name: str) -> None:
+    """Forget what this process holds of the model (its object and its weights), as a new process starts."""
+    forget_loaded(kind, name, "torch")
+    for key in [key for key in loading._weights if key[1] == name]:
+        del loading._weights[key]
+
+
+def test_a_load_done_before_leaves_the_weights_on_disk_until_a_pair_is_scored(tmp_path):
+    model = str(_linked_copy(STAND_IN_CE, tmp_path / "ce"))
+    first = load_reranker(model, fallbacks=[])
+    assert first.loaded
+    expected = first.score(PAIRS)
+    _as_a_new_process("cross", model)
+    again = load_reranker(model, fallbacks=[])
+    assert not again.loaded, "remembered: nothing read yet"
+    assert (again.name, again.fingerprint, again.max_tokens) == (first.name, first.fingerprint, first.max_tokens)
+    assert again.score(PAIRS) == pytest.approx(expected, abs=1e-5)
+    assert again.loaded and again.calls == 1 and again.load_ms > 0
+
+
+def test_a_remembered_bi_encoder_embeds_as_the_loaded_one(tmp_path):
+    model = str(
+        _linked_copy(
+            next((SHARED / "models" / "hf-cache").glob(f"models--*{BI.split('/')[1]}/snapshots/*")), tmp_path / "bi"
+        )
+    )
+    first = load_embedder(model)
+    expected = first.encode(["reranking"])
+    _as_a_new_process("bi", model)
+    again = load_embedder(model)
+    assert not again.loaded and (again.dimension, again.max_tokens) == (first.dimension, first.max_tokens)
+    assert again.encode(["reranking"]) == pytest.approx(expected, abs=1e-6)
+    assert again.loaded
+
+
+def test_new_weights_are_loaded_before_use_not_taken_from_the_remembered_load(tmp_path):
+    model = tmp_path / "ce"
+    _linked_copy(STAND_IN_CE, model)
+    first = load_reranker(str(model), fallbacks=[])
+    (model / "model.safetensors").unlink()
+    shutil.copyfile(STAND_IN_CE / "model.safetensors", model / "model.safetensors")  # retrained, say: a new file
+    _as_a_new_process("cross", str(model))
+    again = load_reranker(str(model), fallbacks=[])
+    assert again.loaded and again.fingerprint != first.fingerprint
+
+
+def test_a_remembered_model_that_no_longer_loads_says_so_and_loads_its_fallback_next_time(tmp_path):
+    model = tmp_path / "ce"
+    _linked_copy(STAND_IN_CE, model)
+    fallbacks = [str(STAND_IN_CE)]
+    assert load_reranker(str(model), fallbacks=fallbacks).name == str(model)
+    (model / "config.json").unlink()
+    (model / "config.json").write_text("{ damaged")  # the weights are as they were: the fingerprint still holds
+    _as_a_new_process("cross", str(model))
+    deferred = load_reranker(str(model), fallbacks=fallbacks)
+    assert not deferred.loaded
+    with pytest.raises(ModelError, match=f"loaded as {STAND_IN_CE} .* run again"):
+        deferred.score(PAIRS)
+    _as_a_new_process("cross", str(model))
+    again = load_reranker(str(model), fallbacks=fallbacks)
+    assert again.loaded and again.name == str(STAND_IN_CE) and "could not be loaded" in again.fallback_reason

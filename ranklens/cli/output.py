@@ -46,7 +46,9 @@ def format_result(result: SearchResult, top_k: int, width: int = 52) -> str:
     t = result.timings
     lines.append(
         f"timings: query embed {t.embed_ms:.1f} ms, {result.first_label} {t.search_ms:.1f} ms, cross-encoder {t.rerank_ms:.1f} ms "
-        f"({t.pairs_scored} pairs scored, {t.pairs_cached} cached), total {t.total_ms:.1f} ms"
+        f"({t.pairs_scored} pairs scored, {t.pairs_cached} cached), "
+        + (f"loading models {t.load_ms:.0f} ms, " if t.load_ms else "")
+        + f"total {t.total_ms:.1f} ms"
     )
     truncated = sum(c.ce_truncated for c in result.candidates)
     chunked = sum(c.passage_count > 1 for c in result.candidates)

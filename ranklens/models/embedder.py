@@ -47,25 +47,24 @@ class Embedder(LoadedModel):
         exported: bool = False,
         backend_note: str | None = None,
         fallback_reason: str | None = None,
+        window: int | None = None,
+        dimension: int | None = None,
     ) -> None:
         # fp32 keeps the bare fingerprint, so indexes cached before backends existed stay valid
         tagged = fingerprint(name) + ("" if backend == "torch" else f"|{backend}")
-        super().__init__(name, model, backend, forward, exported, backend_note, fallback_reason, tagged)
+        window = int(model.max_seq_length) if window is None else window
+        super().__init__(name, model, backend, forward, exported, backend_note, fallback_reason, tagged, window)
+        self.dimension = int(model.get_embedding_dimension()) if dimension is None else dimension
 
     @property
     def max_tokens(self) -> int:
         """The model's window, special tokens included."""
-        return int(self.model.max_seq_length)
+        return self.window
 
     @property
     def tokenizer(self):
         """The model's tokenizer."""
         return self.model.tokenizer
-
-    @property
-    def dimension(self) -> int:
-        """The length of its vectors."""
-        return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit-length float32 embeddings, one row per text, in the order given."""

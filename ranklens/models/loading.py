@@ -15,10 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ranklens.backends.cpu import configure_threads
+from ranklens.backends.exports import runtime_installed
 from ranklens.backends.registry import BACKENDS, IN_TORCH, BackendUnavailable, gpu_missing, make_forward
 from ranklens.backends.torch_runtime import torch_forward
 from ranklens.models.embedder import Embedder, pooling_mode
 from ranklens.models.files import fingerprint, model_kind
+from ranklens.models.remembered import RememberedLoad, forget, load_key, recall, remember
 from ranklens.models.reranker import Reranker
 
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -150,42 +152,47 @@ def load_embedder(
 
     Where the asked-for backend cannot run (runtime missing, export failing, a model shape
     other than Transformer + mean/CLS pooling), torch fp32 runs and `backend_note` says why.
+    Where the same load was done before on this machine (ranklens.models.remembered), the
+    weights stay on disk until a text has to be embedded.
     """
     _check_backend(backend)
     fallbacks = configured_fallbacks("bi") if fallbacks is None else list(fallbacks)
     cache_key = (name, *fallbacks, backend)
-    if cache_key in _embedders:
-        return _embedders[cache_key]
+    if cache_key not in _embedders:
+        _embedders[cache_key] = _remembered_or_loaded(
+            "bi", name, fallbacks, backend, lambda: _load_embedder_now(name, fallbacks, backend, notify)
+        )
+    return _embedders[cache_key]
+
+
+def _load_embedder_now(name: str, fallbacks: Sequence[str], backend: str, notify: Notify | None) -> Embedder:
     configure_threads()
     runs, gpu_note = _runnable(backend)
     used, model, reason = _load_first("bi", name, fallbacks, runs)
     if gpu_note:
-        embedder = Embedder(used, model, backend_note=gpu_note, fallback_reason=reason)
-    elif backend in IN_TORCH:  # sentence-transformers' encode, in the dtype and on the device the weights were loaded
-        embedder = Embedder(used, model, backend, fallback_reason=reason)
-    elif pooling_mode(model) is None:
+        return Embedder(used, model, backend_note=gpu_note, fallback_reason=reason)
+    if backend in IN_TORCH:  # sentence-transformers' encode, in the dtype and on the device the weights were loaded
+        return Embedder(used, model, backend, fallback_reason=reason)
+    if pooling_mode(model) is None:
         note = (
             f"{BACKENDS[backend]} runs plain Transformer + mean/CLS pooling bi-encoders only, and {used} is not "
             "one; running torch fp32 instead"
         )
-        embedder = Embedder(used, model, backend_note=note, fallback_reason=reason)  # fp32 weights: see _weights_kind
-    else:
-        try:
-            forward, exported = make_forward(
-                backend,
-                model[0].auto_model,
-                model.tokenizer,
-                fingerprint(used),
-                int(model.max_seq_length),
-                pair=False,
-                notify=notify,
-            )
-            embedder = Embedder(used, model, backend, forward, exported, fallback_reason=reason)
-        except BackendUnavailable as err:
-            note = f"{BACKENDS[backend]} is not available ({first_line(err)}); running torch fp32 instead"
-            embedder = Embedder(used, model, backend_note=note, fallback_reason=reason)
-    _embedders[cache_key] = embedder
-    return embedder
+        return Embedder(used, model, backend_note=note, fallback_reason=reason)  # fp32 weights: see _weights_kind
+    try:
+        forward, exported = make_forward(
+            backend,
+            model[0].auto_model,
+            model.tokenizer,
+            fingerprint(used),
+            int(model.max_seq_length),
+            pair=False,
+            notify=notify,
+        )
+        return Embedder(used, model, backend, forward, exported, fallback_reason=reason)
+    except BackendUnavailable as err:
+        note = f"{BACKENDS[backend]} is not available ({first_line(err)}); running torch fp32 instead"
+        return Embedder(used, model, backend_note=note, fallback_reason=reason)
 
 
 def load_reranker(
@@ -197,13 +204,21 @@ def load_reranker(
     """The cross-encoder named, else the first loadable fallback, saying why in `fallback_reason`.
 
     With an ONNX or OpenVINO backend the model is exported once (`notify` hears about it);
-    where that runtime is missing, torch fp32 runs it and `backend_note` says why.
+    where that runtime is missing, torch fp32 runs it and `backend_note` says why. Where the
+    same load was done before on this machine, the weights stay on disk until a pair has to
+    be scored: a query whose scores are all in the score cache loads no model.
     """
     _check_backend(backend)
     fallbacks = configured_fallbacks("cross") if fallbacks is None else list(fallbacks)
     cache_key = (name, *fallbacks, backend)
-    if cache_key in _rerankers:  # the same object each time, so its call count means something
-        return _rerankers[cache_key]
+    if cache_key not in _rerankers:  # the same object each time, so its call count means something
+        _rerankers[cache_key] = _remembered_or_loaded(
+            "cross", name, fallbacks, backend, lambda: _load_reranker_now(name, fallbacks, backend, notify)
+        )
+    return _rerankers[cache_key]
+
+
+def _load_reranker_now(name: str, fallbacks: Sequence[str], backend: str, notify: Notify | None) -> Reranker:
     configure_threads()
     used_backend, note = _runnable(backend)
     used, model, reason = _load_first("cross", name, fallbacks, used_backend)
@@ -232,8 +247,75 @@ def load_reranker(
         backend_note=note,
     )
     reranker.warm_up()
-    _rerankers[cache_key] = reranker
     return reranker
+
+
+def _outcome(loaded: Embedder | Reranker) -> RememberedLoad:
+    dimension = loaded.dimension if isinstance(loaded, Embedder) else None
+    return RememberedLoad(
+        loaded.name,
+        fingerprint(loaded.name),
+        loaded.backend,
+        loaded.window,
+        dimension,
+        loaded.fallback_reason,
+    )
+
+
+def _still_holds(remembered: RememberedLoad | None, name: str) -> bool:
+    """Whether a remembered load would come out the same now: the same weights, the backend's runtime still there,
+    and a model that was replaced by its fallback still not to be found."""
+    if remembered is None or fingerprint(remembered.used) != remembered.fingerprint:
+        return False
+    if not runtime_installed(remembered.backend):
+        return False
+    return _findable(remembered.used) and (remembered.used == name or not _findable(name))
+
+
+def _remembered_or_loaded(kind: str, name: str, fallbacks: Sequence[str], backend: str, load_now):
+    """The model built from the load remembered for these arguments, its weights left on disk until needed; else
+    loaded now, and its load remembered."""
+    key = load_key(kind, name, tuple(fallbacks), backend)
+    remembered = recall(key)
+    if not _still_holds(remembered, name):
+        loaded = load_now()
+        if loaded.backend_note is None:  # a backend that fell back is loaded each time: its runtime may come back
+            remember(key, _outcome(loaded))
+        return loaded
+    assert remembered is not None
+    if kind == "bi":
+        deferred: Embedder | Reranker = Embedder(
+            remembered.used,
+            None,
+            remembered.backend,
+            fallback_reason=remembered.fallback_reason,
+            window=remembered.window,
+            dimension=remembered.dimension,
+        )
+    else:
+        deferred = Reranker(
+            remembered.used,
+            None,
+            name,
+            None,
+            fallback_reason=remembered.fallback_reason,
+            backend=remembered.backend,
+            window=remembered.window,
+        )
+
+    def load_as_remembered():
+        loaded = load_now()
+        if (loaded.name, loaded.fingerprint) != (deferred.name, deferred.fingerprint):
+            forget(key)
+            raise ModelError(
+                f"the {KIND_NAMES[kind]} loaded as {loaded.name} on {loaded.backend}, not as {deferred.name} on "
+                f"{deferred.backend} as it did before, and the caches hold the old one's results: run again (a new "
+                f"command, or restart the app) to use {loaded.name}"
+            )
+        return loaded
+
+    deferred.defer(load_as_remembered)
+    return deferred
 
 
 def forget_loaded(kind: str, name: str, backend: str) -> None:

@@ -36,16 +36,25 @@ class Reranker(LoadedModel):
         backend: str = "torch",
         exported: bool = False,
         backend_note: str | None = None,
+        window: int | None = None,
     ) -> None:
         super().__init__(
-            name, model, backend, forward, exported, backend_note, fallback_reason, f"{fingerprint(name)}|{backend}"
+            name,
+            model,
+            backend,
+            forward,
+            exported,
+            backend_note,
+            fallback_reason,
+            f"{fingerprint(name)}|{backend}",
+            int(model.max_seq_length) if window is None else window,
         )
         self.requested = requested
 
     @property
     def max_tokens(self) -> int:
         """The model's window, special tokens included."""
-        return int(self.model.max_seq_length)
+        return self.window
 
     def budget(self, max_tokens: int | None = None) -> int:
         """The tokens a pair may use: the model's window, or less where a token budget asks for less."""

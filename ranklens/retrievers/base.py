@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ranklens.corpus import Corpus
+from ranklens.models.embedder import Embedder
 from ranklens.passages import PassageTable
 
 
@@ -48,6 +49,7 @@ class FirstStage(ABC):
     corpus: Corpus
     passages: PassageTable
     key: str  # changes whenever its results could: keys caches of its results
+    embedder: Embedder | None = None  # the bi-encoder that embeds its queries (None: an engine that embeds none)
 
     @abstractmethod
     def retrieve(self, query: str, top_n: int) -> Retrieved:

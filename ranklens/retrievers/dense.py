@@ -17,6 +17,7 @@ import numpy as np
 from ranklens import cachedir, inference
 from ranklens.embeddings import CorpusEmbeddings
 from ranklens.models.embedder import Embedder
+from ranklens.query_vectors import query_vector
 from ranklens.retrievers.base import FirstStage, Retrieved, best_per_document
 
 KINDS = {"faiss": "flat", "faiss-hnsw": "hnsw", "faiss-ivf": "ivf"}
@@ -121,7 +122,7 @@ class DenseRetriever(FirstStage):
     def retrieve(self, query: str, top_n: int) -> Retrieved:
         """The top-N documents by the best cosine of any of their passages."""
         started = time.perf_counter()
-        vector = self.embedder.encode([query])
+        vector = query_vector(self.embedder, query)
         encoded = time.perf_counter()
         hits = self.retrieve_vector(vector, top_n)
         return Retrieved(hits, (encoded - started) * 1000, (time.perf_counter() - encoded) * 1000)

@@ -24,6 +24,7 @@ class FusedRetriever(FirstStage):
 
     def __init__(self, dense: FirstStage, lexical: FirstStage) -> None:
         self.dense, self.lexical = dense, lexical
+        self.embedder = dense.embedder
         self.corpus, self.passages = dense.corpus, dense.passages
         self.key = f"rrf|{dense.key}|{lexical.key}"
 

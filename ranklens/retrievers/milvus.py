@@ -23,6 +23,7 @@ from ranklens import inference
 from ranklens.embeddings import CorpusEmbeddings
 from ranklens.models.embedder import Embedder
 from ranklens.progress import OnProgress
+from ranklens.query_vectors import query_vector
 from ranklens.retrievers.base import FirstStage, RetrievalError, Retrieved, best_per_document
 from ranklens.retrievers.lexical import BM25Settings, analyze
 from ranklens.settings import data_dir
@@ -232,7 +233,7 @@ class MilvusRetriever(FirstStage):
     def retrieve(self, query: str, top_n: int) -> Retrieved:
         """The top-N documents from Milvus (dense, BM25 or hybrid search)."""
         started = time.perf_counter()
-        vector = None if self.mode == "bm25" else self.embedder.encode([query])[0].tolist()
+        vector = None if self.mode == "bm25" else query_vector(self.embedder, query)[0].tolist()
         encoded = time.perf_counter()
         total = self.embeddings.passage_count
         limit = min(total, top_n, MAX_LIMIT)

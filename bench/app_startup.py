@@ -1,0 +1,83 @@
+"""Time to first results in a real browser: from `streamlit run app.py` to the page showing them.
+
+    python bench/app_startup.py [--runs 3]
+
+Starts the app on a fresh RANKLENS_HOME (a temporary folder, removed afterwards) and opens it in Debian's Chromium
+on the built-in `python` corpus, once per start:
+
+- cold: the first start on an empty RANKLENS_HOME (the index is built, both models load, `auto` measures the
+  backends, the query is embedded and reranked);
+- relaunch, new query: the server stopped and started again on the same folder, with a query never asked (index,
+  exports, backend choice cached; both models load to embed and rerank it);
+- relaunch, repeated query: the same again with the query the cold start asked (its embedding and its scores are
+  cached too: no model loads).
+
+Two times each, from launching the server: until the first stage's column and the "Reranked" heading are drawn
+(first results), and until the finished page (the reranked and hybrid columns filled). The relaunches are run
+--runs times; medians are printed, with the cold start as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote_plus
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import COMPACT_CAPTION, launch, serving_app
+
+from ranklens.backends.cpu import cpu_cores, cpu_name
+
+QUERY = "what do pythons eat"
+
+
+def start(home: str, query: str) -> tuple[float, float]:
+    """Seconds from launching the server to first results and to the finished page, for one query."""
+    env = {**os.environ, "RANKLENS_HOME": home}
+    launched = time.perf_counter()
+    with serving_app(Path(home) / "server.log", env) as url, sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        page.goto(f"{url}/?builtin_name=python&query={quote_plus(query)}")
+        expect(page.get_by_text("Reranked", exact=True).first).to_be_visible(timeout=600_000)
+        first = time.perf_counter() - launched
+        expect(page.get_by_text(COMPACT_CAPTION).first).to_be_visible(timeout=600_000)
+        done = time.perf_counter() - launched
+        browser.close()
+    return first, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="relaunches of each kind")
+    args = parser.parse_args()
+    times: dict[str, list[tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="ranklens-app-startup-") as home:
+        times["cold (empty RANKLENS_HOME)"] = [start(home, QUERY)]
+        for run in range(args.runs):
+            times.setdefault("relaunch, new query", []).append(start(home, f"{QUERY} {run + 1}"))
+            times.setdefault("relaunch, repeated query", []).append(start(home, QUERY))
+    print(
+        f"App start to results in Chromium, built-in `python` corpus, {cpu_name()} ({cpu_cores()} cores); "
+        f"medians of {args.runs} relaunches; baseline: the cold start"
+    )
+    cold = times["cold (empty RANKLENS_HOME)"][0][0]
+    print(f"{'start':<30} {'first results s':>16} {'finished page s':>16} {'cold/this':>10}")
+    for what, runs in times.items():
+        first = statistics.median(t[0] for t in runs)
+        done = statistics.median(t[1] for t in runs)
+        print(f"{what:<30} {first:>16.2f} {done:>16.2f} {cold / first:>9.1f}x")
+
+
+if __name__ == "__main__":
+    main()

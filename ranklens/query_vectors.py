@@ -1,0 +1,46 @@
+"""Query embeddings kept on disk: a query embedded once by a bi-encoder is not embedded again, in any process.
+
+Keyed by the bi-encoder's fingerprint (weights and backend) and the query's text, in
+$RANKLENS_HOME/cache/query_vectors.sqlite beside the score cache. With both, a repeated query
+needs no model at all: a new process answers it from the index and the two caches without
+loading the weights (ranklens.models.remembered). About 1.5 KB a query for a 384-dimension model.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ranklens.models.embedder import Embedder
+from ranklens.score_cache import cache_key, connect_cache
+from ranklens.settings import data_dir
+
+_created: set[str] = set()
+_lock = threading.Lock()
+
+
+def _connect():
+    path = data_dir() / "cache" / "query_vectors.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = connect_cache(path)
+    with _lock:
+        if str(path) not in _created:
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID")
+            _created.add(str(path))
+    return db
+
+
+def query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    """The query's unit-length embedding as a (1, dimension) float32 row: from the cache, else embedded and kept."""
+    key = cache_key(embedder.fingerprint, query)
+    with _connect() as db:
+        row = db.execute("SELECT vector FROM vectors WHERE key = ?", (key,)).fetchone()
+    if row is not None:
+        vector = np.frombuffer(row[0], dtype=np.float32)
+        if vector.size == embedder.dimension:
+            return vector.reshape(1, -1).copy()
+    vector = embedder.encode([query])
+    with _connect() as db:
+        db.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (key, vector.astype(np.float32).tobytes()))
+    return vector
