@@ -5,11 +5,13 @@ variant is scored in one batched call, and a word's contribution is the full log
 logit without it (so removing a word with contribution +1.8 lowers the score by exactly 1.8).
 The same for the bi-encoder's cosine with the query. Words past the cross-encoder's window
 are marked as not read (the window truncates them). Explanations are cached per model,
-query and passage.
+budget, query and passage, in memory and in $RANKLENS_HOME/cache/explanations.sqlite, so a
+view reopened in a new process explains its document without loading either model.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -21,6 +23,7 @@ from ranklens.fusion import Shift
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import Reranker
 from ranklens.retrievers.lexical import BM25Settings, analyze
+from ranklens.score_cache import cache_key, cache_table
 
 DEFAULT_WORDS = 64
 _WORD = re.compile(r"\S+")
@@ -111,6 +114,10 @@ def explain(
         if key in _cache:
             _cache.move_to_end(key)
             return _with_summary(_cache[key], shift)
+    stored = _stored(key)
+    if stored is not None:
+        _remember(key, stored)
+        return _with_summary(stored, shift)
     spans = _words(passage)
     measured = spans[:words]
     variants = [_without(passage, start, end) for start, end in measured]
@@ -136,11 +143,41 @@ def explain(
         end_read,
         tuple(tokens),
     )
+    _remember(key, found)
+    with _connect() as db:
+        db.execute("INSERT OR REPLACE INTO explanations VALUES (?, ?)", (_disk_key(key), json.dumps(asdict(found))))
+    return _with_summary(found, shift)
+
+
+def _remember(key: tuple, explanation: Explanation) -> None:
     with _cache_lock:
-        _cache[key] = found
+        _cache[key] = explanation
         while len(_cache) > CACHE_LIMIT:
             _cache.popitem(last=False)
-    return _with_summary(found, shift)
+
+
+def _connect():
+    return cache_table(
+        "explanations.sqlite",
+        "CREATE TABLE IF NOT EXISTS explanations (key BLOB PRIMARY KEY, explanation TEXT NOT NULL) WITHOUT ROWID",
+    )
+
+
+def _disk_key(key: tuple) -> bytes:
+    return cache_key(*(str(part) for part in key))
+
+
+def _stored(key: tuple) -> Explanation | None:
+    """The explanation kept on disk under `key` (a damaged one counts as none: it is made again)."""
+    with _connect() as db:
+        row = db.execute("SELECT explanation FROM explanations WHERE key = ?", (_disk_key(key),)).fetchone()
+    if row is None:
+        return None
+    try:
+        fields = json.loads(row[0])
+        return Explanation(**{**fields, "tokens": tuple(Token(**token) for token in fields["tokens"])})
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _phrase(explanation: Explanation, token: Token) -> str:

@@ -8,27 +8,17 @@ loading the weights (ranklens.models.remembered). About 1.5 KB a query for a 384
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from ranklens.models.embedder import Embedder
-from ranklens.score_cache import cache_key, connect_cache
-from ranklens.settings import data_dir
-
-_created: set[str] = set()
-_lock = threading.Lock()
+from ranklens.score_cache import cache_key, cache_table
 
 
 def _connect():
-    path = data_dir() / "cache" / "query_vectors.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = connect_cache(path)
-    with _lock:
-        if str(path) not in _created:
-            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID")
-            _created.add(str(path))
-    return db
+    return cache_table(
+        "query_vectors.sqlite",
+        "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID",
+    )
 
 
 def query_vector(embedder: Embedder, query: str) -> np.ndarray:

@@ -43,6 +43,23 @@ def connect_cache(path: Path) -> sqlite3.Connection:
     return db
 
 
+_tables_made: set[Path] = set()
+_tables_lock = threading.Lock()
+
+
+def cache_table(filename: str, schema: str) -> sqlite3.Connection:
+    """A connection to $RANKLENS_HOME/cache/FILENAME, its table made by `schema` (CREATE TABLE IF NOT EXISTS ...)
+    the first time this process opens it: for the other caches kept beside the scores."""
+    path = data_dir() / "cache" / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = connect_cache(path)
+    with _tables_lock:
+        if path not in _tables_made:
+            db.execute(schema)
+            _tables_made.add(path)
+    return db
+
+
 class ScoreCache:
     """Scores by key, in memory and (when `path` is given) on disk."""
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT, STAND_IN_CE, dataset
+from ranklens import explain as explaining
 from ranklens.corpus import load_builtin
 from ranklens.explain import _without, explain, window_end
 from ranklens.fusion import Shift
@@ -30,6 +31,19 @@ def test_removing_the_top_word_lowers_the_score_by_its_contribution(reranker, em
     assert found.summary.startswith("reranked down 7: the cross-encoder's score") and "“" in found.summary
     again = explain(reranker, embedder, query, doc.id, doc.full_text, shift=Shift(None))
     assert again.tokens == found.tokens and again.summary.startswith("new to the reranked top-k"), "cached"
+
+
+def test_an_explanation_is_kept_on_disk_and_read_back_without_calling_either_model(reranker, embedder):
+    doc = load_builtin("negation").get("hotel-02")
+    query = "a hotel explained twice, in two processes"
+    made = explain(reranker, embedder, query, doc.id, doc.full_text, shift=Shift(2))
+    explaining._cache.clear()  # what a new process starts without
+    calls = (reranker.calls, embedder.calls)
+    again = explain(reranker, embedder, query, doc.id, doc.full_text, shift=Shift(2))
+    assert (reranker.calls, embedder.calls) == calls, "read from explanations.sqlite"
+    assert again == made
+    explain(reranker, embedder, query, doc.id, doc.full_text, max_tokens=64)
+    assert reranker.calls == calls[0] + 1, "another token budget is another explanation"
 
 
 def test_words_past_the_cross_encoders_window_are_marked_unread(reranker, embedder):

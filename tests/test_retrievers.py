@@ -12,6 +12,7 @@ from conftest import dataset
 from ranklens.beir import load_beir
 from ranklens.embeddings import corpus_passages, embed_corpus
 from ranklens.evaluate import collect_first_stage_runs, judged, score_runs, strictly_decreasing, trec_run
+from ranklens.query_vectors import query_vector
 from ranklens.retrievers.base import RetrievalError
 from ranklens.retrievers.dense import AnnSettings, DenseRetriever, ann_recall, recall_queries
 from ranklens.retrievers.fused import RRF_K, FusedRetriever
@@ -153,3 +154,14 @@ def test_an_unbounded_first_stage_is_scaled_in_the_hybrid_and_compared_side_by_s
     for entry in side.entries:
         before = bm25_rank.get(entry.doc_id, 11)
         assert entry.shift.change == (None if before > 10 else before - entry.rank)
+
+
+def test_a_query_embedded_once_is_read_back_not_embedded_again(adi_dense, embedder):
+    query = "a query no other test asks, embedded once"
+    before = embedder.calls
+    first = adi_dense.retrieve(query, 10)
+    assert embedder.calls == before + 1
+    again = adi_dense.retrieve(query, 10)
+    assert embedder.calls == before + 1, "the second retrieval read the vector from query_vectors.sqlite"
+    assert [h.doc_id for h in again.hits] == [h.doc_id for h in first.hits]
+    assert query_vector(embedder, query) == pytest.approx(embedder.encode([query]), abs=1e-6)

@@ -272,7 +272,9 @@ def _still_holds(remembered: RememberedLoad | None, name: str) -> bool:
     return _findable(remembered.used) and (remembered.used == name or not _findable(name))
 
 
-def _remembered_or_loaded(kind: str, name: str, fallbacks: Sequence[str], backend: str, load_now):
+def _remembered_or_loaded(
+    kind: str, name: str, fallbacks: Sequence[str], backend: str, load_now: Callable[[], Embedder | Reranker]
+) -> Embedder | Reranker:
     """The model built from the load remembered for these arguments, its weights left on disk until needed; else
     loaded now, and its load remembered."""
     key = load_key(kind, name, tuple(fallbacks), backend)
@@ -303,7 +305,7 @@ def _remembered_or_loaded(kind: str, name: str, fallbacks: Sequence[str], backen
             window=remembered.window,
         )
 
-    def load_as_remembered():
+    def load_as_remembered() -> Embedder | Reranker:
         loaded = load_now()
         if (loaded.name, loaded.fingerprint) != (deferred.name, deferred.fingerprint):
             forget(key)
