@@ -58,7 +58,7 @@ def _search_progressively(
 ) -> None:
     """The first stage's column at once; the reranked column fills as the cross-encoder works; then a rerun
     draws the finished page from the stored result."""
-    embedder = getattr(searcher.first, "embedder", None)  # left on disk until a query is not in the cache
+    embedder = searcher.first.embedder  # left on disk until a query is not in the cache
     try:
         with st.spinner("Loading the bi-encoder…" if embedder is not None and not embedder.loaded else "Searching…"):
             first = searcher.first_stage(query, top_n=settings.top_n)
