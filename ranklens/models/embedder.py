@@ -47,19 +47,14 @@ class Embedder(LoadedModel):
         exported: bool = False,
         backend_note: str | None = None,
         fallback_reason: str | None = None,
-        window: int | None = None,
+        max_tokens: int | None = None,
         dimension: int | None = None,
     ) -> None:
         # fp32 keeps the bare fingerprint, so indexes cached before backends existed stay valid
         tagged = fingerprint(name) + ("" if backend == "torch" else f"|{backend}")
-        window = int(model.max_seq_length) if window is None else window
+        window = int(model.max_seq_length) if max_tokens is None else max_tokens
         super().__init__(name, model, backend, forward, exported, backend_note, fallback_reason, tagged, window)
         self.dimension = int(model.get_embedding_dimension()) if dimension is None else dimension
-
-    @property
-    def max_tokens(self) -> int:
-        """The model's window, special tokens included."""
-        return self.window
 
     @property
     def tokenizer(self):

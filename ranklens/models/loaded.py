@@ -16,8 +16,8 @@ from ranklens.backends.registry import Forward
 class LoadedModel:
     """A model as loaded: `backend` runs `forward`; `backend_note` says why the asked-for backend is not the one in
     use, `fallback_reason` why another model stands in; `exported` is whether this load made the export (False: it
-    came from the disk cache); `fingerprint` names the weights and the backend, for every cache key; `window` is
-    the model's window in tokens."""
+    came from the disk cache); `fingerprint` names the weights and the backend, for every cache key; `max_tokens`
+    is the model's window, special tokens included."""
 
     def __init__(
         self,
@@ -29,7 +29,7 @@ class LoadedModel:
         backend_note: str | None,
         fallback_reason: str | None,
         fingerprint: str,
-        window: int,
+        max_tokens: int,
     ) -> None:
         self.name = name
         self._model = model
@@ -39,7 +39,7 @@ class LoadedModel:
         self.backend_note = backend_note
         self.fallback_reason = fallback_reason
         self.fingerprint = fingerprint
-        self.window = window
+        self.max_tokens = max_tokens
         self.calls = 0
         self.load_ms = 0.0  # time a deferred load took (0: loaded when built, or not loaded yet)
         self._load: Callable[[], LoadedModel] | None = None

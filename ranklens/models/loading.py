@@ -256,7 +256,7 @@ def _outcome(loaded: Embedder | Reranker) -> RememberedLoad:
         loaded.name,
         fingerprint(loaded.name),
         loaded.backend,
-        loaded.window,
+        loaded.max_tokens,
         dimension,
         loaded.fallback_reason,
     )
@@ -291,7 +291,7 @@ def _remembered_or_loaded(
             None,
             remembered.backend,
             fallback_reason=remembered.fallback_reason,
-            window=remembered.window,
+            max_tokens=remembered.window,
             dimension=remembered.dimension,
         )
     else:
@@ -302,7 +302,7 @@ def _remembered_or_loaded(
             None,
             fallback_reason=remembered.fallback_reason,
             backend=remembered.backend,
-            window=remembered.window,
+            max_tokens=remembered.window,
         )
 
     def load_as_remembered() -> Embedder | Reranker:

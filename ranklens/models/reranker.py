@@ -36,7 +36,7 @@ class Reranker(LoadedModel):
         backend: str = "torch",
         exported: bool = False,
         backend_note: str | None = None,
-        window: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         super().__init__(
             name,
@@ -47,14 +47,9 @@ class Reranker(LoadedModel):
             backend_note,
             fallback_reason,
             f"{fingerprint(name)}|{backend}",
-            int(model.max_seq_length) if window is None else window,
+            int(model.max_seq_length) if max_tokens is None else max_tokens,
         )
         self.requested = requested
-
-    @property
-    def max_tokens(self) -> int:
-        """The model's window, special tokens included."""
-        return self.window
 
     def budget(self, max_tokens: int | None = None) -> int:
         """The tokens a pair may use: the model's window, or less where a token budget asks for less."""
