@@ -3,7 +3,8 @@
 A folder is written under a staging name (`.NAME-staging-XXXX`) beside its final place and
 renamed into it when complete; a damaged folder already there is renamed aside
 (`.NAME-old-XXXX`) and removed. Staging and old folders left by a crash are removed once they
-are an hour old (only names of that pattern, which only this module makes).
+are an hour old (only names of that pattern, which only this module makes). Small files (the
+backend choices, the remembered model loads) are replaced whole the same way (`replace_file`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def install(staging: Path, folder: Path) -> None:
     os.replace(folder, aside)
     os.replace(staging, folder)
     shutil.rmtree(aside, ignore_errors=True)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write a small file whole: under a staging name beside it, then renamed over it, so that another process
+    reading it sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
 
 
 def discard(staging: Path) -> None:

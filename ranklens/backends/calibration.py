@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+from ranklens import cachedir
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import library_versions
 from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, offered
@@ -156,10 +156,7 @@ def calibrate(
         "machine": choice.machine,
         "measured": [asdict(m) for m in measured],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    staging.write_text(json.dumps(known, indent=1))
-    os.replace(staging, path)  # another process reading it sees the old file or the new, never half of one
+    cachedir.replace_file(path, json.dumps(known, indent=1))
     return choice
 
 

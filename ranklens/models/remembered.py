@@ -11,9 +11,9 @@ replaced by its fallback still cannot be found); a load whose backend fell back 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 
+from ranklens import cachedir
 from ranklens.backends.exports import LIBRARIES as EXPORT_LIBRARIES
 from ranklens.backends.exports import library_versions
 from ranklens.settings import data_dir
@@ -61,11 +61,7 @@ def recall(key: str) -> RememberedLoad | None:
 
 
 def _write(known: dict) -> None:
-    path = _file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    staging.write_text(json.dumps(known, indent=1), encoding="utf-8")
-    os.replace(staging, path)  # a reader sees the old file or the new one, never half of one
+    cachedir.replace_file(_file(), json.dumps(known, indent=1))
 
 
 def remember(key: str, load: RememberedLoad) -> None:
