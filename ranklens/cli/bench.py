@@ -6,8 +6,6 @@ import argparse
 import platform
 from pathlib import Path
 
-import pandas as pd
-
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.registry import BACKENDS, offered
 from ranklens.bench import speed_benchmark
@@ -93,6 +91,8 @@ def run(args: argparse.Namespace) -> None:
             bi_backends=args.bi_backends,
             log=say,
         )
+    import pandas as pd  # here, not at the top: every command's start would pay half a second for it
+
     table = pd.DataFrame(rows)
     resolved = load_reranker(args.ce_model).name
     print(

@@ -16,7 +16,6 @@ from ranklens.backends.registry import BACKENDS
 from ranklens.beir import load_beir, parse_qrels
 from ranklens.corpus import Corpus, CorpusError, Qrels, builtin_names, load_builtin
 from ranklens.corpus_store import open_corpus
-from ranklens.evaluate import judged
 from ranklens.labels import LabelStore
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
@@ -279,6 +278,8 @@ def add_judgement_options(parser: argparse.ArgumentParser, split: str) -> None:
 def judged_inputs(args: argparse.Namespace) -> Judged:
     """The corpus and judgements of `--dataset`, or of `--corpus` with `--labels`, `--qrels` or its own qrels;
     only queries with a relevant judgement, the first `--max-queries` of them."""
+    from ranklens.evaluate import judged  # not at the top: it imports pandas, and `search` should start without it
+
     if args.dataset:
         corpus = load_beir(args.dataset, split=args.split)
         chosen = Judged(corpus, corpus.queries, corpus.qrels, f"{args.dataset}/qrels/{args.split}.tsv", None)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ranklens.results import Candidate, SearchResult
+
+if TYPE_CHECKING:  # importing pandas takes half a second, and printing a ranking does not need it
+    import pandas as pd
 
 
 def print_frame(frame: pd.DataFrame, digits: int = 4, index: bool = True) -> None:

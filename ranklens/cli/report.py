@@ -8,7 +8,6 @@ from pathlib import Path
 from ranklens.cli import common
 from ranklens.labels import query_id_for
 from ranklens.queryset import run_query_set
-from ranklens.report import ReportInput, build_html, comparison_csv
 from ranklens.search import SearchError
 
 
@@ -28,6 +27,8 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens report` with the parsed options."""
+    from ranklens.report import ReportInput, build_html, comparison_csv  # pandas and altair: a second to import
+
     corpus = common.load_corpus(args)
     if args.all_queries:
         if not corpus.queries:

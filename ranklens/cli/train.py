@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
 from ranklens.labels import default_project
@@ -60,6 +58,8 @@ def run(args: argparse.Namespace) -> None:
     output = Path(args.out) if args.out else default_output(project, searcher.reranker.name)
     progress = TrainingProgress(on_epoch=_epoch_line, on_step=common.progress_bar("training", unit="steps"))
     result = train(searcher, inputs.queries, data, settings, output, progress)
+    import pandas as pd  # only this command's last line needs it, and it takes half a second to import
+
     print_frame(pd.DataFrame(result.history), index=False)
     print_frame(result.comparison)
     print(result.verdict)
