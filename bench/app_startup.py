@@ -1,6 +1,6 @@
 """Time to first results in a real browser: from `streamlit run app.py` to the page showing them.
 
-    python bench/app_startup.py [--runs 3]
+    python bench/app_startup.py [--runs 3] [--backend auto]
 
 Starts the app on a fresh RANKLENS_HOME (a temporary folder, removed afterwards) and opens it in Debian's Chromium
 on the built-in `python` corpus, once per start:
@@ -8,7 +8,8 @@ on the built-in `python` corpus, once per start:
 - cold: the first start on an empty RANKLENS_HOME (the index is built, both models load, `auto` measures the
   backends, the query is embedded and reranked);
 - relaunch, new query: the server stopped and started again on the same folder, with a query never asked (index,
-  exports, backend choice cached; both models load to embed and rerank it);
+  exports, backend choice cached; the bi-encoder's fp32 export embeds it without torch, and the cross-encoder
+  loads, or with an export backend runs its export, to rerank it);
 - relaunch, repeated query: the same again with the query the cold start asked (its embedding and its scores are
   cached too: no model loads).
 
@@ -44,10 +45,10 @@ from ranklens.backends.cpu import cpu_cores, cpu_name
 QUERY = "what do pythons eat"
 
 
-def session(browser, url: str, query: str, since: float) -> tuple[float, float]:
+def session(browser, url: str, query: str, since: float, backend: str) -> tuple[float, float]:
     """Seconds from `since` to first results and to the finished page, in a new browser page."""
     page = browser.new_page()
-    page.goto(f"{url}/?builtin_name=python&query={quote_plus(query)}")
+    page.goto(f"{url}/?builtin_name=python&ce_backend={quote_plus(backend)}&query={quote_plus(query)}")
     finished = page.get_by_text(COMPACT_CAPTION).first
     # with every score cached the progressive view may be replaced by the finished page before a poll sees it
     expect(page.get_by_text("Reranked", exact=True).or_(finished).first).to_be_visible(timeout=600_000)
@@ -58,15 +59,15 @@ def session(browser, url: str, query: str, since: float) -> tuple[float, float]:
     return first, done
 
 
-def start(home: str, query: str) -> tuple[tuple[float, float], tuple[float, float]]:
+def start(home: str, query: str, backend: str) -> tuple[tuple[float, float], tuple[float, float]]:
     """From launching the server to first results and to the finished page; then the same for a second browser
     session on the running server, from opening its page."""
     env = {**os.environ, "RANKLENS_HOME": home}
     launched = time.perf_counter()
     with serving_app(Path(home) / "server.log", env) as url, sync_playwright() as playwright:
         browser = launch(playwright)
-        first = session(browser, url, query, launched)
-        again = session(browser, url, query, time.perf_counter())
+        first = session(browser, url, query, launched, backend)
+        again = session(browser, url, query, time.perf_counter(), backend)
         browser.close()
     return first, again
 
@@ -74,19 +75,21 @@ def start(home: str, query: str) -> tuple[tuple[float, float], tuple[float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="relaunches of each kind")
+    parser.add_argument("--backend", default="auto", help="the cross-encoder backend the view asks for")
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ranklens-app-startup-") as home:
-        cold, _ = start(home, QUERY)
+        cold, _ = start(home, QUERY, args.backend)
         times["cold (empty RANKLENS_HOME)"] = [cold]
         for run in range(args.runs):
-            new, _ = start(home, f"{QUERY} {run + 1}")
-            repeated, reopened = start(home, QUERY)
+            new, _ = start(home, f"{QUERY} {run + 1}", args.backend)
+            repeated, reopened = start(home, QUERY, args.backend)
             times.setdefault("relaunch, new query", []).append(new)
             times.setdefault("relaunch, repeated query", []).append(repeated)
             times.setdefault("new session, running server", []).append(reopened)
     print(
-        f"App start to results in Chromium, built-in `python` corpus, {cpu_name()} ({cpu_cores()} cores); "
+        f"App start to results in Chromium, built-in `python` corpus, backend {args.backend}, {cpu_name()} "
+        f"({cpu_cores()} cores); "
         f"medians of {args.runs} relaunches; baseline: the cold start"
     )
     baseline = cold[0]

@@ -1,18 +1,16 @@
 """The speed-quality frontier of the cross-encoder: latency against nDCG@10 per backend and token budget, each
-backend's share of this machine's matmul peak, and the time to a first result from a cold and a warm start.
+backend's share of this machine's matmul peak.
 
     python bench/frontier.py [--datasets adi med] [--top-n 30] [--max-queries N] [--budgets 64 96 128 192]
-                             [--backends torch torch-bf16 openvino-bf16 openvino-int8-static] [--no-startup] [--out DIR]
+                             [--backends torch torch-bf16 openvino-bf16 openvino-int8-static] [--out DIR]
 
 For each dataset: the bi-encoder (FAISS flat) retrieves the top-N of every judged query; every backend reranks
 them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (ranx, linear gain); the
 latency is the median of 5 rerankings of 100 of those candidates, beside the seed's code (CrossEncoder.predict,
 torch fp32) timed in the same run. The work of those 100 pairs is counted from the model's shape and their token
 counts (ranklens.peak), so each backend's GFLOP/s is also a share of the matmul peak of its precision measured
-here. The startup rows time `python -m ranklens search` on the built-in corpus in a new process: with an empty
-RANKLENS_HOME (the first-ever start: index, exports, backend measurement), then with those cached and a new query
-(both models load), then that query again (its embedding and scores cached: no model loads). The app's start in a
-browser is timed by bench/app_startup.py.
+here. The time to a first result from a cold and a warm start is bench/cli_startup.py's (CLI) and
+bench/app_startup.py's (browser).
 
 Prints the tables and writes frontier.png / frontier.svg / frontier.csv to --out (default $RANKLENS_HOME/bench).
 """
@@ -20,11 +18,8 @@ Prints the tables and writes frontier.png / frontier.svg / frontier.csv to --out
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from itertools import cycle, islice
 from pathlib import Path
@@ -170,31 +165,6 @@ def chart(frame: pd.DataFrame) -> alt.FacetChart:
     )
 
 
-def startup(query: str = "what do pythons eat") -> list[dict]:
-    """Seconds to a first result in a new process: first-ever start (empty home), then with the index, exports and
-    backend choice cached (a new query: both models load), then the same query again (its embedding and scores
-    cached too: no model loads)."""
-    rows = []
-    starts = {
-        "cold (empty RANKLENS_HOME)": query,
-        "warm, new query (index, exports, backend choice cached)": query + " again",
-        "warm, repeated query (its embedding and scores cached too)": query + " again",
-    }
-    with tempfile.TemporaryDirectory(prefix="ranklens-startup-") as home:
-        env = {**os.environ, "RANKLENS_HOME": home}
-        for start, asked in starts.items():
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "ranklens", "search", "--corpus", "python", "--query", asked],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            rows.append({"start": start, "seconds to first result": time.perf_counter() - started})
-    return rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["adi", "med"])
@@ -204,7 +174,6 @@ def main() -> None:
     parser.add_argument(
         "--backends", nargs="+", default=["torch", "torch-bf16", "openvino-bf16", "openvino-int8-static"]
     )
-    parser.add_argument("--no-startup", action="store_true", help="skip the cold and warm start timings")
     parser.add_argument("--out", type=Path, default=data_dir() / "bench")
     args = parser.parse_args()
     peaks = {p: matmul_peak(p) for p in PRECISIONS}
@@ -224,8 +193,6 @@ def main() -> None:
     (args.out / "frontier.svg").write_text(vl_convert.vegalite_to_svg(spec))
     (args.out / "frontier.png").write_bytes(vl_convert.vegalite_to_png(spec, scale=2))
     print(f"written: {args.out}/frontier.png, .svg, .csv")
-    if not args.no_startup:
-        print(pd.DataFrame(startup()).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
 
 SIZE_NOTE = "(2048² matmul, torch, best of 5)"

@@ -60,7 +60,7 @@ def _search_progressively(
     draws the finished page from the stored result."""
     embedder = searcher.first.embedder  # left on disk until a query is not in the cache
     try:
-        with st.spinner("Loading the bi-encoder…" if embedder is not None and not embedder.loaded else "Searching…"):
+        with st.spinner("Loading the bi-encoder…" if embedder is not None and not embedder.runnable else "Searching…"):
             first = searcher.first_stage(query, top_n=settings.top_n)
     except (SearchError, ModelError) as err:
         st.error(str(err))
@@ -75,7 +75,7 @@ def _search_progressively(
     hybrid_column.markdown("#### Hybrid")
     hybrid_column.caption("Waits for the cross-encoder.")
     reranking = f"reranking {len(first.candidates)} candidates"
-    if searcher.reranker is not None and not searcher.reranker.loaded:  # the scores may all be cached: then no load
+    if searcher.reranker is not None and not searcher.reranker.runnable:  # the scores may all be cached: then no load
         reranking = f"loading the cross-encoder (if a pair is not in the cache), then {reranking}"
     try:
         result = searcher.rerank(

@@ -129,3 +129,15 @@ def test_a_repeated_query_and_a_repeated_eval_make_no_cross_encoder_call_in_a_ne
         assert again in second.stdout, second.stdout
         assert "model libraries imported: ['torch', 'sentence_transformers']" in first.stderr, first.stderr
         assert "model libraries imported: []" in second.stderr, second.stderr
+
+
+def test_a_new_query_in_a_new_process_runs_the_exports_without_importing_torch():
+    """With an export backend, a later process embeds a new query with the bi-encoder's fp32 export and reranks
+    with the cross-encoder's, tokenized by `tokenizers`: neither torch nor sentence-transformers is imported. (The
+    first process makes the exports, or finds them made by earlier tests of the session.)"""
+    fresh = ("--corpus", "negation", "--backend", "onnx", "--top-n", "30", "--ce-max-tokens", "96")
+    first = ranklens("search", *fresh, "--query", "hotels that load their models")
+    second = ranklens("search", *fresh, "--query", "a query no process has embedded")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "(30 pairs scored, 0 cached)" in second.stdout and "loading models" in second.stdout, second.stdout
+    assert "model libraries imported: []" in second.stderr, second.stderr

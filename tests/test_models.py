@@ -8,8 +8,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from conftest import SHARED, STAND_IN_CE
 from ranklens.models import loading
+from ranklens.models.embedder import QUERY_ENCODER_TEXTS
 from ranklens.models.files import model_kind
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, forget_loaded, load_embedder, load_reranker
+from ranklens.tokens import Tokens
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -88,9 +90,9 @@ def _linked_copy(source: Path, folder: Path) -> Path:
     return folder
 
 
-def _as_a_new_process(kind: str, name: str) -> None:
+def _as_a_new_process(kind: str, name: str, backend: str = "torch") -> None:
     """Forget what this process holds of the model (its object and its weights), as a new process starts."""
-    forget_loaded(kind, name, "torch")
+    forget_loaded(kind, name, backend)
     for key in [key for key in loading._weights if key[1] == name]:
         del loading._weights[key]
 
@@ -120,7 +122,27 @@ def test_a_remembered_bi_encoder_embeds_as_the_loaded_one(tmp_path):
     again = load_embedder(model)
     assert not again.loaded and (again.dimension, again.max_tokens) == (first.dimension, first.max_tokens)
     assert again.encode(["reranking"]) == pytest.approx(expected, abs=1e-6)
-    assert again.loaded
+    # embedded by the fp32 export of the same weights, with a torch-free tokenizer: the model itself stayed on disk
+    assert again.runnable and not again.loaded and isinstance(again.batch_tokenizer, Tokens)
+    texts = ["what is information retrieval", "a much longer text " * 60, "x"]
+    assert again.encode(texts) == pytest.approx(first.encode(texts), abs=1e-5)
+    assert not again.loaded, "a few texts: still the query encoder"
+    many = [f"document number {i} of an index being built" for i in range(QUERY_ENCODER_TEXTS + 1)]
+    assert again.encode(many) == pytest.approx(first.encode(many), abs=1e-5)
+    assert again.loaded, "an index being built: torch embeds it"
+
+
+def test_a_remembered_export_backend_scores_from_the_export_alone():
+    model = str(STAND_IN_CE)  # its onnx export is made once for the whole test session (calibration, backends)
+    first = load_reranker(model, fallbacks=[], backend="onnx")
+    pairs = [*PAIRS, ("long passages are cut at the window", "word " * 400)]
+    expected, expected_cut = first.score_with_truncation(pairs)
+    _as_a_new_process("cross", model, "onnx")
+    again = load_reranker(model, fallbacks=[], backend="onnx")
+    scores, cut = again.score_with_truncation(pairs)
+    assert scores == pytest.approx(expected, abs=1e-5) and cut.tolist() == expected_cut.tolist() == [False, False, True]
+    assert again.runnable and not again.loaded and isinstance(again.batch_tokenizer, Tokens)
+    assert again.calls == 1 and again.load_ms > 0
 
 
 def test_new_weights_are_loaded_before_use_not_taken_from_the_remembered_load(tmp_path):

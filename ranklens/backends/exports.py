@@ -84,6 +84,18 @@ def _write(stored_as: str, module, tokenizer, pair: bool, source: Path | None, s
         compress_weights_int8(source, staging / "model.xml")
 
 
+def _export_file(fingerprint: str, stored_as: str, max_length: int, cache_dir: Path | None = None) -> Path:
+    folder = (cache_dir or data_dir() / "exports") / export_key(fingerprint, stored_as, max_length)
+    return folder / ("model.xml" if stored_as.startswith("openvino-int8") else "model.onnx")
+
+
+def cached_export(fingerprint: str, backend: str, max_length: int) -> Path | None:
+    """The model file an earlier `export` made for this model, backend and window, if it is on disk (found without
+    the model, so a process can run the export without loading the weights)."""
+    model_file = _export_file(fingerprint, stored_format(backend), max_length)
+    return model_file if model_file.is_file() else None
+
+
 def export(
     module,
     tokenizer,
@@ -105,8 +117,8 @@ def export(
     """
     require_runtime(backend)
     stored_as = stored_format(backend)
-    folder = (cache_dir or data_dir() / "exports") / export_key(fingerprint, stored_as, max_length)
-    model_file = folder / ("model.xml" if stored_as.startswith("openvino-int8") else "model.onnx")
+    model_file = _export_file(fingerprint, stored_as, max_length, cache_dir)
+    folder = model_file.parent
     if model_file.is_file() and not force:
         return model_file, False
     source = None

@@ -107,15 +107,16 @@ def make_forward(
 
     path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify)
     try:
-        return _runtime(backend, path), exported
+        return run_export(backend, path), exported
     except Exception:  # any runtime's load error on a cached file means it is damaged
         if exported:
             raise
     path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify, force=True)
-    return _runtime(backend, path), exported
+    return run_export(backend, path), exported
 
 
-def _runtime(backend: str, path) -> Forward:
+def run_export(backend: str, path) -> Forward:
+    """The forward pass of an exported model file on `backend`'s runtime (ONNX Runtime or OpenVINO)."""
     if backend.startswith("onnx"):
         from ranklens.backends.onnx_runtime import onnx_forward
 

@@ -2,7 +2,10 @@
 many times it was called (the tests and the page count calls to show what the caches save).
 
 A model can also be built from a remembered load (ranklens.models.remembered) with its weights still on disk: it
-knows its name, backend, fingerprint and window, and loads at the first call that needs the weights."""
+knows its name, backend, fingerprint and window, and loads at the first call that needs the weights. Where the
+backend runs an export that is on disk, that first call loads only the export and a torch-free tokenizer
+(ranklens.tokens): a forward pass needs no more, and the full sentence-transformers model (torch, seconds to import)
+loads only if something asks for `model` itself."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ import time
 from collections.abc import Callable
 
 from ranklens.backends.registry import Forward
+from ranklens.tokens import Tokens
+
+LightLoad = Callable[[], "tuple[Tokens, Forward] | None"]  # an export's forward pass and tokenizer, or None
 
 
 class LoadedModel:
@@ -41,30 +47,57 @@ class LoadedModel:
         self.fingerprint = fingerprint
         self.max_tokens = max_tokens
         self.calls = 0
-        self.load_ms = 0.0  # time a deferred load took (0: loaded when built, or not loaded yet)
+        self.load_ms = 0.0  # time deferred loads took (0: loaded when built, or not loaded yet)
         self._load: Callable[[], LoadedModel] | None = None
+        self._light: LightLoad | None = None
+        self._tokens: Tokens | None = None  # set by a light load, until the full model loads
         self._loading = threading.Lock()
 
-    def defer(self, load: Callable[[], LoadedModel]) -> None:
+    def defer(self, load: Callable[[], LoadedModel], light: LightLoad | None = None) -> None:
         """Leave the weights on disk until a call needs them; `load()` then returns the same model loaded (or
-        raises, where it would be another model or backend than this one says)."""
-        self._load = load
+        raises, where it would be another model or backend than this one says). `light()`, where given, is tried
+        first by a forward pass: the export's forward pass and tokenizer, or None where they cannot be had."""
+        self._load, self._light = load, light
 
     @property
     def loaded(self) -> bool:
-        """Whether the weights are in memory."""
+        """Whether the full model is in memory."""
         return self._load is None
 
+    @property
+    def runnable(self) -> bool:
+        """Whether a forward pass can run without loading anything: the full model, or a light load of its export."""
+        return self._load is None or self._tokens is not None
+
     def ensure_loaded(self) -> None:
-        """Load the weights now, if they were left on disk."""
+        """Load the full model now, if it was left on disk."""
         with self._loading:
             if self._load is None:
                 return
             started = time.perf_counter()
             real = self._load()
             self._model, self._forward, self.exported = real._model, real._forward, real.exported
-            self._load = None
-            self.load_ms = (time.perf_counter() - started) * 1000
+            self._load, self._light, self._tokens = None, None, None
+            self.load_ms += (time.perf_counter() - started) * 1000
+
+    def ensure_runnable(self) -> None:
+        """Make a forward pass possible: from the export alone where it can be had, else by loading the model."""
+        started, light_loaded = time.perf_counter(), False
+        with self._loading:
+            if self._light is not None:
+                parts, self._light = self._light(), None
+                if parts is not None:
+                    self._tokens, self._forward = parts
+                    light_loaded = True
+        if light_loaded:
+            self.warm_up()
+            self.load_ms += (time.perf_counter() - started) * 1000
+        if self._tokens is None:
+            self.ensure_loaded()
+
+    def warm_up(self) -> None:
+        """What a model runs once after loading, outside its call count, so that no user waits for it (nothing
+        here; the cross-encoder's first calls are slow)."""
 
     @property
     def model(self):
@@ -73,12 +106,19 @@ class LoadedModel:
         return self._model
 
     @property
+    def batch_tokenizer(self):
+        """What tokenizes and pads the batches of a forward pass: the export's torch-free tokenizer after a light
+        load, else the model's own."""
+        self.ensure_runnable()
+        return self._tokens if self._tokens is not None else self._model.tokenizer
+
+    @property
     def forward(self) -> Forward | None:
         """The backend's forward pass (None: the model's own encode runs)."""
-        self.ensure_loaded()
+        self.ensure_runnable()
         return self._forward
 
     @forward.setter
     def forward(self, forward: Forward | None) -> None:
-        self.ensure_loaded()
+        self.ensure_runnable()
         self._forward = forward

@@ -32,6 +32,7 @@ class RememberedLoad:
     window: int  # the model's window in tokens, special tokens included
     dimension: int | None  # a bi-encoder's vector size (None for a cross-encoder)
     fallback_reason: str | None
+    pooling: str | None = None  # a bi-encoder's pooling, where an export can run it: mean or cls
 
 
 def load_key(kind: str, name: str, fallbacks: tuple[str, ...], backend: str) -> str:

@@ -62,7 +62,7 @@ class Reranker(LoadedModel):
         tokenizer pass (tokenizing 100 abstracts costs a tenth of reranking them here)."""
         limit = self.budget(max_tokens)
         queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
-        tokenizer = self.model.tokenizer
+        tokenizer = self.batch_tokenizer
         encoded = tokenizer(queries, passages, truncation=True, max_length=limit)
         if encoded.encodings is not None:  # a fast tokenizer keeps what truncation cut off
             truncated = np.array([bool(e.overflowing) for e in encoded.encodings], dtype=bool)
@@ -78,7 +78,7 @@ class Reranker(LoadedModel):
             pairs = [("warm up", " ".join(["passage"] * words))] * DEFAULT_CE_BATCH
             encoded, _ = self.tokenize(pairs)
             with inference.LOCK:
-                self.forward(pad(self.model.tokenizer, encoded, list(range(len(pairs)))))
+                self.forward(pad(self.batch_tokenizer, encoded, list(range(len(pairs)))))
 
     def score_with_truncation(
         self,
@@ -101,7 +101,7 @@ class Reranker(LoadedModel):
         scores = np.empty(len(pairs), dtype=np.float32)
         done = 0
         for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
-            feed = pad(self.model.tokenizer, encoded, positions)
+            feed = pad(self.batch_tokenizer, encoded, positions)
             with inference.LOCK:
                 logits = self.forward(feed)
             scores[positions] = logits.reshape(len(positions), -1)[:, 0]
