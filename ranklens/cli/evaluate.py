@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ranklens.alpha import cross_validated_alpha
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
-from ranklens.evaluate import (
-    METRICS,
-    NDCG_GAIN,
-    Evaluation,
-    collect,
-    collect_first_stage_runs,
-    score_runs,
-    significance,
-    trec_run,
-)
 from ranklens.results import RANKER_LABELS
+
+if TYPE_CHECKING:
+    from ranklens.evaluate import Evaluation
 
 
 def register(commands) -> None:
     """Add `ranklens eval` and its options to the subcommands."""
-    parser = commands.add_parser("eval", help=f"{', '.join(METRICS)} for the first stage, reranked and hybrid")
+    parser = commands.add_parser(
+        "eval", help="nDCG@10, MRR@10, recall and MAP for the first stage, reranked and hybrid"
+    )
     common.add_judgement_options(parser, split="test")
     common.add_bi_encoder_options(parser)
     common.add_search_options(parser)
@@ -36,6 +31,8 @@ def register(commands) -> None:
 
 
 def _write_runs(folder: Path, runs: dict) -> None:
+    from ranklens.evaluate import trec_run
+
     folder.mkdir(parents=True, exist_ok=True)
     for ranker, run in runs.items():
         (folder / f"{ranker}.trec").write_text(trec_run(run, f"ranklens-{ranker}"), encoding="utf-8")
@@ -43,6 +40,9 @@ def _write_runs(folder: Path, runs: dict) -> None:
 
 
 def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
+    from ranklens.alpha import cross_validated_alpha
+    from ranklens.evaluate import significance
+
     print()
     print_frame(evaluation.coverage(), digits=2)
     if args.sweep:
@@ -69,6 +69,9 @@ def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens eval` with the parsed options."""
+    # Here, not at the top: they import pandas (half a second), which every other command's start would pay for.
+    from ranklens.evaluate import NDCG_GAIN, collect, collect_first_stage_runs, score_runs
+
     inputs = common.judged_inputs(args)
     searcher = common.searcher(args, inputs.corpus, rerank=not args.no_rerank)
     print(

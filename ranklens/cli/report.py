@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ranklens.cli import common
 from ranklens.labels import query_id_for
-from ranklens.queryset import run_query_set
 from ranklens.search import SearchError
 
 
@@ -27,7 +26,9 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens report` with the parsed options."""
-    from ranklens.report import ReportInput, build_html, comparison_csv  # pandas and altair: a second to import
+    # Here, not at the top: they import pandas and altair (a second), which every other command's start would pay.
+    from ranklens.queryset import run_query_set
+    from ranklens.report import ReportInput, build_html, comparison_csv
 
     corpus = common.load_corpus(args)
     if args.all_queries:

@@ -8,8 +8,6 @@ from pathlib import Path
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
 from ranklens.labels import default_project
-from ranklens.train import TrainingProgress, default_output, train
-from ranklens.training_data import TrainSettings, build_training_data
 
 
 def register(commands) -> None:
@@ -36,6 +34,10 @@ def _epoch_line(row: dict) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens train` with the parsed options."""
+    # Here, not at the top: training's modules import pandas (half a second), which every command would pay for.
+    from ranklens.train import TrainingProgress, default_output, train
+    from ranklens.training_data import TrainSettings, build_training_data
+
     inputs = common.judged_inputs(args)
     if args.labels:
         project = common.project_store(args.labels).path.parent
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> None:
     output = Path(args.out) if args.out else default_output(project, searcher.reranker.name)
     progress = TrainingProgress(on_epoch=_epoch_line, on_step=common.progress_bar("training", unit="steps"))
     result = train(searcher, inputs.queries, data, settings, output, progress)
-    import pandas as pd  # only this command's last line needs it, and it takes half a second to import
+    import pandas as pd
 
     print_frame(pd.DataFrame(result.history), index=False)
     print_frame(result.comparison)
