@@ -38,8 +38,9 @@ BASELINE = "torch-bf16"
 QUESTIONS = ["what do pythons eat", "how do I read a file", "is a python venomous", "what is a list comprehension"]
 
 
-def search(home: str, backend: str, query: str) -> tuple[float, float]:
-    """Wall seconds of one `ranklens search` process, and the seconds it reported loading models."""
+def search(home: str, backend: str, query: str) -> tuple[float, float, str]:
+    """Wall seconds of one `ranklens search` process, the seconds it reported loading models, and the backend that
+    ran the cross-encoder (what `auto` chose)."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "ranklens", "search", "--corpus", "python", "--backend", backend, "--query", query],
@@ -51,7 +52,8 @@ def search(home: str, backend: str, query: str) -> tuple[float, float]:
     )
     wall = time.perf_counter() - started
     loading = re.search(r"loading models (\d+) ms", done.stdout)
-    return wall, int(loading.group(1)) / 1000 if loading else 0.0
+    chosen = re.search(r"^cross-encoder backend: ([\w-]+):", done.stderr, re.MULTILINE)
+    return wall, int(loading.group(1)) / 1000 if loading else 0.0, chosen.group(1) if chosen else backend
 
 
 def measure(backend: str, runs: int) -> list[dict]:
@@ -66,8 +68,9 @@ def measure(backend: str, runs: int) -> list[dict]:
             {
                 "backend": backend,
                 "start": start,
-                "seconds": statistics.median(wall for wall, _ in times),
-                "loading models": statistics.median(load for _, load in times),
+                "runs on": times[0][2],
+                "seconds": statistics.median(wall for wall, _, _ in times),
+                "loading models": statistics.median(load for _, load, _ in times),
             }
         )
     return rows
