@@ -214,7 +214,7 @@ QUERY_ENCODER = "onnx"  # what embeds a query for a torch fp32 bi-encoder left o
 
 def _export_query_encoder(used: str, model, notify: Notify | None) -> None:
     """Export a torch fp32 bi-encoder to ONNX fp32 once, so that a later process can embed a query without
-    importing torch (its embeddings agree with torch's to about 1e-6: the same weights in the same precision)."""
+    importing torch (the same weights in the same precision: its embeddings agree with torch's to within 1e-5)."""
     if pooling_mode(model) is None or not runtime_installed(QUERY_ENCODER):
         return
     try:
