@@ -91,7 +91,8 @@ class Embedder(LoadedModel):
         return vectors
 
     def _pool(self, tokens: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        if self.pooling == "cls":
+        # a load remembered before poolings were kept does not know it: the loaded model does
+        if (self.pooling or pooling_mode(self.model)) == "cls":
             return tokens[:, 0]
         mask = attention_mask[..., None].astype(np.float32)
         return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
