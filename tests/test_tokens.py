@@ -5,7 +5,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE
-from ranklens.models.loading import model_folder
+from ranklens.models.light import model_folder
 from ranklens.tokens import Tokens, TokensError
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"

@@ -15,23 +15,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ranklens.backends.cpu import configure_threads
-from ranklens.backends.exports import cached_export, export, runtime_installed
-from ranklens.backends.registry import (
-    BACKENDS,
-    IN_TORCH,
-    BackendUnavailable,
-    Forward,
-    gpu_missing,
-    make_forward,
-    run_export,
-)
+from ranklens.backends.exports import runtime_installed
+from ranklens.backends.registry import BACKENDS, IN_TORCH, BackendUnavailable, gpu_missing, make_forward
 from ranklens.backends.torch_runtime import torch_forward
 from ranklens.models.embedder import Embedder, pooling_mode
 from ranklens.models.files import fingerprint, model_kind
-from ranklens.models.loaded import LightLoad
+from ranklens.models.light import export_query_encoder, light_load
 from ranklens.models.remembered import RememberedLoad, forget, load_key, recall, remember
 from ranklens.models.reranker import Reranker
-from ranklens.tokens import Tokens, TokensError
 
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L-6-v2"
@@ -185,7 +176,7 @@ def _load_embedder_now(name: str, fallbacks: Sequence[str], backend: str, notify
         return Embedder(used, model, backend_note=gpu_note, fallback_reason=reason)
     if backend in IN_TORCH:  # sentence-transformers' encode, in the dtype and on the device the weights were loaded
         if backend == "torch":
-            _export_query_encoder(used, model, notify)
+            export_query_encoder(used, model, notify)
         return Embedder(used, model, backend, fallback_reason=reason)
     if pooling_mode(model) is None:
         note = (
@@ -207,28 +198,6 @@ def _load_embedder_now(name: str, fallbacks: Sequence[str], backend: str, notify
     except BackendUnavailable as err:
         note = f"{BACKENDS[backend]} is not available ({first_line(err)}); running torch fp32 instead"
         return Embedder(used, model, backend_note=note, fallback_reason=reason)
-
-
-QUERY_ENCODER = "onnx"  # what embeds a query for a torch fp32 bi-encoder left on disk: its fp32 export, same weights
-
-
-def _export_query_encoder(used: str, model, notify: Notify | None) -> None:
-    """Export a torch fp32 bi-encoder to ONNX fp32 once, so that a later process can embed a query without
-    importing torch (the same weights in the same precision: its embeddings agree with torch's to within 1e-5)."""
-    if pooling_mode(model) is None or not runtime_installed(QUERY_ENCODER):
-        return
-    try:
-        export(
-            model[0].auto_model,
-            model.tokenizer,
-            fingerprint(used),
-            QUERY_ENCODER,
-            int(model.max_seq_length),
-            pair=False,
-            notify=notify,
-        )
-    except BackendUnavailable:
-        return  # a later process loads the model to embed a query: slower to start, nothing else lost
 
 
 def load_reranker(
@@ -300,47 +269,6 @@ def _outcome(loaded: Embedder | Reranker) -> RememberedLoad:
     )
 
 
-def _export_run_by(kind: str, remembered: RememberedLoad) -> str | None:
-    """The backend whose export can run a remembered model without torch: its own backend where that is an export,
-    a torch fp32 bi-encoder's query encoder; None where only the loaded model can run it."""
-    if kind == "bi" and remembered.pooling not in ("mean", "cls"):
-        return None
-    if remembered.backend not in IN_TORCH:
-        return remembered.backend
-    return QUERY_ENCODER if kind == "bi" and remembered.backend == "torch" else None
-
-
-def model_folder(name: str) -> Path:
-    """The local folder of a model named by path or hub id (the hub's cached snapshot), found without loading it."""
-    if Path(name).expanduser().is_dir():
-        return Path(name).expanduser()
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(name, "config.json")
-    if not isinstance(cached, str):
-        raise TokensError(f"{name} is not in the local Hugging Face cache")
-    return Path(cached).parent
-
-
-def _light_load(kind: str, remembered: RememberedLoad) -> LightLoad | None:
-    """How to run a remembered model from its export on disk with a torch-free tokenizer, or None where it cannot
-    be (a torch backend, a bi-encoder whose pooling an export cannot do)."""
-    runs_on = _export_run_by(kind, remembered)
-    if runs_on is None:
-        return None
-
-    def load() -> tuple[Tokens, Forward] | None:
-        path = cached_export(remembered.fingerprint, runs_on, remembered.window)
-        if path is None or not runtime_installed(runs_on):
-            return None
-        try:
-            return Tokens(model_folder(remembered.used)), run_export(runs_on, path)
-        except Exception:  # noqa: BLE001 - any failure (a damaged file, a runtime error): the full load says what
-            return None
-
-    return load
-
-
 def _still_holds(remembered: RememberedLoad | None, name: str) -> bool:
     """Whether a remembered load would come out the same now: the same weights, the backend's runtime still there,
     and a model that was replaced by its fallback still not to be found."""
@@ -396,7 +324,7 @@ def _remembered_or_loaded(
             )
         return loaded
 
-    deferred.defer(load_as_remembered, _light_load(kind, remembered))
+    deferred.defer(load_as_remembered, light_load(kind, remembered))
     return deferred
 
 
