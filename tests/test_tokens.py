@@ -5,7 +5,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE
-from ranklens.models.light import model_folder
+from ranklens.models.files import local_folder
 from ranklens.tokens import Tokens, TokensError
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
@@ -13,7 +13,7 @@ BI = "sentence-transformers/all-MiniLM-L6-v2"
 
 @pytest.mark.parametrize("model", [str(STAND_IN_CE), BI])
 def test_ids_cuts_and_padding_are_transformers_own(model, adi):
-    folder = model_folder(model)
+    folder = local_folder(model)
     ours, theirs = Tokens(folder), AutoTokenizer.from_pretrained(str(folder))
     queries = list(adi.queries.values())[:12]
     passages = [doc.text for doc in adi.documents[:12]]

@@ -41,7 +41,7 @@ class Embedder(LoadedModel):
     itself). ONNX Runtime and OpenVINO run the transformer in `forward` over token-length-sorted
     batches and pool it the way the model's Pooling module says (mean or CLS), then normalize.
     A torch fp32 bi-encoder left on disk by a remembered load embeds with its fp32 ONNX export
-    the same way (ranklens.models.loading: the query encoder), so a new query needs no torch.
+    the same way (ranklens.models.light: the query encoder), so a new query needs no torch.
     """
 
     def __init__(

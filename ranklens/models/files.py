@@ -6,6 +6,25 @@ import json
 from pathlib import Path
 
 
+def looks_like_a_path(name: str) -> bool:
+    """Whether a model name is a path rather than a hub id (which has slashes too)."""
+    return name.startswith(("/", "~", "."))
+
+
+def local_folder(name: str) -> Path | None:
+    """The model's folder on this machine: the folder named, or the hub model's snapshot in the local cache; None
+    where there is neither. Asks no network, so a process can start from it."""
+    local = Path(name).expanduser()
+    if local.is_dir():
+        return local
+    if looks_like_a_path(name):
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(name, "config.json")
+    return Path(cached).parent if isinstance(cached, str) else None
+
+
 def model_file(name: str, filename: str) -> dict | list | None:
     """A small JSON file of a local model folder or a hub model (from the cache when offline); None if absent."""
     local = Path(name).expanduser()

@@ -8,15 +8,14 @@ bi-encoder gets such an export too, its query encoder, made once at its first lo
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from ranklens.backends.exports import cached_export, export, runtime_installed
 from ranklens.backends.registry import IN_TORCH, BackendUnavailable, Forward, run_export
 from ranklens.models.embedder import pooling_mode
-from ranklens.models.files import fingerprint
+from ranklens.models.files import fingerprint, local_folder
 from ranklens.models.loaded import LightLoad
 from ranklens.models.remembered import RememberedLoad
-from ranklens.tokens import Tokens, TokensError
+from ranklens.tokens import Tokens
 
 QUERY_ENCODER = "onnx"  # what embeds a query for a torch fp32 bi-encoder left on disk: its fp32 export, same weights
 
@@ -50,18 +49,6 @@ def _export_run_by(kind: str, remembered: RememberedLoad) -> str | None:
     return QUERY_ENCODER if kind == "bi" and remembered.backend == "torch" else None
 
 
-def model_folder(name: str) -> Path:
-    """The local folder of a model named by path or hub id (the hub's cached snapshot), found without loading it."""
-    if Path(name).expanduser().is_dir():
-        return Path(name).expanduser()
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(name, "config.json")
-    if not isinstance(cached, str):
-        raise TokensError(f"{name} is not in the local Hugging Face cache")
-    return Path(cached).parent
-
-
 def light_load(kind: str, remembered: RememberedLoad) -> LightLoad | None:
     """How to run a remembered model from its export on disk with a torch-free tokenizer, or None where it cannot
     be (a torch backend, a bi-encoder whose pooling an export cannot do)."""
@@ -71,10 +58,11 @@ def light_load(kind: str, remembered: RememberedLoad) -> LightLoad | None:
 
     def load() -> tuple[Tokens, Forward] | None:
         path = cached_export(remembered.fingerprint, runs_on, remembered.window)
-        if path is None or not runtime_installed(runs_on):
+        folder = local_folder(remembered.used)
+        if path is None or folder is None or not runtime_installed(runs_on):
             return None
         try:
-            return Tokens(model_folder(remembered.used)), run_export(runs_on, path)
+            return Tokens(folder), run_export(runs_on, path)
         except Exception:  # noqa: BLE001 - any failure (a damaged file, a runtime error): the full load says what
             return None
 

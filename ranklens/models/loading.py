@@ -19,7 +19,7 @@ from ranklens.backends.exports import runtime_installed
 from ranklens.backends.registry import BACKENDS, IN_TORCH, BackendUnavailable, gpu_missing, make_forward
 from ranklens.backends.torch_runtime import torch_forward
 from ranklens.models.embedder import Embedder, pooling_mode
-from ranklens.models.files import fingerprint, model_kind
+from ranklens.models.files import fingerprint, local_folder, looks_like_a_path, model_kind
 from ranklens.models.light import export_query_encoder, light_load
 from ranklens.models.remembered import RememberedLoad, forget, load_key, recall, remember
 from ranklens.models.reranker import Reranker
@@ -102,7 +102,7 @@ def _runnable(backend: str) -> tuple[str, str | None]:
 
 def _why_not_loaded(name: str, err: BaseException) -> str:
     if isinstance(err, OSError):
-        if Path(name).expanduser().exists() or name.startswith(("/", "~", ".")):  # a hub id has slashes too
+        if Path(name).expanduser().exists() or looks_like_a_path(name):
             return f"no loadable model folder at {name} ({first_line(err)})"
         return "not in the local Hugging Face cache, and the hub cannot be reached"
     return first_line(err)
@@ -337,14 +337,9 @@ def forget_loaded(kind: str, name: str, backend: str) -> None:
 
 def _findable(name: str) -> bool:
     """Whether a model's files can be had without loading it: a local folder, the local hub cache, or the hub."""
-    if Path(name).expanduser().is_dir():
+    if local_folder(name) is not None:
         return True
-    if name.startswith(("/", "~", ".")):
-        return False
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(name, "config.json")
-    return isinstance(cached, str) or os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false")
+    return not looks_like_a_path(name) and os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false")
 
 
 def in_use(name: str, kind: str = "cross") -> tuple[str, str | None]:
