@@ -13,7 +13,20 @@ def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[np.ndarra
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
-def pad(tokenizer, encoded: dict[str, list], positions: np.ndarray) -> dict[str, np.ndarray]:
-    """One batch of already-tokenized texts (the rows at `positions`), padded to its longest, as int64 arrays."""
-    batch = tokenizer.pad({name: [encoded[name][i] for i in positions] for name in encoded}, return_tensors="np")
-    return {name: np.asarray(values, dtype=np.int64) for name, values in batch.items()}
+def pad(tokenizer, encoded: dict[str, list], positions: Sequence[int]) -> dict[str, np.ndarray]:
+    """One batch of already-tokenized texts (the rows at `positions`), padded to its longest as transformers pads:
+    ids with the tokenizer's pad token, masks and token types with 0, on its padding side; int64 arrays."""
+    rows = list(positions)
+    longest = max(len(encoded["input_ids"][i]) for i in rows)
+    left = tokenizer.padding_side == "left"
+    batch = {}
+    for name, values in encoded.items():
+        padded = np.full((len(rows), longest), tokenizer.pad_token_id if name == "input_ids" else 0, dtype=np.int64)
+        for row, i in enumerate(rows):
+            length = len(values[i])
+            if left:
+                padded[row, longest - length :] = values[i]
+            else:
+                padded[row, :length] = values[i]
+        batch[name] = padded
+    return batch

@@ -1,18 +1,18 @@
-"""Tokenizing without transformers: a model folder's `tokenizer.json` read by the `tokenizers` library, cut and
-padded as transformers' fast tokenizer does it.
+"""Tokenizing without transformers: a model folder's `tokenizer.json` read by the `tokenizers` library, cut as
+transformers' fast tokenizer cuts.
 
 transformers' tokenizers import torch (seconds); this one does not, so a process that runs an exported model
 (ranklens.backends) can start in well under a second. It offers the part of transformers' tokenizer that RankLens
-calls for a forward pass: `tokenizer(texts[, pairs], truncation=True, max_length=N)` and `tokenizer.pad(...)`.
+calls for a forward pass: `tokenizer(texts[, pairs], truncation=True, max_length=N)`, its pad token and sides, and the
+`tokenizers` object behind it (`backend_tokenizer`, as transformers names it).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 FILE = "tokenizer.json"
 
@@ -47,8 +47,8 @@ class Tokens:
 
         if not (folder / FILE).is_file():
             raise TokensError(f"{folder} has no {FILE}")
-        self._tokenizer = Tokenizer.from_file(str(folder / FILE))
-        self._tokenizer.no_padding()  # RankLens pads each batch itself, to that batch's longest
+        self.backend_tokenizer = Tokenizer.from_file(str(folder / FILE))
+        self.backend_tokenizer.no_padding()  # RankLens pads each batch itself, to that batch's longest
         config: dict = {}
         for name in ("special_tokens_map.json", "tokenizer_config.json"):  # the second wins, as in transformers
             try:
@@ -56,12 +56,14 @@ class Tokens:
             except (OSError, ValueError):
                 continue
         pad_token = _token_text(config.get("pad_token"))
-        pad_id = self._tokenizer.token_to_id(pad_token) if pad_token else None
+        pad_id = self.backend_tokenizer.token_to_id(pad_token) if pad_token else None
         if pad_id is None:
             raise TokensError(f"{folder}'s tokenizer names no padding token")
         self.pad_token_id = pad_id
         self.padding_side = config.get("padding_side", "right")
         self.truncation_side = config.get("truncation_side", "right")
+        self.model_input_names = ["input_ids", "token_type_ids", "attention_mask"]  # what Encoded holds
+        self._truncating = threading.Lock()  # the truncation is set on the shared tokenizer for each call
 
     def __call__(
         self,
@@ -72,29 +74,12 @@ class Tokens:
     ) -> Encoded:
         """Each text (or each (text, pair)) with its special tokens, cut at `max_length` the way transformers'
         `truncation=True` cuts: a token at a time from the longer of the two."""
-        if truncation and max_length:
-            self._tokenizer.enable_truncation(
-                max_length, stride=0, strategy="longest_first", direction=self.truncation_side
-            )
-        else:
-            self._tokenizer.no_truncation()
         inputs = list(texts) if pairs is None else list(zip(texts, pairs))
-        return Encoded(self._tokenizer.encode_batch(inputs, add_special_tokens=True))
-
-    def pad(self, features: dict[str, list], return_tensors: str = "np") -> dict[str, np.ndarray]:
-        """The rows padded to the longest, on the tokenizer's padding side: ids with its pad token, masks and token
-        types with 0."""
-        if return_tensors != "np":
-            raise ValueError("only numpy arrays are made here")
-        longest = max(len(ids) for ids in features["input_ids"])
-        padded = {}
-        for name, rows in features.items():
-            fill = self.pad_token_id if name == "input_ids" else 0
-            batch = np.full((len(rows), longest), fill, dtype=np.int64)
-            for i, row in enumerate(rows):
-                if self.padding_side == "left":
-                    batch[i, longest - len(row) :] = row
-                else:
-                    batch[i, : len(row)] = row
-            padded[name] = batch
-        return padded
+        with self._truncating:
+            if truncation and max_length:
+                self.backend_tokenizer.enable_truncation(
+                    max_length, stride=0, strategy="longest_first", direction=self.truncation_side
+                )
+            else:
+                self.backend_tokenizer.no_truncation()
+            return Encoded(self.backend_tokenizer.encode_batch(inputs, add_special_tokens=True))

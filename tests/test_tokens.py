@@ -1,10 +1,12 @@
-"""The torch-free tokenizer against transformers' fast tokenizer of the same model, on real texts."""
+"""The torch-free tokenizer (and RankLens's padding) against transformers' fast tokenizer of the same model, on real
+texts."""
 
 import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE
+from ranklens.batching import pad
 from ranklens.models.files import local_folder
 from ranklens.tokens import Tokens, TokensError
 
@@ -28,7 +30,7 @@ def test_ids_cuts_and_padding_are_transformers_own(model, adi):
             assert mine[name] == reference[name], (name, limit)
         assert [bool(e.overflowing) for e in mine.encodings] == [bool(e.overflowing) for e in reference.encodings]
         rows = np.array([3, 0, 7])
-        padded = ours.pad({k: [mine[k][i] for i in rows] for k in mine})
+        padded = pad(ours, mine, rows)
         expected = theirs.pad({k: [reference[k][i] for i in rows] for k in reference}, return_tensors="np")
         for name in expected:
             assert np.array_equal(padded[name], expected[name]), name

@@ -11,6 +11,7 @@ from ranklens.backends.registry import Forward
 from ranklens.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
 from ranklens.models.loaded import LoadedModel
+from ranklens.pair_tokens import PairTokenizer
 from ranklens.progress import OnProgress
 
 # Pairs per cross-encoder batch: 16 was fastest on med's 100 candidates here (32 pads more, 8 starves the cores)
@@ -50,6 +51,7 @@ class Reranker(LoadedModel):
             int(model.max_seq_length) if max_tokens is None else max_tokens,
         )
         self.requested = requested
+        self._pairs: tuple[object, PairTokenizer | None] | None = None  # (the tokenizer it was made for, itself)
 
     def budget(self, max_tokens: int | None = None) -> int:
         """The tokens a pair may use: the model's window, or less where a token budget asks for less."""
@@ -58,11 +60,16 @@ class Reranker(LoadedModel):
     def tokenize(
         self, pairs: Sequence[tuple[str, str]], max_tokens: int | None = None
     ) -> tuple[dict[str, list], np.ndarray]:
-        """The pairs' token ids cut at the budget (the model's window by default), and which pairs it cut, in one
-        tokenizer pass (tokenizing 100 abstracts costs a tenth of reranking them here)."""
+        """The pairs' token ids cut at the budget (the model's window by default), and which pairs it cut: put
+        together from cached passage ids where the tokenizer allows (ranklens.pair_tokens), else in one tokenizer
+        pass (tokenizing 100 abstracts costs a tenth of reranking them here)."""
         limit = self.budget(max_tokens)
-        queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
         tokenizer = self.batch_tokenizer
+        if self._pairs is None or self._pairs[0] is not tokenizer:  # the light load's tokenizer, then the model's
+            self._pairs = (tokenizer, PairTokenizer.of(tokenizer))
+        if self._pairs[1] is not None:
+            return self._pairs[1].encode(pairs, limit)
+        queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
         encoded = tokenizer(queries, passages, truncation=True, max_length=limit)
         if encoded.encodings is not None:  # a fast tokenizer keeps what truncation cut off
             truncated = np.array([bool(e.overflowing) for e in encoded.encodings], dtype=bool)

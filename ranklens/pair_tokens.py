@@ -1,0 +1,196 @@
+"""Cross-encoder inputs put together from cached passage token ids.
+
+Tokenizing is about a tenth of reranking (100 scifact abstracts: ~60 ms here), and nearly all of it is the passages,
+which repeat: across queries, across processes, in every evaluation. So each passage is tokenized once per tokenizer
+(its ids without special tokens, kept in memory and in $RANKLENS_HOME/cache/passage_tokens.sqlite beside the score
+cache), each query once per call, and each pair is put together from the two with the tokenizer's own special tokens
+and cut the way its `longest_first` truncation cuts. The result is what tokenizing the pair gives: the same ids, token
+types, masks and cuts (tests/test_pair_tokens.py holds it to transformers' tokenizer on real texts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ranklens.score_cache import cache_key, cache_table
+
+MEMORY_LIMIT = 50_000  # passages kept in memory per tokenizer (about 1 KB each at 256 tokens)
+INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+_PROBE = ("alpha", "omega")  # a pair whose encoding shows where the special tokens go
+
+
+@dataclass(frozen=True)
+class Template:
+    """Where a pair's special tokens go, `before` A `between` B `after`, and the token type of each of the five
+    parts, as the tokenizer's post-processor lays them out."""
+
+    before: tuple[int, ...]
+    between: tuple[int, ...]
+    after: tuple[int, ...]
+    types: tuple[int, int, int, int, int]
+
+    @property
+    def added(self) -> int:
+        """Special tokens per pair."""
+        return len(self.before) + len(self.between) + len(self.after)
+
+
+def _find(ids: list[int], part: list[int], start: int) -> int | None:
+    return next((at for at in range(start, len(ids) - len(part) + 1) if ids[at : at + len(part)] == part), None)
+
+
+def template_of(tokenizer) -> Template | None:
+    """The pair layout of a `tokenizers.Tokenizer` (truncation off), read from one encoded pair; None where a pair
+    is not its two sequences' own ids with special tokens around them (then pairs are tokenized whole)."""
+    first, second = (tokenizer.encode(text, add_special_tokens=False).ids for text in _PROBE)
+    pair = tokenizer.encode(*_PROBE, add_special_tokens=True)
+    ids, types = pair.ids, pair.type_ids
+    start = _find(ids, first, 0)
+    middle = None if start is None else _find(ids, second, start + len(first))
+    if start is None or middle is None:
+        return None
+    end, stop = start + len(first), middle + len(second)
+    part_types = [
+        set(types[a:b]) for a, b in ((0, start), (start, end), (end, middle), (middle, stop), (stop, len(ids)))
+    ]
+    if any(len(found) > 1 for found in part_types):
+        return None
+    return Template(
+        before=tuple(ids[:start]),
+        between=tuple(ids[end:middle]),
+        after=tuple(ids[stop:]),
+        types=tuple(min(found, default=0) for found in part_types),  # type: ignore[arg-type]
+    )
+
+
+def cut_lengths(first: int, second: int, room: int) -> tuple[int, int]:
+    """How many tokens of each sequence `longest_first` truncation keeps when `room` tokens are left for both: the
+    `tokenizers` library's rule (the shorter stays whole where the longer can take the cut, else each gets half)."""
+    if first + second <= room:
+        return first, second
+    short = min(first, second)
+    kept_short, kept_long = short, short if short > room else max(short, room - short)
+    if kept_short + kept_long > room:
+        kept_short = room // 2
+        kept_long = kept_short + room % 2
+    return (kept_short, kept_long) if first <= second else (kept_long, kept_short)
+
+
+def _connect():
+    return cache_table(
+        "passage_tokens.sqlite",
+        "CREATE TABLE IF NOT EXISTS passages (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID",
+    )
+
+
+class PairTokenizer:
+    """Pairs tokenized from cached passage ids, for one tokenizer (a `tokenizers.Tokenizer`, copied: its truncation
+    is set once and shared with no one, so threads cannot race on it)."""
+
+    def __init__(self, tokenizer, template: Template, truncation_side: str, input_names: Sequence[str]) -> None:
+        self._tokenizer = tokenizer
+        self.template = template
+        self.truncation_side = truncation_side
+        self.input_names = tuple(input_names)
+        self.key = hashlib.blake2b(tokenizer.to_str().encode("utf-8"), digest_size=16).hexdigest()
+        self._memory: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, batch_tokenizer) -> PairTokenizer | None:
+        """One for a model's batch tokenizer (transformers' fast tokenizer or ranklens.tokens.Tokens); None where it
+        has no `tokenizers` backend or its pairs are not laid out as a template (those tokenize pairs whole)."""
+        from tokenizers import Tokenizer
+
+        backend = getattr(batch_tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            return None
+        own = Tokenizer.from_str(backend.to_str())
+        own.no_truncation()
+        own.no_padding()
+        template = template_of(own)
+        if template is None:
+            return None
+        names = [name for name in INPUTS if name in getattr(batch_tokenizer, "model_input_names", INPUTS)]
+        return cls(own, template, getattr(batch_tokenizer, "truncation_side", "right"), names)
+
+    def passage_ids(self, passages: Sequence[str]) -> list[np.ndarray]:
+        """Each passage's token ids without special tokens: from memory, from disk, else tokenized and kept."""
+        keys = [cache_key(self.key, passage) for passage in passages]
+        found: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            for key in keys:
+                if key in self._memory:
+                    self._memory.move_to_end(key)
+                    found[key] = self._memory[key]
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if missing:
+            with _connect() as db:
+                for start in range(0, len(missing), 500):  # SQLite's limit on bound parameters
+                    chunk = missing[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for key, ids in db.execute(f"SELECT key, ids FROM passages WHERE key IN ({marks})", chunk):
+                        found[bytes(key)] = np.frombuffer(ids, dtype=np.int32)
+            text_of = dict(zip(keys, passages))
+            new = [key for key in missing if key not in found]
+            if new:
+                encodings = self._tokenizer.encode_batch([text_of[key] for key in new], add_special_tokens=False)
+                tokenized = {key: np.asarray(e.ids, dtype=np.int32) for key, e in zip(new, encodings)}
+                with _connect() as db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO passages VALUES (?, ?)",
+                        [(k, v.tobytes()) for k, v in tokenized.items()],
+                    )
+                found.update(tokenized)
+            self._remember({key: found[key] for key in missing})
+        return [found[key] for key in keys]
+
+    def _remember(self, ids: dict[bytes, np.ndarray]) -> None:
+        with self._lock:
+            self._memory.update(ids)
+            for key in ids:
+                self._memory.move_to_end(key)
+            while len(self._memory) > MEMORY_LIMIT:
+                self._memory.popitem(last=False)
+
+    def _cut(self, ids: np.ndarray, keep: int) -> np.ndarray:
+        if keep >= len(ids):
+            return ids
+        return ids[len(ids) - keep :] if self.truncation_side == "left" else ids[:keep]
+
+    def encode(self, pairs: Sequence[tuple[str, str]], max_length: int) -> tuple[dict[str, list], np.ndarray]:
+        """The pairs' inputs with special tokens, cut to `max_length` tokens each, and which pairs were cut."""
+        queries = list(dict.fromkeys(query for query, _ in pairs))
+        query_ids = {
+            query: np.asarray(e.ids, dtype=np.int32)
+            for query, e in zip(queries, self._tokenizer.encode_batch(queries, add_special_tokens=False))
+        }
+        passage_ids = self.passage_ids([passage for _, passage in pairs])
+        room = max(max_length - self.template.added, 0)
+        before, between, after = (
+            np.asarray(part, dtype=np.int32)
+            for part in (self.template.before, self.template.between, self.template.after)
+        )
+        encoded: dict[str, list] = {name: [] for name in self.input_names}
+        truncated = np.zeros(len(pairs), dtype=bool)
+        for row, ((query, _), passage) in enumerate(zip(pairs, passage_ids)):
+            first = query_ids[query]
+            kept_first, kept_second = cut_lengths(len(first), len(passage), room)
+            truncated[row] = kept_first + kept_second < len(first) + len(passage)
+            parts = (before, self._cut(first, kept_first), between, self._cut(passage, kept_second), after)
+            ids = np.concatenate(parts)
+            if "input_ids" in encoded:
+                encoded["input_ids"].append(ids)
+            if "token_type_ids" in encoded:
+                encoded["token_type_ids"].append(
+                    np.repeat(np.asarray(self.template.types, dtype=np.int32), [len(part) for part in parts])
+                )
+            if "attention_mask" in encoded:
+                encoded["attention_mask"].append(np.ones(len(ids), dtype=np.int32))
+        return encoded, truncated

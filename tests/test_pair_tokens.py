@@ -1,0 +1,96 @@
+"""Pairs put together from cached passage ids against transformers' tokenizer tokenizing the pairs whole."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+from transformers import AutoTokenizer
+
+from conftest import STAND_IN_CE
+from ranklens.models.files import local_folder
+from ranklens.pair_tokens import PairTokenizer, cut_lengths
+from ranklens.tokens import Tokens
+
+BI = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class CountingTokenizer:
+    """A `tokenizers.Tokenizer` that counts the texts it encodes in batches."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.texts = inner, 0
+
+    def encode_batch(self, texts, **options):
+        self.texts += len(texts)
+        return self.inner.encode_batch(texts, **options)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("model", [str(STAND_IN_CE), BI])
+def test_pairs_from_cached_ids_are_the_tokenizers_own(model, adi):
+    theirs = AutoTokenizer.from_pretrained(str(local_folder(model)))
+    ours = PairTokenizer.of(theirs)
+    assert ours is not None and ours.template.added == 3  # [CLS] query [SEP] passage [SEP]
+    queries = list(adi.queries.values())[:14]
+    passages = [doc.full_text for doc in adi.documents[:14]]
+    queries[0] = "a query far longer than its passage " * 30  # the query is cut, not the passage
+    queries[1] = passages[1] = "both long enough to be cut in half " * 40
+    passages[2] = ""
+    passages[3] = "Ünïcödé, emoji 🐍 and\ttabs\n" + passages[3]
+    pairs = list(zip(queries, passages))
+    for limit in (32, 64, 97, 192):
+        mine, cut = ours.encode(pairs, limit)
+        reference = theirs(queries, passages, truncation=True, max_length=limit)
+        for name in ("input_ids", "token_type_ids", "attention_mask"):
+            assert [row.tolist() for row in mine[name]] == reference[name], (name, limit)
+        assert cut.tolist() == [bool(e.overflowing) for e in reference.encodings], limit
+        assert cut.any() and not cut.all()
+
+
+def test_the_cut_is_the_tokenizers_longest_first_rule():
+    tokenizer = Tokenizer.from_file(str(STAND_IN_CE / "tokenizer.json"))
+    x, y = (tokenizer.token_to_id(word) for word in ("x", "y"))
+    for room in range(9):
+        tokenizer.enable_truncation(room + 3, strategy="longest_first")
+        for first in range(12):
+            for second in range(12):
+                ids = tokenizer.encode(" ".join("x" * first), " ".join("y" * second)).ids
+                assert cut_lengths(first, second, room) == (ids.count(x), ids.count(y)), (first, second, room)
+
+
+def test_a_passage_is_tokenized_once_in_any_process(adi):
+    passages = [f"{doc.full_text} (tokenized once)" for doc in adi.documents[20:30]]  # texts no other test reranks
+    first = PairTokenizer.of(Tokens(STAND_IN_CE))
+    counted = first._tokenizer = CountingTokenizer(first._tokenizer)
+    first.encode([("one query", p) for p in passages], 192)
+    assert counted.texts == 1 + len(passages)  # the query, then each passage
+    first.encode([("another query", p) for p in passages], 192)
+    assert counted.texts == 1 + len(passages) + 1  # only the new query: the passages are in memory
+
+    again = PairTokenizer.of(AutoTokenizer.from_pretrained(str(STAND_IN_CE)))  # as a new process: nothing in memory
+    assert again.key == first.key, "the same tokenizer.json, read by transformers or by ranklens.tokens"
+    counted = again._tokenizer = CountingTokenizer(again._tokenizer)
+    ids = again.passage_ids(passages)
+    assert counted.texts == 0, "read from $RANKLENS_HOME/cache/passage_tokens.sqlite"
+    assert all(np.array_equal(a, b) for a, b in zip(ids, first.passage_ids(passages)))
+
+
+def test_ids_are_kept_per_tokenizer_definition(tmp_path):
+    """The key is the tokenizer's definition: the bi-encoder's tokenizer.json differs from the stand-in's only in
+    its truncation and padding settings (which are not part of the ids) and shares its ids; a tokenizer that keeps
+    case does not."""
+    stand_in = PairTokenizer.of(Tokens(STAND_IN_CE))
+    assert PairTokenizer.of(Tokens(local_folder(BI))).key == stand_in.key
+    definition = json.loads((STAND_IN_CE / "tokenizer.json").read_text(encoding="utf-8"))
+    definition["normalizer"]["lowercase"] = False
+    (tmp_path / "tokenizer.json").write_text(json.dumps(definition), encoding="utf-8")
+    shutil.copy(STAND_IN_CE / "tokenizer_config.json", tmp_path)
+    cased = PairTokenizer.of(Tokens(tmp_path))
+    assert cased.key != stand_in.key
+    assert [ids.tolist() for ids in cased.passage_ids(["Python"])] != [
+        ids.tolist() for ids in stand_in.passage_ids(["Python"])
+    ]
