@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 
 from conftest import STAND_IN_CE
 from ranklens.backends import calibration
-from ranklens.backends.calibration import Measured, calibrate, choice_key, choose, measure
+from ranklens.backends.calibration import Choice, Measured, cached_choice, calibrate, choice_key, choose, measure
 from ranklens.models.loading import load_reranker
 from ranklens.score_cache import ScoreCache, score_key
 from ranklens.search import Searcher
@@ -53,6 +54,29 @@ def test_a_fast_backend_that_loses_the_ranking_is_not_chosen():
     measured = [Measured("torch", 3.0, 1.0), Measured("onnx-int8", 1.0, 0.95), Measured("openvino", 0.5, math.nan, "x")]
     assert choose(measured) == "torch"
     assert choose([Measured("onnx-int8", 1.0, 0.9)]) == "torch", "torch fp32 when nothing keeps the ranking"
+
+
+def test_an_export_within_the_margin_is_chosen_over_a_faster_torch_backend():
+    close = [Measured("torch-bf16", 1.00, 1.0), Measured("openvino-bf16", 1.08, 0.999), Measured("onnx", 3.0, 1.0)]
+    assert choose(close) == "openvino-bf16", "8 % slower per pair, but a new process starts it without torch"
+    assert choose([Measured("torch-bf16", 1.00, 1.0), Measured("openvino-bf16", 1.15, 0.999)]) == "torch-bf16"
+    assert choose([Measured("onnx", 1.00, 1.0), Measured("torch", 0.99, 1.0), Measured("openvino", 1.05, 1.0)]) == (
+        "onnx"
+    ), "the fastest export within the margin"
+    losing = [Measured("torch-bf16", 1.00, 1.0), Measured("onnx-int8", 1.02, 0.9)]
+    assert choose(losing) == "torch-bf16", "the margin never lets a backend past the guard"
+    reason = Choice("openvino-bf16", tuple(close), "this machine").reason()
+    assert reason.startswith("openvino-bf16: 1.08 s per 100 pairs vs torch-bf16 1.00 s") and "without torch" in reason
+
+
+def test_a_cached_measurement_is_chosen_from_again_by_todays_rule():
+    measured = [Measured("torch-bf16", 1.00, 1.0), Measured("openvino-bf16", 1.05, 0.999)]
+    stored = {"backend": "torch-bf16", "machine": "this machine", "measured": [asdict(m) for m in measured]}
+    path = calibration._cache_file()
+    known = json.loads(path.read_text()) if path.is_file() else {}  # the session's other choices stay
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**known, choice_key("model-kept"): stored}))
+    assert cached_choice("model-kept").backend == "openvino-bf16"
 
 
 def test_the_choice_is_cached_per_model_and_measured_again_when_the_key_changes(pairs, monkeypatch):
