@@ -10,7 +10,9 @@ types, masks and cuts (tests/test_pair_tokens.py holds it to transformers' token
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -89,6 +91,25 @@ def _connect():
     )
 
 
+# The file only saves tokenizing again: where it cannot be read or written (a read-only home, a locked or damaged
+# file), the passages are tokenized and the reranking goes on.
+def _read(keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+    found: dict[bytes, np.ndarray] = {}
+    with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
+        for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, ids in db.execute(f"SELECT key, ids FROM passages WHERE key IN ({marks})", chunk):
+                if len(ids) % 4 == 0:
+                    found[bytes(key)] = np.frombuffer(ids, dtype=np.int32)
+    return found
+
+
+def _write(ids: dict[bytes, np.ndarray]) -> None:
+    with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
+        db.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?)", [(k, v.tobytes()) for k, v in ids.items()])
+
+
 class PairTokenizer:
     """Pairs tokenized from cached passage ids, for one tokenizer (a `tokenizers.Tokenizer`, copied: its truncation
     is set once and shared with no one, so threads cannot race on it)."""
@@ -117,7 +138,8 @@ class PairTokenizer:
         template = template_of(own)
         if template is None:
             return None
-        names = [name for name in INPUTS if name in getattr(batch_tokenizer, "model_input_names", INPUTS)]
+        takes = getattr(batch_tokenizer, "model_input_names", INPUTS)
+        names = ["input_ids", *(name for name in INPUTS[1:] if name in takes)]
         return cls(own, template, getattr(batch_tokenizer, "truncation_side", "right"), names)
 
     def passage_ids(self, passages: Sequence[str]) -> list[np.ndarray]:
@@ -131,22 +153,13 @@ class PairTokenizer:
                     found[key] = self._memory[key]
         missing = [key for key in dict.fromkeys(keys) if key not in found]
         if missing:
-            with _connect() as db:
-                for start in range(0, len(missing), 500):  # SQLite's limit on bound parameters
-                    chunk = missing[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for key, ids in db.execute(f"SELECT key, ids FROM passages WHERE key IN ({marks})", chunk):
-                        found[bytes(key)] = np.frombuffer(ids, dtype=np.int32)
+            found.update(_read(missing))
             text_of = dict(zip(keys, passages))
             new = [key for key in missing if key not in found]
             if new:
                 encodings = self._tokenizer.encode_batch([text_of[key] for key in new], add_special_tokens=False)
                 tokenized = {key: np.asarray(e.ids, dtype=np.int32) for key, e in zip(new, encodings)}
-                with _connect() as db:
-                    db.executemany(
-                        "INSERT OR REPLACE INTO passages VALUES (?, ?)",
-                        [(k, v.tobytes()) for k, v in tokenized.items()],
-                    )
+                _write(tokenized)
                 found.update(tokenized)
             self._remember({key: found[key] for key in missing})
         return [found[key] for key in keys]
@@ -185,8 +198,7 @@ class PairTokenizer:
             truncated[row] = kept_first + kept_second < len(first) + len(passage)
             parts = (before, self._cut(first, kept_first), between, self._cut(passage, kept_second), after)
             ids = np.concatenate(parts)
-            if "input_ids" in encoded:
-                encoded["input_ids"].append(ids)
+            encoded["input_ids"].append(ids)
             if "token_type_ids" in encoded:
                 encoded["token_type_ids"].append(
                     np.repeat(np.asarray(self.template.types, dtype=np.int32), [len(part) for part in parts])

@@ -94,3 +94,15 @@ def test_ids_are_kept_per_tokenizer_definition(tmp_path):
     assert [ids.tolist() for ids in cased.passage_ids(["Python"])] != [
         ids.tolist() for ids in stand_in.passage_ids(["Python"])
     ]
+
+
+def test_a_damaged_cache_file_only_costs_the_tokenizing(tmp_path, monkeypatch, adi):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "passage_tokens.sqlite").write_bytes(b"not a database " * 100)
+    theirs = AutoTokenizer.from_pretrained(str(STAND_IN_CE))
+    passages = [doc.full_text for doc in adi.documents[40:45]]
+    encoded, _ = PairTokenizer.of(theirs).encode([("a query", p) for p in passages], 64)
+    reference = theirs(["a query"] * len(passages), passages, truncation=True, max_length=64)
+    assert [ids.tolist() for ids in encoded["input_ids"]] == reference["input_ids"]
+    assert (tmp_path / "cache" / "passage_tokens.sqlite").read_bytes() == b"not a database " * 100, "left as it was"
