@@ -77,12 +77,15 @@ def _measured(ce_model: str, _corpus: Corpus) -> Choice:
     """Once per model and process (and once per machine, on disk): which backend is fastest here. Keyed by the
     model alone, as the choice on disk is: the first corpus loaded only lends its pairs."""
     with st.status("Measuring each cross-encoder backend on this CPU (once per machine and model)…") as status:
+        bar = status.progress(0.0, text="Exporting and timing each backend…")
         choice = measured_backend(
             ce_model,
             list(_corpus.queries.values()),
             [d.text for d in _corpus.documents[:400]],
             notify=status.write,
+            progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} backends timed"),
         )
+        bar.empty()  # the steps stay listed; a finished bar would stand among the page's own
         status.update(label=f"Measured: {choice.backend}", state="complete", expanded=False)
     return choice
 

@@ -29,9 +29,11 @@ class Clock:
 
     def __init__(self, cost: dict[str, float]) -> None:
         self.cost, self.now, self.timing = cost, 0.0, "torch"
+        self.readings = dict.fromkeys(cost, 0)
 
     def __call__(self) -> float:
         self.now += self.cost[self.timing]
+        self.readings[self.timing] += 1
         return self.now
 
     def load(self, backend: str):
@@ -48,6 +50,16 @@ def test_the_faster_of_two_backends_that_keep_the_ranking_is_chosen(pairs, faste
     assert all(m.keeps_ranking for m in measured), "both keep fp32's ranking on real pairs (the guard ran them)"
     assert by_backend[faster].seconds_per_100 == pytest.approx(0.2 * 100 / len(pairs))
     assert choose(measured) == faster
+
+
+def test_a_backend_clearly_slower_after_one_round_is_not_timed_again(pairs):
+    clock = Clock({"torch": 0.5, "torch-bf16": 0.2})
+    steps = []
+    measured = measure(
+        clock.load, pairs, backends=["torch-bf16", "torch"], timer=clock, progress=lambda *s: steps.append(s)
+    )
+    assert clock.readings == {"torch-bf16": 2 * calibration.ROUNDS, "torch": 2}, "two readings a round"
+    assert choose(measured) == "torch-bf16" and steps == [(1, 2), (2, 2)]
 
 
 def test_a_fast_backend_that_loses_the_ranking_is_not_chosen():

@@ -23,6 +23,7 @@ from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import library_versions
 from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, IN_TORCH, offered
 from ranklens.compare import spearman
+from ranklens.progress import OnProgress
 from ranklens.settings import data_dir
 
 AUTO = "auto"
@@ -31,6 +32,7 @@ PASSAGE_WORDS = 150  # about a scientific abstract: more than a 192-token window
 ROUNDS = 3
 VERSION = 2  # bump when what is measured changes, so old choices are measured again
 RUNTIMES = ("torch", "transformers", "onnxruntime", "openvino")
+CLEARLY_SLOWER = 1.5  # a first round this many times the best median so far ends a backend's timing
 START_MARGIN = 0.10  # how much slower per pair an export may be and still be chosen over torch, for its start
 
 Pair = tuple[str, str]
@@ -107,33 +109,41 @@ def measure(
     timer: Callable[[], float] = time.perf_counter,
     rounds: int = ROUNDS,
     notify: Callable[[str], None] | None = None,
+    progress: OnProgress | None = None,
 ) -> list[Measured]:
     """Each backend's median time over `rounds` on `pairs` after one warm-up, and its Spearman with torch fp32.
 
     `load(backend)` returns a reranker (anything with `.score(pairs)` and `.backend`); a backend that fails to
-    load, or loads as another one (its runtime is missing), is measured as an error. `backends`: those this
-    machine offers, unless named.
+    load, or loads as another one (its runtime is missing), is measured as an error. A backend whose first round
+    takes more than CLEARLY_SLOWER times the best median so far is not timed again: more rounds could not make it
+    the choice. `backends`: those this machine offers, unless named. `progress(done, total)` hears after each.
     """
-    reference = load("torch").score(pairs)
-    results = []
-    for backend in offered() if backends is None else backends:
+    reference = load("torch").score(pairs)  # torch's warm-up as well
+    results: list[Measured] = []
+    chosen = offered() if backends is None else list(backends)
+    for step, backend in enumerate(chosen, start=1):
         if notify:
-            notify(f"Timing the cross-encoder on {backend} ({len(pairs)} pairs)…")
+            notify(f"Timing the cross-encoder on {backend} ({len(pairs)} pairs; backend {step} of {len(chosen)})…")
+        best = min((m.seconds_per_100 for m in results), default=math.inf) * len(pairs) / 100
         try:
             reranker = load(backend)
             if reranker.backend != backend:
                 raise RuntimeError(getattr(reranker, "backend_note", None) or f"runs as {reranker.backend}")
-            scores = reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
-            times = []
+            if backend != "torch":
+                reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
+            times: list[float] = []
             for _ in range(rounds):
                 started = timer()
                 scores = reranker.score(pairs)
                 times.append(timer() - started)
+                if times[0] > CLEARLY_SLOWER * best:
+                    break
         except Exception as err:  # noqa: BLE001 - any runtime's failure only rules that backend out
             results.append(Measured(backend, math.inf, math.nan, str(err).splitlines()[0][:200]))
-            continue
-        per_100 = statistics.median(times) * 100 / len(pairs)
-        results.append(Measured(backend, per_100, spearman(reference, scores)))
+        else:
+            results.append(Measured(backend, statistics.median(times) * 100 / len(pairs), spearman(reference, scores)))
+        if progress:
+            progress(step, len(chosen))
     return results
 
 
@@ -159,12 +169,13 @@ def calibrate(
     pairs: Sequence[Pair],
     backends: Sequence[str] | None = None,
     notify: Callable[[str], None] | None = None,
+    progress: OnProgress | None = None,
 ) -> Choice:
     """The cached choice for this model and machine, else measure every backend now and keep the choice."""
     found = cached_choice(model_fingerprint)
     if found is not None:
         return found
-    measured = measure(load, pairs, backends, notify=notify)
+    measured = measure(load, pairs, backends, notify=notify, progress=progress)
     choice = Choice(choose(measured), tuple(measured), machine())
     path = _cache_file()
     try:
@@ -204,7 +215,11 @@ def calibration_pairs(queries: Sequence[str], passages: Sequence[str], count: in
 
 
 def measured_backend(
-    name: str, queries: Sequence[str], passages: Sequence[str], notify: Callable[[str], None] | None = None
+    name: str,
+    queries: Sequence[str],
+    passages: Sequence[str],
+    notify: Callable[[str], None] | None = None,
+    progress: OnProgress | None = None,
 ) -> Choice:
     """The backend to run cross-encoder `name` on here: measured on real pairs of the loaded corpus the first time
     (the losers are unloaded afterwards), read from the cache after that."""
@@ -216,7 +231,13 @@ def measured_backend(
     if found is not None:
         return found
     pairs = calibration_pairs(queries, passages)
-    choice = calibrate(fingerprint(used), lambda b: load_reranker(name, backend=b, notify=notify), pairs, notify=notify)
+    choice = calibrate(
+        fingerprint(used),
+        lambda b: load_reranker(name, backend=b, notify=notify),
+        pairs,
+        notify=notify,
+        progress=progress,
+    )
     for backend in BACKENDS:
         if backend not in (choice.backend, "torch"):
             forget_loaded("cross", name, backend)
