@@ -32,7 +32,7 @@ PASSAGE_WORDS = 150  # about a scientific abstract: more than a 192-token window
 ROUNDS = 3
 VERSION = 2  # bump when what is measured changes, so old choices are measured again
 RUNTIMES = ("torch", "transformers", "onnxruntime", "openvino")
-CLEARLY_SLOWER = 1.5  # a first round this many times the best median so far ends a backend's timing
+CLEARLY_SLOWER = 1.5  # a first round this many times the best first round ends a backend's timing
 START_MARGIN = 0.10  # how much slower per pair an export may be and still be chosen over torch, for its start
 
 Pair = tuple[str, str]
@@ -113,38 +113,60 @@ def measure(
 ) -> list[Measured]:
     """Each backend's median time over `rounds` on `pairs` after one warm-up, and its Spearman with torch fp32.
 
-    `load(backend)` returns a reranker (anything with `.score(pairs)` and `.backend`); a backend that fails to
-    load, or loads as another one (its runtime is missing), is measured as an error. A backend whose first round
-    takes more than CLEARLY_SLOWER times the best median so far is not timed again: more rounds could not make it
-    the choice. `backends`: those this machine offers, unless named. `progress(done, total)` hears after each.
+    Every backend is loaded (exported, where it runs an export) and warmed up first; then the rounds go through the
+    backends in turn, forwards and then backwards, so that a drift in this shared machine's speed falls on all of
+    them alike rather than on whichever was timed last. A backend whose first round takes more than CLEARLY_SLOWER times the best first round
+    is not timed again: more rounds could not make it the choice. `load(backend)` returns a reranker (anything with
+    `.score(pairs)` and `.backend`); a backend that fails to load or run, or loads as another one (its runtime is
+    missing), is measured as an error. `backends`: those this machine offers, unless named. `progress(done, total)`
+    hears after each load and each round.
     """
     reference = load("torch").score(pairs)  # torch's warm-up as well
-    results: list[Measured] = []
     chosen = offered() if backends is None else list(backends)
+    steps = len(chosen) + rounds
+    errors: dict[str, str] = {}
+    ready: dict[str, object] = {}
     for step, backend in enumerate(chosen, start=1):
         if notify:
-            notify(f"Timing the cross-encoder on {backend} ({len(pairs)} pairs; backend {step} of {len(chosen)})…")
-        best = min((m.seconds_per_100 for m in results), default=math.inf) * len(pairs) / 100
+            notify(f"Loading the cross-encoder on {backend} (backend {step} of {len(chosen)})…")
         try:
             reranker = load(backend)
             if reranker.backend != backend:
                 raise RuntimeError(getattr(reranker, "backend_note", None) or f"runs as {reranker.backend}")
             if backend != "torch":
                 reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
-            times: list[float] = []
-            for _ in range(rounds):
-                started = timer()
-                scores = reranker.score(pairs)
-                times.append(timer() - started)
-                if times[0] > CLEARLY_SLOWER * best:
-                    break
+            ready[backend] = reranker
         except Exception as err:  # noqa: BLE001 - any runtime's failure only rules that backend out
-            results.append(Measured(backend, math.inf, math.nan, str(err).splitlines()[0][:200]))
-        else:
-            results.append(Measured(backend, statistics.median(times) * 100 / len(pairs), spearman(reference, scores)))
+            errors[backend] = str(err).splitlines()[0][:200]
         if progress:
-            progress(step, len(chosen))
-    return results
+            progress(step, steps)
+    times: dict[str, list[float]] = {backend: [] for backend in ready}
+    scores: dict[str, object] = {}
+    for round_number in range(1, rounds + 1):
+        if notify:
+            notify(f"Timing {len(pairs)} pairs on each backend in turn (round {round_number} of {rounds})…")
+        best = min((values[0] for values in times.values() if values), default=math.inf)
+        order = list(ready) if round_number % 2 else list(reversed(ready))  # no backend always timed last
+        for backend in order:
+            reranker = ready[backend]
+            if backend in errors or (times[backend] and times[backend][0] > CLEARLY_SLOWER * best):
+                continue
+            try:
+                started = timer()
+                scores[backend] = reranker.score(pairs)
+                times[backend].append(timer() - started)
+            except Exception as err:  # noqa: BLE001
+                errors[backend] = str(err).splitlines()[0][:200]
+        if progress:
+            progress(len(chosen) + round_number, steps)
+    return [
+        Measured(backend, math.inf, math.nan, errors[backend])
+        if backend in errors
+        else Measured(
+            backend, statistics.median(times[backend]) * 100 / len(pairs), spearman(reference, scores[backend])
+        )
+        for backend in chosen
+    ]
 
 
 def _cache_file():
