@@ -102,6 +102,10 @@ def choose(measured: Sequence[Measured]) -> str:
     return fastest.backend
 
 
+def _first_line(err: Exception) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0][:200]
+
+
 def measure(
     load: Callable[[str], object],
     pairs: Sequence[Pair],
@@ -115,11 +119,11 @@ def measure(
 
     Every backend is loaded (exported, where it runs an export) and warmed up first; then the rounds go through the
     backends in turn, forwards and then backwards, so that a drift in this shared machine's speed falls on all of
-    them alike rather than on whichever was timed last. A backend whose first round takes more than CLEARLY_SLOWER times the best first round
-    is not timed again: more rounds could not make it the choice. `load(backend)` returns a reranker (anything with
-    `.score(pairs)` and `.backend`); a backend that fails to load or run, or loads as another one (its runtime is
-    missing), is measured as an error. `backends`: those this machine offers, unless named. `progress(done, total)`
-    hears after each load and each round.
+    them alike rather than on whichever was timed last. A backend whose first round takes more than CLEARLY_SLOWER
+    times the best first round is not timed again: more rounds could not make it the choice. `load(backend)`
+    returns a reranker (anything with `.score(pairs)` and `.backend`); a backend that fails to load or run, or loads
+    as another one (its runtime is missing), is measured as an error. `backends`: those this machine offers, unless
+    named. `progress(done, total)` hears after each load and each round.
     """
     reference = load("torch").score(pairs)  # torch's warm-up as well
     chosen = offered() if backends is None else list(backends)
@@ -137,7 +141,7 @@ def measure(
                 reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
             ready[backend] = reranker
         except Exception as err:  # noqa: BLE001 - any runtime's failure only rules that backend out
-            errors[backend] = str(err).splitlines()[0][:200]
+            errors[backend] = _first_line(err)
         if progress:
             progress(step, steps)
     times: dict[str, list[float]] = {backend: [] for backend in ready}
@@ -156,7 +160,7 @@ def measure(
                 scores[backend] = reranker.score(pairs)
                 times[backend].append(timer() - started)
             except Exception as err:  # noqa: BLE001
-                errors[backend] = str(err).splitlines()[0][:200]
+                errors[backend] = _first_line(err)
         if progress:
             progress(len(chosen) + round_number, steps)
     return [
