@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ranklens.fusion import Shift
+from ranklens.lru import Lru
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import Reranker
 from ranklens.retrievers.lexical import BM25Settings, analyze
@@ -27,9 +26,8 @@ from ranklens.score_cache import cache_key, cache_table
 
 DEFAULT_WORDS = 64
 _WORD = re.compile(r"\S+")
-_cache: OrderedDict[tuple, Explanation] = OrderedDict()
-_cache_lock = threading.Lock()
 CACHE_LIMIT = 256
+_cache: Lru[tuple, Explanation] = Lru(CACHE_LIMIT)  # in front of explanations.sqlite
 
 
 @dataclass(frozen=True)
@@ -110,13 +108,12 @@ def explain(
     """Per-word contributions to both models' scores for one (query, passage), and a one-line summary; the
     cross-encoder reads `max_tokens` of each variant (default: its window), as the search did."""
     key = (reranker.fingerprint, reranker.budget(max_tokens), embedder.fingerprint, query, passage, words)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _with_summary(_cache[key], shift)
+    held = _cache.get(key)
+    if held is not None:
+        return _with_summary(held, shift)
     stored = _stored(key)
     if stored is not None:
-        _remember(key, stored)
+        _cache.put_many({key: stored})
         return _with_summary(stored, shift)
     spans = _words(passage)
     measured = spans[:words]
@@ -143,17 +140,10 @@ def explain(
         end_read,
         tuple(tokens),
     )
-    _remember(key, found)
+    _cache.put_many({key: found})
     with _connect() as db:
         db.execute("INSERT OR REPLACE INTO explanations VALUES (?, ?)", (_disk_key(key), json.dumps(asdict(found))))
     return _with_summary(found, shift)
-
-
-def _remember(key: tuple, explanation: Explanation) -> None:
-    with _cache_lock:
-        _cache[key] = explanation
-        while len(_cache) > CACHE_LIMIT:
-            _cache.popitem(last=False)
 
 
 def _connect():

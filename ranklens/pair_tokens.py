@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ranklens.score_cache import cache_key, cache_table
+from ranklens.lru import Lru
+from ranklens.score_cache import cache_key, cache_table, rows_by_key
 
 MEMORY_LIMIT = 50_000  # passages kept in memory per tokenizer (about 1 KB each at 256 tokens)
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
@@ -96,12 +95,9 @@ def _connect():
 def _read(keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
     found: dict[bytes, np.ndarray] = {}
     with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
-        for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
-            chunk = list(keys[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for key, ids in db.execute(f"SELECT key, ids FROM passages WHERE key IN ({marks})", chunk):
-                if len(ids) % 4 == 0:
-                    found[bytes(key)] = np.frombuffer(ids, dtype=np.int32)
+        for key, ids in rows_by_key(db, "SELECT key, ids FROM passages", keys):
+            if len(ids) % 4 == 0:
+                found[bytes(key)] = np.frombuffer(ids, dtype=np.int32)
     return found
 
 
@@ -120,8 +116,7 @@ class PairTokenizer:
         self.truncation_side = truncation_side
         self.input_names = tuple(input_names)
         self.key = hashlib.blake2b(tokenizer.to_str().encode("utf-8"), digest_size=16).hexdigest()
-        self._memory: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memory: Lru[bytes, np.ndarray] = Lru(MEMORY_LIMIT)
 
     @classmethod
     def of(cls, batch_tokenizer) -> PairTokenizer | None:
@@ -145,12 +140,7 @@ class PairTokenizer:
     def passage_ids(self, passages: Sequence[str]) -> list[np.ndarray]:
         """Each passage's token ids without special tokens: from memory, from disk, else tokenized and kept."""
         keys = [cache_key(self.key, passage) for passage in passages]
-        found: dict[bytes, np.ndarray] = {}
-        with self._lock:
-            for key in keys:
-                if key in self._memory:
-                    self._memory.move_to_end(key)
-                    found[key] = self._memory[key]
+        found = self._memory.get_many(keys)
         missing = [key for key in dict.fromkeys(keys) if key not in found]
         if missing:
             found.update(_read(missing))
@@ -161,16 +151,8 @@ class PairTokenizer:
                 tokenized = {key: np.asarray(e.ids, dtype=np.int32) for key, e in zip(new, encodings)}
                 _write(tokenized)
                 found.update(tokenized)
-            self._remember({key: found[key] for key in missing})
+            self._memory.put_many({key: found[key] for key in missing})
         return [found[key] for key in keys]
-
-    def _remember(self, ids: dict[bytes, np.ndarray]) -> None:
-        with self._lock:
-            self._memory.update(ids)
-            for key in ids:
-                self._memory.move_to_end(key)
-            while len(self._memory) > MEMORY_LIMIT:
-                self._memory.popitem(last=False)
 
     def _cut(self, ids: np.ndarray, keep: int) -> np.ndarray:
         if keep >= len(ids):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ranklens.lru import Lru
 from ranklens.settings import data_dir
 
 MEMORY_LIMIT = 200_000
@@ -60,14 +60,20 @@ def cache_table(filename: str, schema: str) -> sqlite3.Connection:
     return db
 
 
+def rows_by_key(db: sqlite3.Connection, select: str, keys: Sequence[bytes]) -> Iterator[tuple]:
+    """The rows of `select` (a SELECT with no WHERE, from a table keyed by `key`) for `keys`, asked for 500 at a
+    time: SQLite's limit on bound parameters."""
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        yield from db.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+
+
 class ScoreCache:
     """Scores by key, in memory and (when `path` is given) on disk."""
 
     def __init__(self, path: Path | None = None, memory_limit: int = MEMORY_LIMIT) -> None:
         self.path = path
-        self.memory_limit = memory_limit
-        self._memory: OrderedDict[bytes, Score] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memory: Lru[bytes, Score] = Lru(memory_limit)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
@@ -83,28 +89,18 @@ class ScoreCache:
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, Score]:
         """The cached scores among `keys` (missing keys are absent from the result)."""
         wanted = list(dict.fromkeys(keys))
-        found: dict[bytes, Score] = {}
-        with self._lock:
-            for key in wanted:
-                if key in self._memory:
-                    self._memory.move_to_end(key)
-                    found[key] = self._memory[key]
+        found = self._memory.get_many(wanted)
         rest = [key for key in wanted if key not in found]
         if rest and self.path is not None:
             with self._connect() as db:
-                for start in range(0, len(rest), 500):  # SQLite's limit on bound parameters
-                    chunk = rest[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for key, logit, cut in db.execute(
-                        f"SELECT key, logit, truncated FROM scores WHERE key IN ({marks})", chunk
-                    ):
-                        found[bytes(key)] = (float(logit), bool(cut))
-            self._remember({key: found[key] for key in rest if key in found})
+                for key, logit, cut in rows_by_key(db, "SELECT key, logit, truncated FROM scores", rest):
+                    found[bytes(key)] = (float(logit), bool(cut))
+            self._memory.put_many({key: found[key] for key in rest if key in found})
         return found
 
     def put_many(self, scores: dict[bytes, Score]) -> None:
         """Store scores in memory and on disk."""
-        self._remember(scores)
+        self._memory.put_many(scores)
         if self.path is not None and scores:
             with self._connect() as db:
                 db.executemany(
@@ -112,17 +108,8 @@ class ScoreCache:
                     [(key, logit, int(cut)) for key, (logit, cut) in scores.items()],
                 )
 
-    def _remember(self, scores: dict[bytes, Score]) -> None:
-        with self._lock:
-            self._memory.update(scores)
-            for key in scores:
-                self._memory.move_to_end(key)
-            while len(self._memory) > self.memory_limit:
-                self._memory.popitem(last=False)
-
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._memory)
+        return len(self._memory)
 
 
 _shared: dict[Path, ScoreCache] = {}
