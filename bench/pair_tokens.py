@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
+from itertools import count
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +31,7 @@ import pandas as pd
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.beir import load_beir
+from ranklens.bench import median_times
 from ranklens.models.files import local_folder
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, load_reranker
 from ranklens.pair_tokens import PairTokenizer
@@ -41,16 +41,9 @@ from ranklens.tokens import Tokens
 BASELINE = "whole pairs, transformers"
 
 
-def medians(functions: dict[str, Callable[[int], object]], repeats: int) -> dict[str, float]:
-    """Median milliseconds of each function, interleaved in every round (round 0 warms up and is dropped)."""
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for round_number in range(repeats + 1):
-        for name, function in functions.items():
-            started = time.perf_counter()
-            function(round_number)
-            if round_number:
-                times[name].append((time.perf_counter() - started) * 1000)
-    return {name: statistics.median(values) for name, values in times.items()}
+def medians(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median milliseconds of each function over interleaved rounds (ranklens.bench's, round 0 dropped)."""
+    return {name: seconds * 1000 for name, seconds in median_times(functions, repeats).items()}
 
 
 def measure(dataset: Path, candidates: int, repeats: int, backend: str, home: str) -> list[dict]:
@@ -64,38 +57,40 @@ def measure(dataset: Path, candidates: int, repeats: int, backend: str, home: st
     in_memory = PairTokenizer.of(transformers_tokenizer)
     assert in_memory is not None, f"{reranker.name}'s tokenizer has no pair template"
 
-    def pairs(round_number: int) -> list[tuple[str, str]]:
-        return [(f"{query} ({round_number})", passage) for passage in passages]  # a new query every round
+    asked = count()
 
-    def first_time(round_number: int) -> None:
+    def pairs() -> list[tuple[str, str]]:
+        return [(f"{query} ({next(asked)})", passage) for passage in passages]  # a new query at every call
+
+    def first_time() -> None:
         os.environ["RANKLENS_HOME"] = tempfile.mkdtemp(dir=home)  # an empty cache
-        PairTokenizer.of(transformers_tokenizer).encode(pairs(round_number), limit)
+        PairTokenizer.of(transformers_tokenizer).encode(pairs(), limit)
         os.environ["RANKLENS_HOME"] = home
 
-    def from_disk(round_number: int) -> None:
-        PairTokenizer.of(transformers_tokenizer).encode(pairs(round_number), limit)
+    def from_disk() -> None:
+        PairTokenizer.of(transformers_tokenizer).encode(pairs(), limit)
 
-    PairTokenizer.of(transformers_tokenizer).encode(pairs(0), limit)  # on disk for from_disk
+    PairTokenizer.of(transformers_tokenizer).encode(pairs(), limit)  # on disk for from_disk
     tokenizing = medians(
         {
-            BASELINE: lambda r: transformers_tokenizer(*zip(*pairs(r)), truncation=True, max_length=limit),
-            "whole pairs, ranklens.tokens": lambda r: tokens(*zip(*pairs(r)), truncation=True, max_length=limit),
+            BASELINE: lambda: transformers_tokenizer(*zip(*pairs()), truncation=True, max_length=limit),
+            "whole pairs, ranklens.tokens": lambda: tokens(*zip(*pairs()), truncation=True, max_length=limit),
             "cached ids, first time": first_time,
             "cached ids, from disk": from_disk,
-            "cached ids, in memory": lambda r: in_memory.encode(pairs(r), limit),
+            "cached ids, in memory": lambda: in_memory.encode(pairs(), limit),
         },
         repeats,
     )
     # PairTokenizer.of is timed inside the first-time and from-disk rows: a new process makes one; take it out
-    making = medians({"make": lambda r: PairTokenizer.of(transformers_tokenizer)}, repeats)["make"]
+    making = medians({"make": lambda: PairTokenizer.of(transformers_tokenizer)}, repeats)["make"]
     for name in ("cached ids, first time", "cached ids, from disk"):
         tokenizing[name] -= making
 
-    def rerank(cached: bool) -> Callable[[int], object]:
-        def run(round_number: int) -> object:
+    def rerank(cached: bool) -> Callable[[], object]:
+        def run() -> object:
             # the reranker's own path with its pair tokenizer, or told its tokenizer has none (whole pairs)
             reranker._pairs = (reranker.batch_tokenizer, in_memory if cached else None)
-            return reranker.score(pairs(round_number))
+            return reranker.score(pairs())
 
         return run
 
