@@ -1,6 +1,6 @@
 """Cross-encoder inputs put together from cached passage token ids.
 
-Tokenizing is about a tenth of reranking (100 scifact abstracts: ~60 ms here), and nearly all of it is the passages,
+Tokenizing is 5-10 % of reranking (100 scifact abstracts: 60-110 ms here), and nearly all of it is the passages,
 which repeat: across queries, across processes, in every evaluation. So each passage is tokenized once per tokenizer
 (its ids without special tokens, kept in memory and in $RANKLENS_HOME/cache/passage_tokens.sqlite beside the score
 cache), each query once per call, and each pair is put together from the two with the tokenizer's own special tokens
