@@ -62,7 +62,7 @@ class Reranker(LoadedModel):
     ) -> tuple[dict[str, list], np.ndarray]:
         """The pairs' token ids cut at the budget (the model's window by default), and which pairs it cut: put
         together from cached passage ids where the tokenizer allows (ranklens.pair_tokens), else in one tokenizer
-        pass (tokenizing 100 abstracts costs a tenth of reranking them here)."""
+        pass (tokenizing 100 abstracts whole costs 5-10 % of reranking them here)."""
         limit = self.budget(max_tokens)
         tokenizer = self.batch_tokenizer
         if self._pairs is None or self._pairs[0] is not tokenizer:  # the light load's tokenizer, then the model's
