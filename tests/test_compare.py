@@ -1,12 +1,15 @@
-"""Label-free comparison, checked on cases computed by hand from the definitions (Webber et al. 2010 for RBO)."""
+"""Label-free comparison, checked on cases computed by hand from the definitions (Webber et al. 2010 for RBO) and,
+for the rank correlations, against scipy.stats."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from scipy.stats import kendalltau, spearmanr
 
-from ranklens.compare import agreement, jaccard, kendall_tau, mean_agreement, overlap, rbo
+from ranklens.compare import agreement, jaccard, kendall_tau, mean_agreement, overlap, rbo, spearman
 
 
 def test_overlap_and_jaccard_by_hand():
@@ -44,3 +47,31 @@ def test_agreement_over_a_query_set_is_the_mean():
     assert mean["overlap"] == 2 and mean["jaccard"] == pytest.approx(0.5) and mean["rbo"] == pytest.approx(0.5)
     assert mean["kendall_tau"] == pytest.approx(1.0), "a query sharing no document has no tau: left out"
     assert agreement(list("abcd"), list("abcd"), 4).rbo == pytest.approx(1.0)
+
+
+def test_kendall_tau_is_scipys_on_random_rankings():
+    rng = np.random.default_rng(7)
+    for size in (2, 3, 10, 200):
+        docs = [f"d{i}" for i in range(size)]
+        first, second = list(rng.permutation(docs)), list(rng.permutation(docs))
+        second = second[: max(2, size - 3)] + ["other"]  # some documents only the first ranks
+        in_second = {doc: rank for rank, doc in enumerate(second)}
+        shared = [doc for doc in first if doc in in_second]
+        expected = kendalltau(range(len(shared)), [in_second[doc] for doc in shared]).statistic
+        assert kendall_tau(first, second) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::scipy.stats.ConstantInputWarning")  # a constant list: nan from both
+def test_spearman_is_scipys_with_and_without_ties():
+    rng = np.random.default_rng(11)
+    for size in (2, 5, 48, 300):
+        a = rng.normal(size=size)
+        b = a + rng.normal(scale=0.5, size=size)
+        tied_a, tied_b = np.round(a, 1), np.round(b, 0)  # bf16-like scores share values
+        for x, y in ((a, b), (tied_a, tied_b), (a, -a), (tied_a, tied_a)):
+            assert spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12, nan_ok=True)
+    assert spearman([1, 2, 3], [3, 1, 2]) == pytest.approx(-0.5)
+    assert math.isnan(spearman([1, 1, 1], [1, 2, 3])), "a constant list has no rank correlation"
+    assert math.isnan(spearman([1, float("nan"), 3], [1, 2, 3]))
+    with pytest.raises(ValueError, match="one length"):
+        spearman([1, 2], [1, 2, 3])
