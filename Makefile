@@ -39,7 +39,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 run: setup
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
 
 test: setup $(CHROMIUM)
 	$(PY) -m ruff check .

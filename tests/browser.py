@@ -1,4 +1,5 @@
-"""Shared by the real-browser tests: `streamlit run app.py` on a free port, Debian's Chromium, and waits."""
+"""Shared by the real-browser tests: `streamlit run serve.py` (as `make run` starts the app) on a free port,
+Debian's Chromium, and waits."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()):
-    """`streamlit run app.py` on a free port until the block ends, with extra command-line options; yields its URL."""
+    """`streamlit run serve.py` on a free port until the block ends, with extra command-line options; yields its URL."""
     port = free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -48,7 +49,7 @@ def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                "serve.py",
                 "--server.port",
                 str(port),
                 "--server.address",
@@ -83,7 +84,7 @@ def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    """One `streamlit run app.py` for every browser test, on RANKLENS_HOME of the test session. The cross-encoder's
+    """One `streamlit run serve.py` for every browser test, on RANKLENS_HOME of the test session. The cross-encoder's
     backend is measured first, as the app does on its first start (about a minute here): in the full suite an
     earlier test has done it, and a browser test run alone should not spend its page timeouts on it."""
     from ranklens.backends.calibration import measured_backend
