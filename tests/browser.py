@@ -82,17 +82,24 @@ def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str
         server.wait(timeout=20)
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """One `streamlit run serve.py` for every browser test, on RANKLENS_HOME of the test session. The cross-encoder's
-    backend is measured first, as the app does on its first start (about a minute here): in the full suite an
-    earlier test has done it, and a browser test run alone should not spend its page timeouts on it."""
+def measure_default_backend() -> str:
+    """The default cross-encoder's backend on this machine, measured on the built-in corpus as the app's first start
+    does (about a minute), unless measured already."""
     from ranklens.backends.calibration import measured_backend
     from ranklens.corpus import load_builtin
     from ranklens.models.loading import DEFAULT_CROSS_ENCODER
 
     corpus = load_builtin("python")
-    measured_backend(DEFAULT_CROSS_ENCODER, list(corpus.queries.values()), [d.text for d in corpus.documents])
+    queries, passages = list(corpus.queries.values()), [d.text for d in corpus.documents]
+    return measured_backend(DEFAULT_CROSS_ENCODER, queries, passages).backend
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """One `streamlit run serve.py` for every browser test, on RANKLENS_HOME of the test session. The cross-encoder's
+    backend is measured first, as the app does on its first start (about a minute here): in the full suite an
+    earlier test has done it, and a browser test run alone should not spend its page timeouts on it."""
+    measure_default_backend()
     with serving_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
         yield url
 
