@@ -40,7 +40,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import COMPACT_CAPTION, launch, serving_app
 
+from ranklens.backends.calibration import cached_choice
 from ranklens.backends.cpu import cpu_cores, cpu_name
+from ranklens.models.files import fingerprint
+from ranklens.models.loading import DEFAULT_CROSS_ENCODER, in_use
 
 QUERY = "what do pythons eat"
 
@@ -72,6 +75,20 @@ def start(home: str, query: str, backend: str) -> tuple[tuple[float, float], tup
     return first, again
 
 
+def measured_choice(home: str) -> str:
+    """What `auto` chose for the default cross-encoder in `home`, in words."""
+    before = os.environ.get("RANKLENS_HOME")
+    os.environ["RANKLENS_HOME"] = home
+    try:
+        choice = cached_choice(fingerprint(in_use(DEFAULT_CROSS_ENCODER)[0]))
+    finally:
+        if before is None:
+            del os.environ["RANKLENS_HOME"]
+        else:
+            os.environ["RANKLENS_HOME"] = before
+    return f"auto chose {choice.backend}" if choice else "auto measured nothing"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="relaunches of each kind")
@@ -87,8 +104,9 @@ def main() -> None:
             times.setdefault("relaunch, new query", []).append(new)
             times.setdefault("relaunch, repeated query", []).append(repeated)
             times.setdefault("new session, running server", []).append(reopened)
+        chosen = measured_choice(home)
     print(
-        f"App start to results in Chromium, built-in `python` corpus, backend {args.backend}, {cpu_name()} "
+        f"App start to results in Chromium, built-in `python` corpus, backend {args.backend} ({chosen}), {cpu_name()} "
         f"({cpu_cores()} cores); "
         f"medians of {args.runs} relaunches; baseline: the cold start"
     )
