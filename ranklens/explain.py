@@ -118,7 +118,10 @@ def explain(
     spans = _words(passage)
     measured = spans[:words]
     variants = [_without(passage, start, end) for start, end in measured]
-    logits = reranker.score([(query, text) for text in [passage, *variants]], max_tokens=max_tokens)
+    # each variant is a text no search will read again: its token ids are not kept (about 1 KB each on disk)
+    logits = reranker.score(
+        [(query, text) for text in [passage, *variants]], max_tokens=max_tokens, keep_passages=False
+    )
     cosines = _cosines(embedder, query, [passage, *variants])
     stems = set(analyze([query], BM25Settings(stopwords=False))[0])
     end_read = window_end(reranker, query, passage, max_tokens)

@@ -137,8 +137,9 @@ class PairTokenizer:
         names = ["input_ids", *(name for name in INPUTS[1:] if name in takes)]
         return cls(own, template, getattr(batch_tokenizer, "truncation_side", "right"), names)
 
-    def passage_ids(self, passages: Sequence[str]) -> list[np.ndarray]:
-        """Each passage's token ids without special tokens: from memory, from disk, else tokenized and kept."""
+    def passage_ids(self, passages: Sequence[str], keep: bool = True) -> list[np.ndarray]:
+        """Each passage's token ids without special tokens: from memory, from disk, else tokenized and kept (not kept
+        where `keep` is False: texts made for one call, such as an explanation's passage with a word taken out)."""
         keys = [cache_key(self.key, passage) for passage in passages]
         found = self._memory.get_many(keys)
         missing = [key for key in dict.fromkeys(keys) if key not in found]
@@ -146,12 +147,14 @@ class PairTokenizer:
             found.update(_read(missing))
             text_of = dict(zip(keys, passages))
             new = [key for key in missing if key not in found]
+            tokenized: dict[bytes, np.ndarray] = {}
             if new:
                 encodings = self._tokenizer.encode_batch([text_of[key] for key in new], add_special_tokens=False)
                 tokenized = {key: np.asarray(e.ids, dtype=np.int32) for key, e in zip(new, encodings)}
-                _write(tokenized)
                 found.update(tokenized)
-            self._memory.put_many({key: found[key] for key in missing})
+            if keep and tokenized:
+                _write(tokenized)
+            self._memory.put_many({key: found[key] for key in missing if keep or key not in tokenized})
         return [found[key] for key in keys]
 
     def _cut(self, ids: np.ndarray, keep: int) -> np.ndarray:
@@ -159,14 +162,17 @@ class PairTokenizer:
             return ids
         return ids[len(ids) - keep :] if self.truncation_side == "left" else ids[:keep]
 
-    def encode(self, pairs: Sequence[tuple[str, str]], max_length: int) -> tuple[dict[str, list], np.ndarray]:
-        """The pairs' inputs with special tokens, cut to `max_length` tokens each, and which pairs were cut."""
+    def encode(
+        self, pairs: Sequence[tuple[str, str]], max_length: int, keep_passages: bool = True
+    ) -> tuple[dict[str, list], np.ndarray]:
+        """The pairs' inputs with special tokens, cut to `max_length` tokens each, and which pairs were cut; the
+        passages' ids are kept for the next call unless `keep_passages` is False."""
         queries = list(dict.fromkeys(query for query, _ in pairs))
         query_ids = {
             query: np.asarray(e.ids, dtype=np.int32)
             for query, e in zip(queries, self._tokenizer.encode_batch(queries, add_special_tokens=False))
         }
-        passage_ids = self.passage_ids([passage for _, passage in pairs])
+        passage_ids = self.passage_ids([passage for _, passage in pairs], keep_passages)
         room = max(max_length - self.template.added, 0)
         before, between, after = (
             np.asarray(part, dtype=np.int32)

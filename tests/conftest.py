@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,15 @@ def measured_backend_of(name: str) -> str:
     choice = cached_choice(fingerprint(in_use(name)[0]))
     assert choice is not None, f"no measured backend for {name} yet"
     return choice.backend
+
+
+def kept_passages(home: Path) -> int:
+    """How many passages' token ids the cache file in `home` holds (ranklens.pair_tokens)."""
+    path = home / "cache" / "passage_tokens.sqlite"
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
 
 
 def make_project(name: str):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, STAND_IN_CE, dataset
+from conftest import ROOT, STAND_IN_CE, dataset, kept_passages
 from ranklens import explain as explaining
 from ranklens.corpus import load_builtin
 from ranklens.explain import _without, explain, window_end
@@ -44,6 +44,15 @@ def test_an_explanation_is_kept_on_disk_and_read_back_without_calling_either_mod
     assert again == made
     explain(reranker, embedder, query, doc.id, doc.full_text, max_tokens=64)
     assert reranker.calls == calls[0] + 1, "another token budget is another explanation"
+
+
+def test_an_explanation_keeps_no_token_ids_of_its_variants(reranker, embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))  # an empty cache: what the explanation writes, alone
+    doc = load_builtin("negation").get("hotel-03")
+    found = explain(reranker, embedder, "a hotel explained word by word", doc.id, doc.full_text)
+    assert sum(t.contribution is not None for t in found.tokens) > 10, "each of these words was a variant"
+    assert kept_passages(tmp_path) == 0, "the variants' ids were written to the passage token cache"
+    assert (tmp_path / "cache" / "explanations.sqlite").exists()
 
 
 def test_words_past_the_cross_encoders_window_are_marked_unread(reranker, embedder):

@@ -8,7 +8,7 @@ import pytest
 from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
-from conftest import STAND_IN_CE
+from conftest import STAND_IN_CE, kept_passages
 from ranklens.models.files import local_folder
 from ranklens.pair_tokens import PairTokenizer, cut_lengths
 from ranklens.tokens import Tokens
@@ -106,3 +106,18 @@ def test_a_damaged_cache_file_only_costs_the_tokenizing(tmp_path, monkeypatch, a
     reference = theirs(["a query"] * len(passages), passages, truncation=True, max_length=64)
     assert [ids.tolist() for ids in encoded["input_ids"]] == reference["input_ids"]
     assert (tmp_path / "cache" / "passage_tokens.sqlite").read_bytes() == b"not a database " * 100, "left as it was"
+
+
+def test_passages_made_for_one_call_are_not_kept(tmp_path, monkeypatch, adi):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    passages = [doc.full_text for doc in adi.documents[50:56]]
+    ours = PairTokenizer.of(Tokens(STAND_IN_CE))
+    counted = ours._tokenizer = CountingTokenizer(ours._tokenizer)
+    once, _ = ours.encode([("a query", p) for p in passages], 128, keep_passages=False)
+    again, _ = ours.encode([("a query", p) for p in passages], 128, keep_passages=False)
+    assert counted.texts == 2 * (1 + len(passages)), "neither in memory nor on disk: tokenized both times"
+    assert [ids.tolist() for ids in once["input_ids"]] == [ids.tolist() for ids in again["input_ids"]]
+    assert kept_passages(tmp_path) == 0
+    kept, _ = ours.encode([("a query", p) for p in passages], 128)
+    assert [ids.tolist() for ids in kept["input_ids"]] == [ids.tolist() for ids in once["input_ids"]]
+    assert kept_passages(tmp_path) == len(passages), "a passage a search reads is kept"

@@ -58,17 +58,18 @@ class Reranker(LoadedModel):
         return self.max_tokens if max_tokens is None else max(MIN_BUDGET, min(max_tokens, self.max_tokens))
 
     def tokenize(
-        self, pairs: Sequence[tuple[str, str]], max_tokens: int | None = None
+        self, pairs: Sequence[tuple[str, str]], max_tokens: int | None = None, keep_passages: bool = True
     ) -> tuple[dict[str, list], np.ndarray]:
         """The pairs' token ids cut at the budget (the model's window by default), and which pairs it cut: put
-        together from cached passage ids where the tokenizer allows (ranklens.pair_tokens), else in one tokenizer
-        pass (tokenizing 100 abstracts whole costs 5-10 % of reranking them here)."""
+        together from cached passage ids where the tokenizer allows (ranklens.pair_tokens; `keep_passages` False:
+        passages made for this call only, whose ids are not worth keeping), else in one tokenizer pass (tokenizing
+        100 abstracts whole costs 5-10 % of reranking them here)."""
         limit = self.budget(max_tokens)
         tokenizer = self.batch_tokenizer
         if self._pairs is None or self._pairs[0] is not tokenizer:  # the light load's tokenizer, then the model's
             self._pairs = (tokenizer, PairTokenizer.of(tokenizer))
         if self._pairs[1] is not None:
-            return self._pairs[1].encode(pairs, limit)
+            return self._pairs[1].encode(pairs, limit, keep_passages)
         queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
         encoded = tokenizer(queries, passages, truncation=True, max_length=limit)
         if encoded.encodings is not None:  # a fast tokenizer keeps what truncation cut off
@@ -83,7 +84,7 @@ class Reranker(LoadedModel):
         pick kernels and allocate, several times slower than the rest, and no person should wait for that."""
         for words in (40, 150):
             pairs = [("warm up", " ".join(["passage"] * words))] * DEFAULT_CE_BATCH
-            encoded, _ = self.tokenize(pairs)
+            encoded, _ = self.tokenize(pairs, keep_passages=False)
             with inference.LOCK:
                 self.forward(pad(self.batch_tokenizer, encoded, list(range(len(pairs)))))
 
@@ -93,6 +94,7 @@ class Reranker(LoadedModel):
         batch_size: int = DEFAULT_CE_BATCH,
         progress: OnProgress | None = None,
         max_tokens: int | None = None,
+        keep_passages: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Raw logits in the order of `pairs`, and whether the budget (the model's window by default) cut each
         pair short.
@@ -104,7 +106,7 @@ class Reranker(LoadedModel):
         if not pairs:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=bool)
         self.calls += 1
-        encoded, truncated = self.tokenize(pairs, max_tokens)
+        encoded, truncated = self.tokenize(pairs, max_tokens, keep_passages)
         scores = np.empty(len(pairs), dtype=np.float32)
         done = 0
         for positions in batches_by_length([len(ids) for ids in encoded["input_ids"]], batch_size):
@@ -118,7 +120,11 @@ class Reranker(LoadedModel):
         return scores, truncated
 
     def score(
-        self, pairs: Sequence[tuple[str, str]], batch_size: int = DEFAULT_CE_BATCH, max_tokens: int | None = None
+        self,
+        pairs: Sequence[tuple[str, str]],
+        batch_size: int = DEFAULT_CE_BATCH,
+        max_tokens: int | None = None,
+        keep_passages: bool = True,
     ) -> np.ndarray:
-        """Raw logits in the order of `pairs`."""
-        return self.score_with_truncation(pairs, batch_size, max_tokens=max_tokens)[0]
+        """Raw logits in the order of `pairs` (`keep_passages`: as for `tokenize`)."""
+        return self.score_with_truncation(pairs, batch_size, max_tokens=max_tokens, keep_passages=keep_passages)[0]
