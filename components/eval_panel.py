@@ -12,6 +12,7 @@ from components.results_view import ALPHA, FUSION
 from components.text import literal
 from ranklens import fusion
 from ranklens.alpha import cross_validated_alpha
+from ranklens.backends.registry import fp32_reference
 from ranklens.beir import check_qrels, parse_qrels
 from ranklens.charts import alpha_sweep
 from ranklens.corpus import CorpusError
@@ -38,7 +39,7 @@ from ranklens.textclean import clean_name, decode
 EVALUATION = "evaluation"
 EVALUATION_FOR = "evaluation_for"
 EVALUATION_FP32 = "evaluation_fp32"
-LABEL_FREE = "evaluation_label_free"  # the same queries reranked with torch fp32, when a lower-precision backend runs
+LABEL_FREE = "evaluation_label_free"  # (first stage key, how far the rankers agree on its queries) without judgements
 SOURCES = ("the corpus's own qrels", "labels in this project", "an uploaded qrels file")
 
 
@@ -76,12 +77,12 @@ def _query_progress(bar, what: str):
 def _run_evaluation(
     stage: FirstStage, settings: Settings, qrels: dict, queries: dict[str, str], against_fp32: bool
 ) -> None:
-    backends = [settings.backend, "torch"] if against_fp32 else [settings.backend]
-    evaluations = []
+    backends = [settings.backend, fp32_reference(settings.backend)] if against_fp32 else [settings.backend]
+    evaluations, ran_on = [], []
     try:
         for backend in backends:
             searcher = resources.searcher(stage, settings, backend=backend)
-            what = "Searching the judged queries" + (" with torch fp32" if len(evaluations) else "")
+            what = "Searching the judged queries" + (f" with fp32 ({backend})" if len(evaluations) else "")
             bar = st.progress(0.0, text=f"{what}…")
             evaluations.append(
                 collect(
@@ -93,21 +94,22 @@ def _run_evaluation(
                     progress=_query_progress(bar, what),
                 )
             )
+            ran_on.append(searcher.reranker.backend)
             bar.empty()
     except (ModelError, ValueError) as err:
         st.error(str(err))
         return
     st.session_state[EVALUATION] = evaluations[0]
-    st.session_state[EVALUATION_FP32] = evaluations[1] if against_fp32 else None
+    st.session_state[EVALUATION_FP32] = (evaluations[1], ran_on[1]) if against_fp32 else None
 
 
-def _backend_difference(evaluation: Evaluation, reference: Evaluation, backend: str) -> None:
-    """The accuracy guard where judgements exist: the backend's reranked nDCG@10 against torch fp32's."""
+def _backend_difference(evaluation: Evaluation, reference: Evaluation, reference_backend: str, backend: str) -> None:
+    """The accuracy guard where judgements exist: the backend's reranked nDCG@10 against fp32's."""
     ours = float(evaluation.table().loc[RANKER_LABELS["ce"], "ndcg@10"])
     exact = float(reference.table().loc[RANKER_LABELS["ce"], "ndcg@10"])
     share = ours / exact * 100 if exact else float("nan")
     st.info(
-        f"Backend {backend}: reranked nDCG@10 {ours:.4f} against {exact:.4f} with torch fp32 "
+        f"Backend {backend}: reranked nDCG@10 {ours:.4f} against {exact:.4f} with fp32 ({reference_backend}) "
         f"(difference {ours - exact:+.4f}, {share:.1f} % of fp32)."
     )
 
@@ -237,7 +239,8 @@ def _evaluation(
     st.caption(f"{len(evaluable)} queries with at least one relevant judgement in {literal(source)}.")
     wanted = (stage.key, settings, source, repr(sorted((q, sorted(d.items())) for q, d in evaluable.items())))
     against_fp32 = settings.backend != "torch" and st.checkbox(
-        f"Also rerank with torch fp32, to measure what the {settings.backend} backend costs in nDCG@10",
+        f"Also rerank in fp32 ({fp32_reference(settings.backend)}), to measure what the {settings.backend} backend "
+        "costs in nDCG@10",
         value=True,
         key="eval_against_fp32",
     )
@@ -257,8 +260,9 @@ def _evaluation(
 def _metrics(evaluation: Evaluation, settings: Settings, alpha: float, method: str) -> None:
     st.markdown(f"#### Metrics (hybrid: {method} at alpha {alpha:.2f})")
     st.dataframe(evaluation.table(alpha, method).style.format("{:.4f}"), width="stretch")
-    if st.session_state.get(EVALUATION_FP32) is not None:
-        _backend_difference(evaluation, st.session_state[EVALUATION_FP32], settings.backend)
+    reference = st.session_state.get(EVALUATION_FP32)
+    if reference is not None:
+        _backend_difference(evaluation, *reference, settings.backend)
     st.caption(
         f"Computed with ranx. nDCG uses {NDCG_GAIN}. Unjudged documents count as non-relevant, so the "
         "more of a top-10 is unjudged, the less these numbers can be trusted:"

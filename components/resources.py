@@ -65,7 +65,7 @@ def _searcher(
 
 def searcher(first: FirstStage, settings: Settings, backend: str | None = None) -> Searcher:
     """One searcher per first stage, cross-encoder, backend, batch size and token budget. `backend` overrides the
-    cross-encoder backend (torch fp32 for an agreement check)."""
+    cross-encoder backend (fp32 for an agreement check)."""
     return _searcher(
         first.key, settings.ce_model, backend or settings.backend, settings.ce_batch, settings.ce_max_tokens, first
     )

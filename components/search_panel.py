@@ -9,7 +9,7 @@ from components import grading, ranking_view, resources, results_view
 from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
-from ranklens.backends.registry import MIN_SPEARMAN
+from ranklens.backends.registry import MIN_SPEARMAN, fp32_reference
 from ranklens.compare import spearman
 from ranklens.corpus import Corpus
 from ranklens.labels import query_id_for
@@ -91,25 +91,26 @@ def _search_progressively(
 
 
 def _agreement(stage: FirstStage, settings: Settings, result: SearchResult, box) -> None:
-    """A lower-precision backend is never a silent downgrade: its agreement with torch fp32 on this query.
-    The fp32 scores are a second reranking, so it runs after the results are on screen, and once per search."""
+    """A lower-precision backend is never a silent downgrade: its agreement with fp32 on this query (ONNX Runtime's,
+    which needs no torch: ranklens.backends.registry.fp32_reference). The fp32 scores are a second reranking, so it
+    runs after the results are on screen, and once per search."""
     if st.session_state.get(AGREEMENT_FOR) != st.session_state.get(RESULT_FOR):
-        reference = resources.searcher(stage, settings, backend="torch")
+        reference = resources.searcher(stage, settings, backend=fp32_reference(settings.backend))
         exact = reference.search(
             result.query,
             top_n=settings.top_n,
             ce_passages=settings.ce_passages,
-            progress=_progress_bar(box, "Checking the backend against torch fp32"),
+            progress=_progress_bar(box, f"Checking the backend against fp32 ({reference.reranker.backend})"),
         )
         fp32 = {c.doc_id: c.ce_score for c in exact.candidates}
         rho = spearman([c.ce_score for c in result.candidates], [fp32[c.doc_id] for c in result.candidates])
         top = len({c.doc_id for c in result.ranking("ce")[:10]} & {c.doc_id for c in exact.ranking("ce")[:10]})
-        st.session_state[AGREEMENT] = (rho, top)
+        st.session_state[AGREEMENT] = (rho, top, reference.reranker.backend)
         st.session_state[AGREEMENT_FOR] = st.session_state.get(RESULT_FOR)
-    rho, top = st.session_state[AGREEMENT]
+    rho, top, on = st.session_state[AGREEMENT]
     verdict = "keeps the ranking" if rho >= MIN_SPEARMAN[settings.backend] else "changes the ranking"
     box.caption(
-        f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with torch fp32 over "
+        f"Backend {settings.backend} {verdict} on this query: Spearman {rho:.4f} with fp32 ({on}) over "
         f"{len(result.candidates)} candidates, {top} of the top-10 shared (threshold "
         f"{MIN_SPEARMAN[settings.backend]}; the Evaluate tab gives the nDCG@10 difference where there are "
         "judgements)."

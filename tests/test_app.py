@@ -56,7 +56,7 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     assert any("Cross-encoder in use" in c.value and "could not be loaded" in c.value for c in at.caption), (
         "the fallback cross-encoder is named"
     )
-    assert any("with torch fp32" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
+    assert any("with fp32 (onnx)" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
 
 
 def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32():

@@ -28,7 +28,7 @@ def test_metrics_per_query_sweep_significance_and_saved_runs():
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error
     guard = next(i.value for i in at.info if i.value.startswith("Backend torch-bf16: reranked nDCG@10"))
-    assert "with torch fp32" in guard and "% of fp32" in guard
+    assert "with fp32 (onnx)" in guard and "% of fp32" in guard
 
     frames = [d.value for d in at.dataframe]
     metrics = next(f for f in frames if "ndcg@10" in getattr(f, "columns", []))

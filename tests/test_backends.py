@@ -10,7 +10,7 @@ import pytest
 from conftest import STAND_IN_CE
 from ranklens.backends import registry
 from ranklens.backends.calibration import measured_backend
-from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, gpu_missing, offered
+from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, fp32_reference, gpu_missing, offered
 from ranklens.compare import spearman
 from ranklens.models.loading import forget_loaded, load_embedder, load_reranker
 from ranklens.settings import data_dir
@@ -146,3 +146,13 @@ def test_the_torch_build_is_read_without_importing_torch_as_torch_itself_says(mo
     monkeypatch.delitem(sys.modules, "torch")  # as in a process that has not imported it yet
     assert registry._torch_build_has_no_gpu() == cpu_only
     assert "torch" not in sys.modules, "read from torch/version.py, not imported"
+
+
+def test_the_fp32_reference_scores_as_torch_fp32_does(adi_pairs, torch_scores):
+    """The app checks a lower-precision backend against ONNX Runtime's fp32 export, so that the check needs no torch:
+    that is only sound while its logits are torch fp32's."""
+    assert fp32_reference("torch-bf16") == fp32_reference("openvino-int8") == "onnx"
+    assert fp32_reference("onnx") == "torch", "the ONNX export itself is checked against torch"
+    reference = load_reranker(str(STAND_IN_CE), fallbacks=[], backend=fp32_reference("torch-bf16"))
+    assert reference.backend == "onnx" and reference.backend_note is None
+    assert reference.score(adi_pairs) == pytest.approx(torch_scores, abs=1e-4)

@@ -80,6 +80,15 @@ def gpu_missing(backend: str) -> str | None:
     return None if torch.cuda.is_available() else "torch sees no CUDA GPU here"
 
 
+def fp32_reference(backend: str) -> str:
+    """What a lower-precision `backend` is checked against on each query and evaluation: ONNX Runtime fp32, whose
+    logits are torch fp32's to within 1e-4 (7e-6 on 600 med and scifact pairs; tests/test_backends.py) and which
+    runs without importing torch (6-8 s here); torch fp32 where `backend` is that export or ONNX Runtime is missing."""
+    if backend != "onnx" and importlib.util.find_spec("onnxruntime") is not None:
+        return "onnx"
+    return "torch"
+
+
 def offered() -> list[str]:
     """The backends worth offering and measuring here: every one, but cuda only where there is a GPU."""
     return [backend for backend in BACKENDS if gpu_missing(backend) is None]
