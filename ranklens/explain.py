@@ -78,18 +78,6 @@ def _without(passage: str, start: int, end: int) -> str:
     return passage[:start] + passage[after:]
 
 
-def window_end(reranker: Reranker, query: str, passage: str, max_tokens: int | None = None) -> int:
-    """The character offset in `passage` where the cross-encoder stops reading (its window, or a smaller budget)."""
-    encoded = reranker.model.tokenizer(
-        query, passage, truncation="only_second", max_length=reranker.budget(max_tokens), return_offsets_mapping=True
-    )
-    sequence = encoded.sequence_ids()
-    ends = [end for (_, end), part in zip(encoded["offset_mapping"], sequence) if part == 1]
-    if not ends or ends[-1] >= len(passage.rstrip()):
-        return len(passage)
-    return ends[-1]
-
-
 def _cosines(embedder: Embedder, query: str, texts: list[str]) -> np.ndarray:
     vectors = embedder.encode([query, *texts])
     return vectors[1:] @ vectors[0]
@@ -124,7 +112,7 @@ def explain(
     )
     cosines = _cosines(embedder, query, [passage, *variants])
     stems = set(analyze([query], BM25Settings(stopwords=False))[0])
-    end_read = window_end(reranker, query, passage, max_tokens)
+    end_read = reranker.window_end(query, passage, max_tokens)
     tokens = []
     for i, (start, end) in enumerate(spans):
         word = passage[start:end]

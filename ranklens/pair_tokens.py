@@ -157,6 +157,15 @@ class PairTokenizer:
             self._memory.put_many({key: found[key] for key in missing if keep or key not in tokenized})
         return [found[key] for key in keys]
 
+    def window_end(self, query: str, passage: str, max_length: int) -> int:
+        """The character offset in `passage` where its pair with `query`, cut to `max_length` tokens as `encode` cuts
+        it, stops reading (the passage's length where it is read to the end)."""
+        first, second = self._tokenizer.encode_batch([query, passage], add_special_tokens=False)
+        _, kept = cut_lengths(len(first.ids), len(second.ids), max(max_length - self.template.added, 0))
+        if kept >= len(second.ids) or self.truncation_side == "left":
+            return len(passage)
+        return second.offsets[kept - 1][1] if kept else 0
+
     def _cut(self, ids: np.ndarray, keep: int) -> np.ndarray:
         if keep >= len(ids):
             return ids

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -183,3 +185,42 @@ def test_an_approximate_first_stage_says_its_recall():
     ]
     found = [m for m in said if m]
     assert len(found) == 1 and 0.9 <= float(found[0][1]) <= 1.0 and int(found[0][2]) == 8
+
+
+NEW_QUERY_PAGE = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=300)
+at.query_params["builtin_name"] = "python"
+at.query_params["ce_backend"] = "openvino-bf16"
+at.query_params["query"] = "how long can a python go without food"
+at.session_state["results_view"] = "compact"  # the view that explains its top document at once
+at.run()
+at.run()  # the progressive first run reruns into the finished page
+assert not at.exception, [e.value for e in at.exception]
+captions = [c.value for c in at.caption]
+assert any("with fp32 (onnx)" in c for c in captions), "the accuracy guard ran"
+assert any("Cross-encoder logit" in c for c in captions), "the top document was explained"
+assert "torch" not in sys.modules, "the page imported torch"
+"""
+
+
+def test_a_new_query_on_an_export_backend_never_imports_torch():
+    """Reranking, the accuracy guard (ONNX Runtime fp32) and the explanation of the top document all run exports:
+    a new process answers a new query's whole page without torch (6-8 s to import here)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["builtin_name"] = "python"
+    at.query_params["ce_backend"] = "openvino-bf16"
+    at.session_state["results_view"] = "compact"
+    at.run()
+    at.run()  # this process loads the models once, so the next one finds their loads remembered
+    assert not at.exception
+    done = subprocess.run(
+        [sys.executable, "-c", NEW_QUERY_PAGE, str(ROOT / "app.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, STAND_IN_CE, dataset, kept_passages
 from ranklens import explain as explaining
 from ranklens.corpus import load_builtin
-from ranklens.explain import _without, explain, window_end
+from ranklens.explain import _without, explain
 from ranklens.fusion import Shift
 
 
@@ -57,7 +57,7 @@ def test_an_explanation_keeps_no_token_ids_of_its_variants(reranker, embedder, t
 
 def test_words_past_the_cross_encoders_window_are_marked_unread(reranker, embedder):
     passage = " ".join(f"word{i}" for i in range(400))
-    end = window_end(reranker, "a query", passage)
+    end = reranker.window_end("a query", passage)
     assert 0 < end < len(passage)
     found = explain(reranker, embedder, "a query", "long", passage, words=8)
     assert found.window_end == end

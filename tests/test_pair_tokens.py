@@ -121,3 +121,22 @@ def test_passages_made_for_one_call_are_not_kept(tmp_path, monkeypatch, adi):
     kept, _ = ours.encode([("a query", p) for p in passages], 128)
     assert [ids.tolist() for ids in kept["input_ids"]] == [ids.tolist() for ids in once["input_ids"]]
     assert kept_passages(tmp_path) == len(passages), "a passage a search reads is kept"
+
+
+def test_where_the_window_ends_is_where_the_tokenizer_cuts(adi):
+    """Where the model stops reading a passage (the explanation greys the rest), from cached-id arithmetic and the
+    passage's offsets, against transformers' tokenizer cutting the pair."""
+    theirs = AutoTokenizer.from_pretrained(str(STAND_IN_CE))
+    ours = PairTokenizer.of(theirs)
+    passages = [doc.full_text for doc in adi.documents[:20]] + ["short", "trailing spaces   "]
+    cut = 0
+    for limit in (32, 64, 192):
+        for passage in passages:
+            encoded = theirs(
+                "a short query", passage, truncation="only_second", max_length=limit, return_offsets_mapping=True
+            )
+            ends = [end for (_, end), part in zip(encoded["offset_mapping"], encoded.sequence_ids()) if part == 1]
+            expected = len(passage) if not ends or ends[-1] >= len(passage.rstrip()) else ends[-1]
+            assert ours.window_end("a short query", passage, limit) == expected, (limit, passage[:40])
+            cut += expected < len(passage)
+    assert cut > 10, "most abstracts are cut at 32 and 64 tokens"

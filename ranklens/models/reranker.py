@@ -65,11 +65,10 @@ class Reranker(LoadedModel):
         passages made for this call only, whose ids are not worth keeping), else in one tokenizer pass (tokenizing
         100 abstracts whole costs 5-10 % of reranking them here)."""
         limit = self.budget(max_tokens)
+        from_ids = self._pair_tokenizer()
+        if from_ids is not None:
+            return from_ids.encode(pairs, limit, keep_passages)
         tokenizer = self.batch_tokenizer
-        if self._pairs is None or self._pairs[0] is not tokenizer:  # the light load's tokenizer, then the model's
-            self._pairs = (tokenizer, PairTokenizer.of(tokenizer))
-        if self._pairs[1] is not None:
-            return self._pairs[1].encode(pairs, limit, keep_passages)
         queries, passages = [q for q, _ in pairs], [p for _, p in pairs]
         encoded = tokenizer(queries, passages, truncation=True, max_length=limit)
         if encoded.encodings is not None:  # a fast tokenizer keeps what truncation cut off
@@ -78,6 +77,27 @@ class Reranker(LoadedModel):
             whole = tokenizer(queries, passages, truncation=False, verbose=False)["input_ids"]
             truncated = np.array([len(ids) > limit for ids in whole], dtype=bool)
         return encoded, truncated
+
+    def _pair_tokenizer(self) -> PairTokenizer | None:
+        tokenizer = self.batch_tokenizer
+        if self._pairs is None or self._pairs[0] is not tokenizer:  # the light load's tokenizer, then the model's
+            self._pairs = (tokenizer, PairTokenizer.of(tokenizer))
+        return self._pairs[1]
+
+    def window_end(self, query: str, passage: str, max_tokens: int | None = None) -> int:
+        """The character offset in `passage` where this model stops reading it after `query` (its window, or a
+        smaller budget): from the pair tokenizer where there is one, which needs no torch, else from the model's."""
+        limit = self.budget(max_tokens)
+        from_ids = self._pair_tokenizer()
+        if from_ids is not None:
+            return from_ids.window_end(query, passage, limit)
+        encoded = self.model.tokenizer(
+            query, passage, truncation="only_second", max_length=limit, return_offsets_mapping=True
+        )
+        ends = [end for (_, end), part in zip(encoded["offset_mapping"], encoded.sequence_ids()) if part == 1]
+        if not ends or ends[-1] >= len(passage.rstrip()):
+            return len(passage)
+        return ends[-1]
 
     def warm_up(self) -> None:
         """Forward passes at two typical shapes, outside the call count: a model's first calls (bf16 above all)
