@@ -23,6 +23,8 @@ from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import library_versions
 from ranklens.backends.registry import BACKENDS, DEFAULT_MIN_SPEARMAN, IN_TORCH, offered
 from ranklens.compare import spearman
+from ranklens.models.files import fingerprint
+from ranklens.models.loading import first_line, forget_loaded, in_use, load_reranker
 from ranklens.progress import OnProgress
 from ranklens.settings import data_dir
 
@@ -102,10 +104,6 @@ def choose(measured: Sequence[Measured]) -> str:
     return fastest.backend
 
 
-def _first_line(err: Exception) -> str:
-    return (str(err).splitlines() or [type(err).__name__])[0][:200]
-
-
 def measure(
     load: Callable[[str], object],
     pairs: Sequence[Pair],
@@ -141,7 +139,7 @@ def measure(
                 reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
             ready[backend] = reranker
         except Exception as err:  # noqa: BLE001 - any runtime's failure only rules that backend out
-            errors[backend] = _first_line(err)
+            errors[backend] = first_line(err)[:200]
         if progress:
             progress(step, steps)
     times: dict[str, list[float]] = {backend: [] for backend in ready}
@@ -160,7 +158,7 @@ def measure(
                 scores[backend] = reranker.score(pairs)
                 times[backend].append(timer() - started)
             except Exception as err:  # noqa: BLE001
-                errors[backend] = _first_line(err)
+                errors[backend] = first_line(err)[:200]
         if progress:
             progress(len(chosen) + round_number, steps)
     return [
@@ -249,9 +247,6 @@ def measured_backend(
 ) -> Choice:
     """The backend to run cross-encoder `name` on here: measured on real pairs of the loaded corpus the first time
     (the losers are unloaded afterwards), read from the cache after that."""
-    from ranklens.models.files import fingerprint
-    from ranklens.models.loading import forget_loaded, in_use, load_reranker
-
     used, _ = in_use(name)
     found = cached_choice(fingerprint(used))
     if found is not None:
