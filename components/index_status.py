@@ -39,8 +39,13 @@ def _build(corpus: Corpus, settings: Settings) -> FirstStage:
     def report(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"Indexing: passage {done} of {total}")
 
+    def report_tokens(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Tokenizing passages for the cross-encoder: {done} of {total}")
+
     try:
-        return resources.first_stage(corpus, settings, progress=report)
+        stage = resources.first_stage(corpus, settings, progress=report)
+        resources.passage_tokens(stage, settings.ce_model, report_tokens)
+        return stage
     finally:
         bar.empty()
 

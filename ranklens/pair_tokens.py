@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ranklens.lru import Lru
+from ranklens.passages import PassageTable
+from ranklens.progress import OnProgress
 from ranklens.score_cache import cache_key, cache_table, rows_by_key
 
 MEMORY_LIMIT = 50_000  # passages kept in memory per tokenizer (about 1 KB each at 256 tokens)
@@ -83,11 +85,15 @@ def cut_lengths(first: int, second: int, room: int) -> tuple[int, int]:
     return (kept_short, kept_long) if first <= second else (kept_long, kept_short)
 
 
+FILL_BATCH = 2048  # passages per step when an index's passages are tokenized
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS passages (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS filled (model TEXT NOT NULL, passages TEXT NOT NULL, PRIMARY KEY (model, passages))
+"""
+
+
 def _connect():
-    return cache_table(
-        "passage_tokens.sqlite",
-        "CREATE TABLE IF NOT EXISTS passages (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID",
-    )
+    return cache_table("passage_tokens.sqlite", SCHEMA)
 
 
 # The file only saves tokenizing again: where it cannot be read or written (a read-only home, a locked or damaged
@@ -104,6 +110,21 @@ def _read(keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
 def _write(ids: dict[bytes, np.ndarray]) -> None:
     with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
         db.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?)", [(k, v.tobytes()) for k, v in ids.items()])
+
+
+def is_filled(model: str, passages: str) -> bool:
+    """Whether the passages named `passages` were all tokenized for the model named `model` (ranklens.index_tokens:
+    a model's fingerprint and an index's key); a record that is wrong costs only tokenizing at the first reranking."""
+    with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
+        found = db.execute("SELECT 1 FROM filled WHERE model = ? AND passages = ?", (model, passages)).fetchone()
+        return found is not None
+    return False
+
+
+def mark_filled(model: str, passages: str) -> None:
+    """Record that the passages named `passages` are all tokenized for the model named `model`."""
+    with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
+        db.execute("INSERT OR IGNORE INTO filled VALUES (?, ?)", (model, passages))
 
 
 class PairTokenizer:
@@ -137,6 +158,17 @@ class PairTokenizer:
         names = ["input_ids", *(name for name in INPUTS[1:] if name in takes)]
         return cls(own, template, getattr(batch_tokenizer, "truncation_side", "right"), names)
 
+    def _on_disk_or_tokenized(
+        self, keys: Sequence[bytes], text_of: dict[bytes, str]
+    ) -> tuple[dict[bytes, np.ndarray], dict[bytes, np.ndarray]]:
+        """The ids of `keys` (distinct) found on disk, and those of the rest, tokenized now."""
+        on_disk = _read(keys)
+        new = [key for key in keys if key not in on_disk]
+        if not new:
+            return on_disk, {}
+        encodings = self._tokenizer.encode_batch([text_of[key] for key in new], add_special_tokens=False)
+        return on_disk, {key: np.asarray(e.ids, dtype=np.int32) for key, e in zip(new, encodings)}
+
     def passage_ids(self, passages: Sequence[str], keep: bool = True) -> list[np.ndarray]:
         """Each passage's token ids without special tokens: from memory, from disk, else tokenized and kept (not kept
         where `keep` is False: texts made for one call, such as an explanation's passage with a word taken out)."""
@@ -144,18 +176,28 @@ class PairTokenizer:
         found = self._memory.get_many(keys)
         missing = [key for key in dict.fromkeys(keys) if key not in found]
         if missing:
-            found.update(_read(missing))
-            text_of = dict(zip(keys, passages))
-            new = [key for key in missing if key not in found]
-            tokenized: dict[bytes, np.ndarray] = {}
-            if new:
-                encodings = self._tokenizer.encode_batch([text_of[key] for key in new], add_special_tokens=False)
-                tokenized = {key: np.asarray(e.ids, dtype=np.int32) for key, e in zip(new, encodings)}
-                found.update(tokenized)
+            on_disk, tokenized = self._on_disk_or_tokenized(missing, dict(zip(keys, passages)))
+            found.update(on_disk)
+            found.update(tokenized)
             if keep and tokenized:
                 _write(tokenized)
             self._memory.put_many({key: found[key] for key in missing if keep or key not in tokenized})
         return [found[key] for key in keys]
+
+    def fill(self, passages: PassageTable, progress: OnProgress | None = None) -> int:
+        """Every passage of an index tokenized and on disk, so that no reranking tokenizes one; how many passages it
+        tokenized (the rest were on disk)."""
+        tokenized = 0
+        for start in range(0, len(passages), FILL_BATCH):
+            stop = min(start + FILL_BATCH, len(passages))
+            text_of = {cache_key(self.key, text): text for text in passages.texts(range(start, stop))}
+            new = self._on_disk_or_tokenized(list(text_of), text_of)[1]
+            if new:
+                _write(new)
+                tokenized += len(new)
+            if progress:
+                progress(stop, len(passages))
+        return tokenized
 
     def window_end(self, query: str, passage: str, max_length: int) -> int:
         """The character offset in `passage` where its pair with `query`, cut to `max_length` tokens as `encode` cuts

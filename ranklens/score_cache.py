@@ -48,14 +48,14 @@ _tables_lock = threading.Lock()
 
 
 def cache_table(filename: str, schema: str) -> sqlite3.Connection:
-    """A connection to $RANKLENS_HOME/cache/FILENAME, its table made by `schema` (CREATE TABLE IF NOT EXISTS ...)
-    the first time this process opens it: for the other caches kept beside the scores."""
+    """A connection to $RANKLENS_HOME/cache/FILENAME, its tables made by `schema` (CREATE TABLE IF NOT EXISTS ...
+    statements) the first time this process opens it: for the other caches kept beside the scores."""
     path = data_dir() / "cache" / filename
     path.parent.mkdir(parents=True, exist_ok=True)
     db = connect_cache(path)
     with _tables_lock:
         if path not in _tables_made:
-            db.execute(schema)
+            db.executescript(schema)
             _tables_made.add(path)
     return db
 

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -129,6 +130,19 @@ def test_a_repeated_query_and_a_repeated_eval_make_no_cross_encoder_call_in_a_ne
         assert again in second.stdout, second.stdout
         assert "model libraries imported: ['torch', 'sentence_transformers']" in first.stderr, first.stderr
         assert "model libraries imported: []" in second.stderr, second.stderr
+
+
+def test_index_caches_the_cross_encoders_token_ids_of_its_passages(tmp_path):
+    """The passages a reranking reads are tokenized for the cross-encoder when the index is built, once."""
+    lines = (dataset("adi") / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:25]
+    docs = [json.loads(line) for line in lines]
+    corpus = tmp_path / "indexed-once.jsonl"  # texts of its own: no other test has indexed this corpus
+    corpus.write_text("".join(json.dumps({**doc, "text": f"{doc['text']} (indexed once)"}) + "\n" for doc in docs))
+    first, second = ranklens("index", "--corpus", str(corpus)), ranklens("index", "--corpus", str(corpus))
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "cross-encoder token ids of 25 passages cached with the index" in first.stderr, first.stderr
+    assert "token ids" not in second.stderr, "recorded with the index: nothing tokenized again"
+    assert "model libraries imported: []" in second.stderr, second.stderr
 
 
 def test_a_new_query_in_a_new_process_runs_the_exports_without_importing_torch():

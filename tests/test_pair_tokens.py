@@ -9,7 +9,9 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE, kept_passages
+from ranklens.index_tokens import fill_passage_tokens
 from ranklens.models.files import local_folder
+from ranklens.models.loading import DEFAULT_CROSS_ENCODER
 from ranklens.pair_tokens import PairTokenizer, cut_lengths
 from ranklens.tokens import Tokens
 
@@ -77,6 +79,24 @@ def test_a_passage_is_tokenized_once_in_any_process(adi):
     ids = again.passage_ids(passages)
     assert counted.texts == 0, "read from $RANKLENS_HOME/cache/passage_tokens.sqlite"
     assert all(np.array_equal(a, b) for a, b in zip(ids, first.passage_ids(passages)))
+
+
+def test_an_index_is_tokenized_once_when_built_and_a_first_reranking_tokenizes_only_its_query(
+    adi_dense, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    passages = adi_dense.passages
+    assert fill_passage_tokens(adi_dense, str(STAND_IN_CE)) == len(passages)
+    assert kept_passages(tmp_path) == len(passages)
+    assert fill_passage_tokens(adi_dense, str(STAND_IN_CE)) == 0, "recorded as done"
+    # the default cross-encoder, which falls back to the stand-in here, is the same model: done too
+    assert fill_passage_tokens(adi_dense, DEFAULT_CROSS_ENCODER) == 0
+    as_loaded = PairTokenizer.of(AutoTokenizer.from_pretrained(str(STAND_IN_CE)))  # a torch backend's, new process
+    counted = as_loaded._tokenizer = CountingTokenizer(as_loaded._tokenizer)
+    hits = adi_dense.retrieve("computer retrieval of documents by their words", 20).hits
+    as_loaded.encode([("computer retrieval", passages.text(hit.passage)) for hit in hits], 192)
+    assert counted.texts == 1, "the query alone: every candidate's ids were on disk"
+    assert kept_passages(tmp_path) == len(passages)
 
 
 def test_ids_are_kept_per_tokenizer_definition(tmp_path):

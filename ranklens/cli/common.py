@@ -16,6 +16,7 @@ from ranklens.backends.registry import BACKENDS
 from ranklens.beir import load_beir, parse_qrels
 from ranklens.corpus import Corpus, CorpusError, Qrels, builtin_names, load_builtin
 from ranklens.corpus_store import open_corpus
+from ranklens.index_tokens import fill_passage_tokens
 from ranklens.labels import LabelStore
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
@@ -232,9 +233,22 @@ def first_stage(args: argparse.Namespace, corpus: Corpus, bi_encoder: Embedder, 
     return stage
 
 
+def passage_tokens(stage: FirstStage, ce_model: str) -> None:
+    """The index's passages tokenized for the cross-encoder and cached with it, where not done before."""
+    started = time.perf_counter()
+    tokenized = fill_passage_tokens(stage, ce_model, progress_bar("tokenizing passages", unit="passages"))
+    if tokenized:
+        say(
+            f"cross-encoder token ids of {tokenized} passages cached with the index, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+
 def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True) -> Searcher:
     """First stage, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options."""
     stage = first_stage(args, corpus, embedder(args))
+    if rerank:
+        passage_tokens(stage, args.ce_model)
     return Searcher(
         stage,
         reranker(args, corpus) if rerank else None,
