@@ -65,6 +65,17 @@ def test_words_past_the_cross_encoders_window_are_marked_unread(reranker, embedd
     assert [t.contribution is not None for t in found.tokens[:9]] == [True] * 8 + [False], "only the first N measured"
 
 
+def test_the_window_ends_where_scoring_cuts_with_or_without_the_pair_tokenizer(reranker, monkeypatch):
+    """The model's own tokenizer (for a tokenizer the pair tokenizer cannot read) cuts as scoring does: both
+    sequences, the longer first, so a long query takes its share of the window."""
+    passage = " ".join(f"word{i}" for i in range(300))
+    queries = ["a query", " ".join(f"term{i}" for i in range(120))]
+    expected = [reranker.window_end(query, passage, 64) for query in queries]
+    monkeypatch.setattr(reranker, "_pair_tokenizer", lambda: None)
+    assert [reranker.window_end(query, passage, 64) for query in queries] == expected
+    assert expected[1] > 0 and expected[1] < expected[0] < len(passage), "the long query shares the window"
+
+
 @pytest.mark.parametrize(
     ("name", "first_stage"), [("adi", "faiss"), ("med", "bm25"), ("cranfield", "bm25"), ("scifact", "bm25")]
 )

@@ -91,9 +91,7 @@ class Reranker(LoadedModel):
         from_ids = self._pair_tokenizer()
         if from_ids is not None:
             return from_ids.window_end(query, passage, limit)
-        encoded = self.model.tokenizer(
-            query, passage, truncation="only_second", max_length=limit, return_offsets_mapping=True
-        )
+        encoded = self.model.tokenizer(query, passage, truncation=True, max_length=limit, return_offsets_mapping=True)
         ends = [end for (_, end), part in zip(encoded["offset_mapping"], encoded.sequence_ids()) if part == 1]
         if not ends or ends[-1] >= len(passage.rstrip()):
             return len(passage)
