@@ -1,13 +1,16 @@
 """The export cache: a model converted for a backend once, kept on disk, never converted again at start-up.
 
 Keyed by the model's weights, the backend, the window and the versions of every library that
-reads or writes the file, so an upgrade re-exports instead of loading a stale file.
+reads or writes the file, so an upgrade re-exports instead of loading a stale file. Each export folder holds
+MANIFEST, what it was made from, so that exports left behind by an upgrade can be found and removed
+(ranklens.caches).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -16,6 +19,7 @@ from ranklens import cachedir
 from ranklens.backends.registry import BACKENDS, BackendUnavailable
 from ranklens.settings import data_dir
 
+MANIFEST = "made.json"
 LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime", "openvino", "nncf")
 # What each backend's file is made from: None is the plain ONNX export itself.
 MADE_FROM = {"onnx": None, "onnx-int8": "onnx", "openvino-int8": "onnx", "openvino-int8-static": "onnx"}
@@ -44,6 +48,16 @@ def library_versions(libraries: Sequence[str] = LIBRARIES) -> str:
 def export_key(fingerprint: str, backend: str, max_length: int) -> str:
     """The export's folder name: the weights, the stored format, the window and the library versions."""
     return hashlib.sha256(f"{fingerprint}|{backend}|{max_length}|{library_versions()}".encode()).hexdigest()[:24]
+
+
+def made_for_other_libraries(folder: Path) -> bool:
+    """Whether an export folder was made with other library versions than these (no load reads it again); False
+    where it does not say (made before exports kept a manifest)."""
+    try:
+        made = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(made, dict) and made.get("libraries") != library_versions()
 
 
 def require_runtime(backend: str) -> None:
@@ -129,6 +143,8 @@ def export(
     staging = cachedir.staging_folder(folder)
     try:
         _write(stored_as, module, tokenizer, pair, source, staging)
+        made = {"fingerprint": fingerprint, "format": stored_as, "window": max_length, "libraries": library_versions()}
+        (staging / MANIFEST).write_text(json.dumps(made, indent=1), encoding="utf-8")
         cachedir.install(staging, folder)  # a damaged export in the way is replaced
     except Exception as err:
         cachedir.discard(staging)

@@ -6,14 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ranklens.cli import bench, check, evaluate, explain, export, imports, index, ingest, report, search, train
+from ranklens.cli import bench, cache, check, evaluate, explain, export, imports, index, ingest, report, search, train
 from ranklens.corpus import CorpusError
 from ranklens.labels import LabelError
 from ranklens.models.loading import ModelError
 from ranklens.search import SearchError
 from ranklens.textclean import one_line
 
-COMMANDS = (check, index, ingest, search, explain, evaluate, report, export, imports, train, bench)
+COMMANDS = (check, index, ingest, search, explain, evaluate, report, export, imports, train, bench, cache)
 # What a command may fail with and report in one line; anything else is a bug and keeps its traceback.
 EXPECTED_ERRORS = (CorpusError, ModelError, SearchError, LabelError, OSError, ValueError)  # TrainingError: ValueError
 

@@ -1,0 +1,143 @@
+"""What RankLens keeps under $RANKLENS_HOME that it can make again: how big each cache is, and clearing one.
+
+Caches, not data: each is made again when it is needed, at the cost of time (the scores, the token ids, the query
+vectors and the explanations by the models; the indexes by embedding; the exports by exporting). The projects and
+their labels, the stored corpora and the saved runs are data, and are neither listed nor cleared here.
+
+A SQLite cache is emptied in place (its rows deleted, then VACUUM), so that an app or a command holding it open
+keeps a valid file; a folder cache loses its entries one by one. Exports made with other library versions than
+these (an upgrade's leftovers, which no load reads again) can be removed alone: `stale`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ranklens.backends.exports import made_for_other_libraries
+from ranklens.score_cache import connect_cache
+from ranklens.settings import data_dir
+
+# name -> (file under $RANKLENS_HOME/cache, its tables)
+TABLES = {
+    "scores": ("ce_scores.sqlite", ("scores",)),
+    "passage-tokens": ("passage_tokens.sqlite", ("passages", "filled")),
+    "query-vectors": ("query_vectors.sqlite", ("vectors",)),
+    "explanations": ("explanations.sqlite", ("explanations",)),
+}
+OPENVINO_BLOBS = "openvino-blobs"  # OpenVINO's compiled models, kept inside exports/
+# name -> folder under $RANKLENS_HOME whose entries are the cache
+FOLDERS = {
+    "indexes": "indexes",
+    "passages": "passages",
+    "exports": "exports",
+    OPENVINO_BLOBS: f"exports/{OPENVINO_BLOBS}",
+}
+CACHES = (*TABLES, *FOLDERS)
+
+
+@dataclass(frozen=True)
+class CacheSize:
+    """One cache: where it is, how many entries (rows, or folders and files) and bytes, and how many of them are
+    stale (exports made with other library versions)."""
+
+    name: str
+    path: Path
+    entries: int
+    size: int
+    stale: int = 0
+    stale_size: int = 0
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _entries(name: str) -> Iterator[Path]:
+    """A folder cache's entries (an export's folder, an index's folder, a passages file), ours alone."""
+    folder = data_dir() / FOLDERS[name]
+    if not folder.is_dir():
+        return
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or (name == "exports" and entry.name == OPENVINO_BLOBS):
+            continue  # a build in progress (ranklens.cachedir cleans those); the blobs are a cache of their own
+        yield entry
+
+
+def _rows(path: Path, tables: tuple[str, ...]) -> int:
+    if not path.is_file():
+        return 0
+    with contextlib.closing(connect_cache(path)) as db:
+        count = 0
+        for table in tables:
+            with contextlib.suppress(sqlite3.OperationalError):  # a table this version has not made yet
+                count += db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return count
+
+
+def measure(name: str) -> CacheSize:
+    """How big one cache is now."""
+    if name in TABLES:
+        filename, tables = TABLES[name]
+        path = data_dir() / "cache" / filename
+        return CacheSize(name, path, _rows(path, tables), sum(_size(f) for f in _sqlite_files(path)))
+    entries = list(_entries(name))
+    stale = [e for e in entries if name == "exports" and made_for_other_libraries(e)]
+    return CacheSize(
+        name,
+        data_dir() / FOLDERS[name],
+        len(entries),
+        sum(_size(e) for e in entries),
+        len(stale),
+        sum(_size(e) for e in stale),
+    )
+
+
+def measure_all() -> list[CacheSize]:
+    """Every cache, in the order of CACHES."""
+    return [measure(name) for name in CACHES]
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
+
+
+def clear(name: str) -> CacheSize:
+    """Empty one cache; what it held before."""
+    if name not in CACHES:
+        raise ValueError(f"unknown cache {name!r}; choose from {', '.join(CACHES)}")
+    before = measure(name)
+    if name in TABLES:
+        if before.path.is_file():
+            with contextlib.closing(connect_cache(before.path)) as db:
+                for table in TABLES[name][1]:
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        db.execute(f"DELETE FROM {table}")
+                db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return before
+    for entry in _entries(name):
+        _remove(entry)
+    return before
+
+
+def remove_stale_exports() -> CacheSize:
+    """Remove the exports made with other library versions than these; what was removed."""
+    stale = [e for e in _entries("exports") if made_for_other_libraries(e)]
+    size = sum(_size(e) for e in stale)
+    for entry in stale:
+        _remove(entry)
+    return CacheSize("exports", data_dir() / "exports", len(stale), size, len(stale), size)

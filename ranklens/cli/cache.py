@@ -1,0 +1,45 @@
+"""`ranklens cache`: what RankLens keeps under $RANKLENS_HOME that it can make again, and clearing it.
+
+With no option, a table: each cache, its entries, its size, and the exports made for other library versions (an
+upgrade's leftovers). `--stale` removes those exports; `--clear NAME ...` empties caches by name (`all`: every one).
+Projects, labels, stored corpora and saved runs are data and are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ranklens import caches
+from ranklens.settings import data_dir
+
+
+def register(commands) -> None:
+    """Add `ranklens cache` and its options to the subcommands."""
+    parser = commands.add_parser("cache", help="list the caches under $RANKLENS_HOME, remove stale exports, clear")
+    parser.add_argument(
+        "--clear",
+        nargs="+",
+        choices=[*caches.CACHES, "all"],
+        metavar="NAME",
+        help=f"empty these caches (made again when needed): {', '.join(caches.CACHES)}, or all",
+    )
+    parser.add_argument("--stale", action="store_true", help="remove the exports made for other library versions")
+    parser.set_defaults(run=run)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+
+
+def run(args: argparse.Namespace) -> None:
+    """Carry out `ranklens cache` with the parsed options."""
+    if args.stale:
+        removed = caches.remove_stale_exports()
+        print(f"removed {removed.entries} stale exports, {_megabytes(removed.size)}")
+    for name in caches.CACHES if args.clear and "all" in args.clear else args.clear or ():
+        before = caches.clear(name)
+        print(f"cleared {name}: {before.entries} entries, {_megabytes(before.size)}")
+    print(f"caches under {data_dir()}:")
+    for cache in caches.measure_all():
+        stale = f" ({cache.stale} for other library versions, {_megabytes(cache.stale_size)})" if cache.stale else ""
+        print(f"  {cache.name:<15} {cache.entries:>9} entries {_megabytes(cache.size):>10}{stale}")

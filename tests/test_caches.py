@@ -1,0 +1,60 @@
+"""The caches under $RANKLENS_HOME: measured, emptied in place while held open, and an upgrade's exports removed."""
+
+import json
+import shutil
+import sqlite3
+
+from conftest import STAND_IN_CE
+from ranklens import caches
+from ranklens.backends.exports import MANIFEST, cached_export, export, library_versions
+from ranklens.cli import main
+from ranklens.models.files import fingerprint
+from ranklens.pair_tokens import PairTokenizer
+from ranklens.score_cache import ScoreCache
+from ranklens.tokens import Tokens
+
+
+def test_a_cache_is_emptied_in_place_and_a_process_holding_it_goes_on(tmp_path, monkeypatch, adi):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    path = tmp_path / "cache" / "ce_scores.sqlite"
+    scores = ScoreCache(path)
+    scores.put_many({bytes([n]) * 20: (float(n), False) for n in range(3)})
+    texts = [doc.full_text for doc in adi.documents[:7]]
+    PairTokenizer.of(Tokens(STAND_IN_CE)).passage_ids(texts)
+    sizes = {cache.name: cache for cache in caches.measure_all()}
+    assert sizes["scores"].entries == 3 and sizes["passage-tokens"].entries == len(texts)
+    assert sizes["scores"].size > 0 and sizes["indexes"].entries == 0
+
+    held = sqlite3.connect(path)  # another process with the file open
+    assert held.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 3
+    assert caches.clear("scores").entries == 3, "what it held"
+    assert held.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 0, "the same file, still a database"
+    assert caches.measure("scores").entries == 0 and caches.measure("passage-tokens").entries == len(texts)
+    again = ScoreCache(path)  # a new process
+    again.put_many({b"x" * 20: (0.5, True)})
+    assert ScoreCache(path).get_many([b"x" * 20]) == {b"x" * 20: (0.5, True)}
+
+
+def test_exports_of_other_library_versions_are_removed_alone(tmp_path, monkeypatch, reranker, capsys):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    model = reranker.model
+    made, _ = export(model.transformers_model, model.tokenizer, fingerprint(reranker.name), "onnx", 64, pair=True)
+    manifest = json.loads((made.parent / MANIFEST).read_text())
+    assert manifest["libraries"] == library_versions() and manifest["window"] == 64
+    # what an upgrade leaves behind: the same export under the key of other library versions
+    upgraded = made.parent.with_name("made-before-an-upgrade")
+    shutil.copytree(made.parent, upgraded)
+    (upgraded / MANIFEST).write_text(json.dumps({**manifest, "libraries": "torch=2.0.0"}))
+    unknown = made.parent.with_name("made-before-manifests")  # cannot tell: kept
+    shutil.copytree(made.parent, unknown)
+    (unknown / MANIFEST).unlink()
+
+    exports = caches.measure("exports")
+    assert (exports.entries, exports.stale) == (3, 1) and 0 < exports.stale_size < exports.size
+    assert main(["cache", "--stale"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 1 stale exports" in out and "exports" in out
+    assert not upgraded.exists() and unknown.exists()
+    assert cached_export(fingerprint(reranker.name), "onnx", 64) == made, "this version's export stays"
+    assert main(["cache", "--clear", "exports"]) == 0
+    assert caches.measure("exports").entries == 0 and cached_export(fingerprint(reranker.name), "onnx", 64) is None
