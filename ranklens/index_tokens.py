@@ -4,7 +4,9 @@ Reranking puts each pair together from its passage's cached token ids (ranklens.
 reranking reads are the index's, so they are tokenized when the index is built, with the tokenizer of the
 cross-encoder configured then, read from the model's own files (no weights loaded, no torch), and a first query, a
 first evaluation, reads its candidates' ids from disk. Which indexes were done is recorded by the model's
-fingerprint, so that a relaunch checks it without reading the tokenizer.
+fingerprint, so that a relaunch checks it without reading the tokenizer. An index of more than MAX_PASSAGES
+passages (a corpus ingested at scale) is not tokenized whole: that would hold its first search for minutes, and a
+reranking reads only its candidates, which are tokenized as they come up.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from ranklens.pair_tokens import PairTokenizer
 from ranklens.progress import OnProgress
 from ranklens.retrievers.base import FirstStage
 from ranklens.tokens import Tokens
+
+MAX_PASSAGES = 100_000  # about a minute of tokenizing here (0.6 ms a passage) and 100 MB of ids
 
 
 def pair_tokenizer_of(name: str) -> PairTokenizer | None:
@@ -32,8 +36,11 @@ def pair_tokenizer_of(name: str) -> PairTokenizer | None:
 
 def fill_passage_tokens(stage: FirstStage, ce_name: str, progress: OnProgress | None = None) -> int | None:
     """Every passage of the first stage's index tokenized for cross-encoder `ce_name` (or the fallback a load of it
-    would use) and on disk; how many it tokenized (0: done before), None where the tokenizer cannot be read (then
-    each passage is tokenized at its first reranking)."""
+    would use) and on disk; how many it tokenized (0: done before), None where it is not done (the tokenizer cannot
+    be read, or the index has more than MAX_PASSAGES passages): then each passage is tokenized at its first
+    reranking."""
+    if len(stage.passages) > MAX_PASSAGES:
+        return None
     used = in_use(ce_name, "cross")[0]
     if pair_tokens.is_filled(fingerprint(used), stage.key):
         return 0

@@ -9,6 +9,7 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE, kept_passages
+from ranklens import index_tokens
 from ranklens.index_tokens import fill_passage_tokens
 from ranklens.models.files import local_folder
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER
@@ -97,6 +98,13 @@ def test_an_index_is_tokenized_once_when_built_and_a_first_reranking_tokenizes_o
     as_loaded.encode([("computer retrieval", passages.text(hit.passage)) for hit in hits], 192)
     assert counted.texts == 1, "the query alone: every candidate's ids were on disk"
     assert kept_passages(tmp_path) == len(passages)
+
+
+def test_an_index_too_big_to_tokenize_at_once_is_left_to_its_rerankings(adi_dense, tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    monkeypatch.setattr(index_tokens, "MAX_PASSAGES", len(adi_dense.passages) - 1)
+    assert index_tokens.fill_passage_tokens(adi_dense, str(STAND_IN_CE)) is None
+    assert kept_passages(tmp_path) == 0
 
 
 def test_ids_are_kept_per_tokenizer_definition(tmp_path):
