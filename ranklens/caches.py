@@ -5,7 +5,8 @@ vectors and the explanations by the models; the indexes by embedding; the export
 their labels, the stored corpora and the saved runs are data, and are neither listed nor cleared here.
 
 A SQLite cache is emptied in place (its rows deleted, then VACUUM), so that an app or a command holding it open
-keeps a valid file; a folder cache loses its entries one by one. Exports made with other library versions than
+keeps a valid file; a file SQLite cannot read (damaged: no process can use it) is removed, and made again at the
+next write. A folder cache loses its entries one by one. Exports made with other library versions than
 these (an upgrade's leftovers, which no load reads again) can be removed alone: `stale`.
 """
 
@@ -51,6 +52,7 @@ class CacheSize:
     size: int
     stale: int = 0
     stale_size: int = 0
+    damaged: bool = False  # an SQLite file that cannot be read
 
 
 def _size(path: Path) -> int:
@@ -74,15 +76,19 @@ def _entries(name: str) -> Iterator[Path]:
         yield entry
 
 
-def _rows(path: Path, tables: tuple[str, ...]) -> int:
+def _rows(path: Path, tables: tuple[str, ...]) -> int | None:
+    """The rows of an SQLite cache's tables; None where the file is not a database SQLite can read."""
     if not path.is_file():
         return 0
-    with contextlib.closing(connect_cache(path)) as db:
-        count = 0
-        for table in tables:
-            with contextlib.suppress(sqlite3.OperationalError):  # a table this version has not made yet
-                count += db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-        return count
+    try:
+        with contextlib.closing(connect_cache(path)) as db:
+            count = 0
+            for table in tables:
+                with contextlib.suppress(sqlite3.OperationalError):  # a table this version has not made yet
+                    count += db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            return count
+    except sqlite3.DatabaseError:
+        return None
 
 
 def measure(name: str) -> CacheSize:
@@ -90,7 +96,9 @@ def measure(name: str) -> CacheSize:
     if name in TABLES:
         filename, tables = TABLES[name]
         path = data_dir() / "cache" / filename
-        return CacheSize(name, path, _rows(path, tables), sum(_size(f) for f in _sqlite_files(path)))
+        rows = _rows(path, tables)
+        size = sum(_size(f) for f in _sqlite_files(path))
+        return CacheSize(name, path, rows or 0, size, damaged=rows is None)
     entries = list(_entries(name))
     stale = [e for e in entries if name == "exports" and made_for_other_libraries(e)]
     return CacheSize(
@@ -120,17 +128,19 @@ def clear(name: str) -> CacheSize:
     if name not in CACHES:
         raise ValueError(f"unknown cache {name!r}; choose from {', '.join(CACHES)}")
     before = measure(name)
-    if name in TABLES:
-        if before.path.is_file():
-            with contextlib.closing(connect_cache(before.path)) as db:
-                for table in TABLES[name][1]:
-                    with contextlib.suppress(sqlite3.OperationalError):
-                        db.execute(f"DELETE FROM {table}")
-                db.execute("VACUUM")
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return before
-    for entry in _entries(name):
-        _remove(entry)
+    if name not in TABLES:
+        for entry in _entries(name):
+            _remove(entry)
+    elif before.damaged:
+        for path in _sqlite_files(before.path):
+            path.unlink(missing_ok=True)
+    elif before.path.is_file():
+        with contextlib.closing(connect_cache(before.path)) as db:
+            for table in TABLES[name][1]:
+                with contextlib.suppress(sqlite3.OperationalError):
+                    db.execute(f"DELETE FROM {table}")
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return before
 
 

@@ -35,6 +35,20 @@ def test_a_cache_is_emptied_in_place_and_a_process_holding_it_goes_on(tmp_path, 
     assert ScoreCache(path).get_many([b"x" * 20]) == {b"x" * 20: (0.5, True)}
 
 
+def test_a_damaged_cache_file_is_said_and_cleared_and_the_cache_made_again(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    path = tmp_path / "cache" / "passage_tokens.sqlite"
+    path.parent.mkdir()
+    path.write_bytes(b"not a database " * 100)
+    assert caches.measure("passage-tokens").damaged
+    assert main(["cache"]) == 0 and "damaged" in capsys.readouterr().out
+    assert main(["cache", "--clear", "passage-tokens"]) == 0
+    assert not path.exists()
+    PairTokenizer.of(Tokens(STAND_IN_CE)).passage_ids(["a passage kept in a cache made again"])
+    after = caches.measure("passage-tokens")
+    assert not after.damaged and after.entries == 1
+
+
 def test_exports_of_other_library_versions_are_removed_alone(tmp_path, monkeypatch, reranker, capsys):
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
     model = reranker.model

@@ -42,4 +42,6 @@ def run(args: argparse.Namespace) -> None:
     print(f"caches under {data_dir()}:")
     for cache in caches.measure_all():
         stale = f" ({cache.stale} for other library versions, {_megabytes(cache.stale_size)})" if cache.stale else ""
+        if cache.damaged:
+            stale = " (damaged: SQLite cannot read it; --clear removes it)"
         print(f"  {cache.name:<15} {cache.entries:>9} entries {_megabytes(cache.size):>10}{stale}")
