@@ -42,11 +42,12 @@ def fill_passage_tokens(stage: FirstStage, ce_name: str, progress: OnProgress | 
     if len(stage.passages) > MAX_PASSAGES:
         return None
     used = in_use(ce_name, "cross")[0]
-    if pair_tokens.is_filled(fingerprint(used), stage.key):
+    model = fingerprint(used)
+    if pair_tokens.is_filled(model, stage.key):
         return 0
     tokenizer = pair_tokenizer_of(used)
     if tokenizer is None:
         return None
     tokenized = tokenizer.fill(stage.passages, progress)
-    pair_tokens.mark_filled(fingerprint(used), stage.key)
+    pair_tokens.mark_filled(model, stage.key)
     return tokenized
