@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import subprocess
 import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, STAND_IN_CE, measured_backend_of, open_tab
+from components import resources
+from conftest import ROOT, STAND_IN_CE, kept_passages, measured_backend_of, open_tab
 from ranklens.bench import SEED, SEED_INDEX
-from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
+from ranklens.models.files import fingerprint
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, in_use, load_embedder, load_reranker
 
 ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
 
@@ -73,6 +77,23 @@ def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32(
     assert any(
         "Bi-encoder backend onnx-int8" in w.value and "may retrieve other documents" in w.value for w in at.warning
     ), "int8 embeddings drift: said, not hidden"
+
+
+def test_the_index_passages_are_tokenized_for_the_cross_encoder_when_the_app_builds_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))  # nothing of other tests' indexes on disk
+    monkeypatch.setattr(resources, "_tokenized", set())  # nor in this process's record: as a new process starts
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["builtin_name"] = "negation"
+    at.query_params["ce_backend"] = "torch"  # chosen: no measurement of the backends in this fresh home
+    at.run()
+    assert not at.exception
+    counts = next(
+        re.search(r"Index: (\d+) documents, (\d+) passages", c.value) for c in at.caption if "Index:" in c.value
+    )
+    assert kept_passages(tmp_path) == int(counts.group(2)) > 0, "every passage of the index, and only those"
+    with contextlib.closing(sqlite3.connect(tmp_path / "cache" / "passage_tokens.sqlite")) as db:
+        recorded = db.execute("SELECT model FROM filled").fetchall()
+    assert recorded == [(fingerprint(in_use(DEFAULT_CROSS_ENCODER)[0]),)], "the index recorded as tokenized"
 
 
 def test_alpha_change_resorts_with_no_model_call():
