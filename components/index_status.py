@@ -13,6 +13,7 @@ from components.model_settings import Settings
 from components.text import literal
 from ranklens.backends.registry import MIN_INDEX_COSINE
 from ranklens.corpus import Corpus
+from ranklens.index_tokens import fill_passage_tokens
 from ranklens.models.embedder import embedding_agreement
 from ranklens.models.loading import ModelError
 from ranklens.retrievers.base import FirstStage, RetrievalError
@@ -44,7 +45,7 @@ def _build(corpus: Corpus, settings: Settings) -> FirstStage:
 
     try:
         stage = resources.first_stage(corpus, settings, progress=report)
-        resources.passage_tokens(stage, settings.ce_model, report_tokens)
+        fill_passage_tokens(stage, settings.ce_model, report_tokens)  # once per index: a lookup after that
         return stage
     finally:
         bar.empty()

@@ -10,7 +10,6 @@ import streamlit as st
 
 from components.model_settings import Settings
 from ranklens.corpus import Corpus
-from ranklens.index_tokens import fill_passage_tokens
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
@@ -55,18 +54,6 @@ def first_stage(
         while len(_stages) > MAX_STAGES:
             _stages.popitem(last=False)[1].close()
     return built
-
-
-_tokenized: set[tuple[str, str]] = set()  # (first stage key, cross-encoder) whose passages are on disk
-
-
-def passage_tokens(stage: FirstStage, ce_model: str, progress: OnProgress | None = None) -> None:
-    """The first stage's passages tokenized for the cross-encoder and cached with its index (ranklens.index_tokens):
-    checked once per process, done once per index."""
-    key = (stage.key, ce_model)
-    if key not in _tokenized:
-        fill_passage_tokens(stage, ce_model, progress)
-        _tokenized.add(key)
 
 
 @st.cache_resource(max_entries=8)

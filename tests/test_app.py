@@ -11,7 +11,6 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import resources
 from conftest import ROOT, STAND_IN_CE, kept_passages, measured_backend_of, open_tab
 from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models.files import fingerprint
@@ -81,7 +80,6 @@ def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32(
 
 def test_the_index_passages_are_tokenized_for_the_cross_encoder_when_the_app_builds_it(tmp_path, monkeypatch):
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))  # nothing of other tests' indexes on disk
-    monkeypatch.setattr(resources, "_tokenized", set())  # nor in this process's record: as a new process starts
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params["builtin_name"] = "negation"
     at.query_params["ce_backend"] = "torch"  # chosen: no measurement of the backends in this fresh home
