@@ -97,6 +97,21 @@ def test_milvus_ingestion_resumes_where_it_was_stopped(adi_embeddings, embedder,
     close_clients()
 
 
+def test_an_ingestion_stopped_in_one_milvus_resumes_after_the_same_corpus_went_whole_into_another(
+    adi_embeddings, embedder, tmp_path
+):
+    stopped = MilvusSettings(uri=str(tmp_path / "stopped.db"), batch=16)
+    assert MilvusCollection(adi_embeddings, stopped).ingest(stop_after=2) == 32
+    close_clients()
+    whole = MilvusCollection(adi_embeddings, MilvusSettings(uri=str(tmp_path / "whole.db")))
+    assert whole.ingest() == adi_embeddings.passage_count, "one collection name in both: its own checkpoint"
+    close_clients()
+    resumed = MilvusCollection(adi_embeddings, stopped)
+    assert resumed.ingest() == adi_embeddings.passage_count
+    assert resumed.rows() == adi_embeddings.passage_count, "resumed at 32, not taken as done by the other's checkpoint"
+    close_clients()
+
+
 def test_approximate_indexes_say_how_much_they_miss(med_embeddings, embedder):
     flat = DenseRetriever(med_embeddings, embedder, "faiss")
     queries = recall_queries(med_embeddings)

@@ -80,6 +80,13 @@ def close_clients() -> None:
         _clients.clear()
 
 
+def checkpoint_folder(uri: str) -> Path:
+    """Where the ingestion checkpoints of the collections in one Milvus (a Lite file or a server) are kept: one
+    folder per URI, since the same corpus ingested into two of them is two ingestions with one collection name."""
+    where = uri if "://" in uri else str(Path(uri).resolve())
+    return data_dir() / "milvus" / "checkpoints" / hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
 def collection_name(embeddings: CorpusEmbeddings, settings: MilvusSettings) -> str:
     """The collection for these embeddings and settings: a change to either is a new collection."""
     parts = [
@@ -99,7 +106,7 @@ class MilvusCollection:
         self.uri = settings.resolved_uri()
         self.client = client(self.uri)
         self.name = collection_name(embeddings, settings)
-        self.checkpoint = data_dir() / "milvus" / "checkpoints" / f"{self.name}.json"
+        self.checkpoint = checkpoint_folder(self.uri) / f"{self.name}.json"
 
     def _create(self) -> None:
         from pymilvus import DataType, Function, FunctionType
