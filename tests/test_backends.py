@@ -10,8 +10,11 @@ import pytest
 from conftest import STAND_IN_CE
 from ranklens.backends import registry
 from ranklens.backends.calibration import measured_backend
+from ranklens.backends.exports import export
+from ranklens.backends.openvino_runtime import quantize_static_int8
 from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, fp32_reference, gpu_missing, offered
 from ranklens.compare import spearman
+from ranklens.models.files import fingerprint
 from ranklens.models.loading import forget_loaded, load_embedder, load_reranker
 from ranklens.settings import data_dir
 
@@ -156,3 +159,14 @@ def test_the_fp32_reference_scores_as_torch_fp32_does(adi_pairs, torch_scores):
     reference = load_reranker(str(STAND_IN_CE), fallbacks=[], backend=fp32_reference("torch-bf16"))
     assert reference.backend == "onnx" and reference.backend_note is None
     assert reference.score(adi_pairs) == pytest.approx(torch_scores, abs=1e-4)
+
+
+def test_nncf_reports_its_quantization_on_stderr_not_in_a_commands_output(reranker, tmp_path, capfd):
+    model = reranker.model
+    source, _ = export(model.transformers_model, model.tokenizer, fingerprint(reranker.name), "onnx", 64, pair=True)
+    capfd.readouterr()
+    quantize_static_int8(source, tmp_path / "int8.xml", model.tokenizer, pair=True, samples=8)
+    out, err = capfd.readouterr()
+    assert (tmp_path / "int8.xml").is_file()
+    assert "Statistics collection" in err, "its progress is still shown"
+    assert out == "", "stdout is what a command prints: a table, a run file"

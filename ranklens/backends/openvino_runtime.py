@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +27,15 @@ def import_nncf_quietly():
     os.environ["CI"] = "true"
     try:
         import nncf
+        from nncf.common.logging.logger import nncf_logger
     finally:
         if previous is None:
             os.environ.pop("CI", None)
         else:
             os.environ["CI"] = previous
+    for handler in nncf_logger.handlers:  # its log goes where RankLens's messages go, not into a command's output
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
     return nncf
 
 
@@ -37,7 +44,8 @@ def compress_weights_int8(source: Path, target: Path) -> None:
     import openvino as ov
 
     nncf = import_nncf_quietly()
-    compressed = nncf.compress_weights(ov.Core().read_model(str(source)), mode=nncf.CompressWeightsMode.INT8_ASYM)
+    with contextlib.redirect_stdout(sys.stderr):  # its progress bars, which write to sys.stdout
+        compressed = nncf.compress_weights(ov.Core().read_model(str(source)), mode=nncf.CompressWeightsMode.INT8_ASYM)
     ov.save_model(compressed, str(target), compress_to_fp16=False)
 
 
@@ -69,9 +77,10 @@ def quantize_static_int8(source: Path, target: Path, tokenizer, pair: bool, samp
     for item in calibration_texts(pair, samples):
         encoded = tokenizer(*item, truncation=True) if pair else tokenizer(item, truncation=True)
         inputs.append({k: np.array([v], dtype=np.int64) for k, v in encoded.items() if k in names})
-    quantized = nncf.quantize(
-        model, nncf.Dataset(inputs), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs)
-    )
+    with contextlib.redirect_stdout(sys.stderr):
+        quantized = nncf.quantize(
+            model, nncf.Dataset(inputs), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs)
+        )
     ov.save_model(quantized, str(target), compress_to_fp16=False)
 
 
