@@ -1,8 +1,10 @@
 """What RankLens keeps under $RANKLENS_HOME that it can make again: how big each cache is, and clearing one.
 
 Caches, not data: each is made again when it is needed, at the cost of time (the scores, the token ids, the query
-vectors and the explanations by the models; the indexes by embedding; the exports by exporting). The projects and
-their labels, the stored corpora and the saved runs are data, and are neither listed nor cleared here.
+vectors and the explanations by the models; the FAISS and BM25 indexes and the Milvus Lite collections by indexing
+again; the exports by exporting; an unfinished `ranklens ingest` by running it again from its start). The projects
+and their labels, the stored corpora and the saved runs are data, and are neither listed nor cleared here; nor is a
+Milvus server's content.
 
 A SQLite cache is emptied in place (its rows deleted, then VACUUM), so that an app or a command holding it open
 keeps a valid file; a file SQLite cannot read (damaged: no process can use it) is removed, and made again at the
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ranklens.backends.exports import made_for_other_libraries
+from ranklens.retrievers.milvus import checkpointed_collections, drop_collections, lite_file
 from ranklens.score_cache import connect_cache
 from ranklens.settings import data_dir
 
@@ -34,11 +37,14 @@ OPENVINO_BLOBS = "openvino-blobs"  # OpenVINO's compiled models, kept inside exp
 # name -> folder under $RANKLENS_HOME whose entries are the cache
 FOLDERS = {
     "indexes": "indexes",
+    "bm25-indexes": "bm25",
     "passages": "passages",
     "exports": "exports",
     OPENVINO_BLOBS: f"exports/{OPENVINO_BLOBS}",
+    "ingestions": "ingest",  # unfinished `ranklens ingest` runs, kept to resume: cleared, one starts over
 }
-CACHES = (*TABLES, *FOLDERS)
+MILVUS_LITE = "milvus-lite"  # the collections RankLens made in its Milvus Lite file (a server's are not listed)
+CACHES = (*TABLES, *FOLDERS, MILVUS_LITE)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,10 @@ def _rows(path: Path, tables: tuple[str, ...]) -> int | None:
 
 def measure(name: str) -> CacheSize:
     """How big one cache is now."""
+    if name == MILVUS_LITE:
+        return CacheSize(
+            name, data_dir() / "milvus", checkpointed_collections(lite_file()), _size(data_dir() / "milvus")
+        )
     if name in TABLES:
         filename, tables = TABLES[name]
         path = data_dir() / "cache" / filename
@@ -128,7 +138,10 @@ def clear(name: str) -> CacheSize:
     if name not in CACHES:
         raise ValueError(f"unknown cache {name!r}; choose from {', '.join(CACHES)}")
     before = measure(name)
-    if name not in TABLES:
+    if name == MILVUS_LITE:
+        if Path(lite_file()).exists():
+            drop_collections(lite_file())
+    elif name not in TABLES:
         for entry in _entries(name):
             _remove(entry)
     elif before.damaged:

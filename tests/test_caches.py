@@ -10,6 +10,15 @@ from ranklens.backends.exports import MANIFEST, cached_export, export, library_v
 from ranklens.cli import main
 from ranklens.models.files import fingerprint
 from ranklens.pair_tokens import PairTokenizer
+from ranklens.retrievers.lexical import BM25Retriever
+from ranklens.retrievers.milvus import (
+    MilvusCollection,
+    MilvusRetriever,
+    MilvusSettings,
+    client,
+    close_clients,
+    lite_file,
+)
 from ranklens.score_cache import ScoreCache
 from ranklens.tokens import Tokens
 
@@ -72,3 +81,26 @@ def test_exports_of_other_library_versions_are_removed_alone(tmp_path, monkeypat
     assert cached_export(fingerprint(reranker.name), "onnx", 64) == made, "this version's export stays"
     assert main(["cache", "--clear", "exports"]) == 0
     assert caches.measure("exports").entries == 0 and cached_export(fingerprint(reranker.name), "onnx", 64) is None
+
+
+def test_bm25_indexes_and_milvus_lite_collections_are_listed_and_only_ours_are_cleared(
+    tmp_path, monkeypatch, adi, adi_embeddings, embedder, capsys
+):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    BM25Retriever(adi, adi_embeddings.passages)
+    MilvusRetriever(adi_embeddings, embedder, "milvus")  # into the Milvus Lite file under the home
+    client(lite_file()).create_collection("made_by_someone_else", dimension=4)
+    close_clients()
+    sizes = {cache.name: cache for cache in caches.measure_all()}
+    assert sizes["bm25-indexes"].entries == 1 and sizes["bm25-indexes"].size > 0
+    assert sizes["milvus-lite"].entries == 1 and sizes["milvus-lite"].size > 0
+    assert main(["cache"]) == 0 and "milvus-lite" in capsys.readouterr().out
+
+    assert main(["cache", "--clear", "milvus-lite", "bm25-indexes"]) == 0
+    assert "cleared milvus-lite: 1 entries" in capsys.readouterr().out
+    assert caches.measure("milvus-lite").entries == 0 and caches.measure("bm25-indexes").entries == 0
+    assert client(lite_file()).list_collections() == ["made_by_someone_else"]
+    close_clients()
+    again = MilvusCollection(adi_embeddings, MilvusSettings())
+    assert again.ingest() == adi_embeddings.passage_count == again.rows(), "ingested afresh, not taken as done"
+    close_clients()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,7 @@ MODES = {"milvus": "dense", "milvus-bm25": "bm25", "milvus-hybrid": "hybrid"}
 LABELS = {"dense": "Milvus dense", "bm25": "Milvus BM25", "hybrid": "Milvus hybrid (RRF)"}
 MAX_LIMIT = 16_384  # Milvus's largest top-k
 RRF_K = 60
+COLLECTION_PREFIX = "rl_"  # every collection RankLens makes, and only those, is named so
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,12 @@ class MilvusSettings:
 
     def resolved_uri(self) -> str:
         """The URI to connect to: the setting, $RANKLENS_MILVUS_URI, else a Milvus Lite file under $RANKLENS_HOME."""
-        return self.uri or os.environ.get(URI_ENV) or str(data_dir() / "milvus" / "ranklens.db")
+        return self.uri or os.environ.get(URI_ENV) or lite_file()
+
+
+def lite_file() -> str:
+    """The Milvus Lite database RankLens uses when no server is named: a file under $RANKLENS_HOME."""
+    return str(data_dir() / "milvus" / "ranklens.db")
 
 
 _clients: dict[str, object] = {}
@@ -87,6 +94,29 @@ def checkpoint_folder(uri: str) -> Path:
     return data_dir() / "milvus" / "checkpoints" / hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
+def checkpointed_collections(uri: str) -> int:
+    """How many collections RankLens has made in this Milvus, as its checkpoints tell (Milvus is not opened)."""
+    folder = checkpoint_folder(uri)
+    return sum(1 for _ in folder.glob("*.json")) if folder.is_dir() else 0
+
+
+def drop_collections(uri: str) -> int:
+    """Drop the collections RankLens made in this Milvus (and their checkpoints); how many. Others are left."""
+    with _clients_lock:
+        was_open = uri in _clients
+    opened = client(uri)
+    try:
+        ours = [name for name in opened.list_collections() if name.startswith(COLLECTION_PREFIX)]
+        for name in ours:
+            opened.drop_collection(name)
+    finally:
+        if not was_open:  # Milvus Lite lets one process at a time hold its file: let go of what we opened for this
+            with _clients_lock:
+                _clients.pop(uri).close()
+    shutil.rmtree(checkpoint_folder(uri), ignore_errors=True)
+    return len(ours)
+
+
 def collection_name(embeddings: CorpusEmbeddings, settings: MilvusSettings) -> str:
     """The collection for these embeddings and settings: a change to either is a new collection."""
     parts = [
@@ -95,7 +125,7 @@ def collection_name(embeddings: CorpusEmbeddings, settings: MilvusSettings) -> s
         settings.index_type,
         str(settings.hnsw_m),
     ]
-    return "rl_" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+    return COLLECTION_PREFIX + hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
 class MilvusCollection:
