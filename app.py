@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import (
+    cache_panel,
     corpus_picker,
     eval_panel,
     exports_panel,
@@ -45,6 +46,12 @@ first = index_status.render(corpus, settings)
 if first is None:
     st.stop()
 
+
+def latency_and_caches() -> None:
+    latency_panel.render()
+    cache_panel.render()
+
+
 PANELS = {
     "Search": lambda: search_panel.render(first, settings, project),
     "Label": lambda: judging_panel.render(first, settings, project),
@@ -52,7 +59,7 @@ PANELS = {
     "Evaluate": lambda: eval_panel.render(first, settings, project),
     "Query set": lambda: query_set_panel.render(first, settings),
     "Fine-tune": lambda: train_panel.render(first, settings, project),
-    "Latency": latency_panel.render,
+    "Latency": latency_and_caches,
     "Throughput": lambda: throughput_panel.render(first, settings),
 }
 # Only the open tab runs: a click in one panel must not redo another panel's work.

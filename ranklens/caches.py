@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ranklens import score_cache
 from ranklens.backends.exports import made_for_other_libraries
 from ranklens.retrievers.milvus import checkpointed_collections, drop_collections, lite_file
 from ranklens.score_cache import connect_cache
@@ -45,6 +46,19 @@ FOLDERS = {
 }
 MILVUS_LITE = "milvus-lite"  # the collections RankLens made in its Milvus Lite file (a server's are not listed)
 CACHES = (*TABLES, *FOLDERS, MILVUS_LITE)
+HOLDS = {  # what each cache holds, in a few words for a table
+    "scores": "cross-encoder scores by model, backend, budget, query and passage",
+    "passage-tokens": "passages' token ids for the cross-encoder",
+    "query-vectors": "query embeddings",
+    "explanations": '"Why it moved" explanations',
+    "indexes": "FAISS indexes (passages and their vectors)",
+    "bm25-indexes": "BM25 indexes",
+    "passages": "corpora cut into passages",
+    "exports": "models exported for ONNX Runtime and OpenVINO",
+    "openvino-blobs": "OpenVINO's compiled models",
+    "ingestions": "unfinished `ranklens ingest` runs, kept to resume",
+    "milvus-lite": "collections in RankLens's Milvus Lite file",
+}
 
 
 @dataclass(frozen=True)
@@ -154,7 +168,19 @@ def clear(name: str) -> CacheSize:
                     db.execute(f"DELETE FROM {table}")
             db.execute("VACUUM")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _forget_in_memory(name)
     return before
+
+
+def _forget_in_memory(name: str) -> None:
+    """What this process holds in memory in front of an emptied cache, where a page shows what was cached (the
+    scores: "n pairs scored, m cached"; the explanations): cleared means made again, here too."""
+    if name == "scores":
+        score_cache.forget_in_memory()
+    elif name == "explanations":
+        from ranklens import explain  # numpy, the retrievers: only where explanations are cleared
+
+        explain.forget_in_memory()
 
 
 def remove_stale_exports() -> CacheSize:

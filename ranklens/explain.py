@@ -30,6 +30,11 @@ CACHE_LIMIT = 256
 _cache: Lru[tuple, Explanation] = Lru(CACHE_LIMIT)  # in front of explanations.sqlite
 
 
+def forget_in_memory() -> None:
+    """Drop the explanations this process holds in memory in front of explanations.sqlite."""
+    _cache.clear()
+
+
 @dataclass(frozen=True)
 class Token:
     """One word of the passage: where it is, its contribution to each model's score, whether the query has it."""

@@ -123,3 +123,11 @@ def shared_score_cache() -> ScoreCache:
         if path not in _shared:
             _shared[path] = ScoreCache(path)
         return _shared[path]
+
+
+def forget_in_memory() -> None:
+    """Drop the scores this process holds in memory in front of its files: after a file is emptied, what was in it
+    is scored afresh here as in a new process."""
+    with _shared_lock:
+        for cache in _shared.values():
+            cache._memory.clear()

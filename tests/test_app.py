@@ -243,3 +243,22 @@ def test_a_new_query_on_an_export_backend_never_imports_torch():
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_latency_tab_lists_the_caches_and_a_cleared_score_cache_scores_afresh():
+    query = "do pythons hunt at night"
+    at = search(start(), query)
+    open_tab(at, "Latency")
+    caches = at.dataframe[-1].value.set_index("cache")
+    assert caches.loc["scores", "entries"] > 0 and caches.loc["indexes", "entries"] >= 1
+    assert "milvus-lite" not in at.multiselect(key="caches_to_clear").options, "the command line clears it"
+    at.multiselect(key="caches_to_clear").set_value(["scores"])
+    at.button(key="caches_clear").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("Cleared: scores (") for s in at.success)
+    assert at.dataframe[-1].value.set_index("cache").loc["scores", "entries"] == 0
+
+    again = search(start(), query)  # a new session, the same process: nothing left in memory either
+    open_tab(again, "Latency")
+    scored = [c.value for c in again.caption if "pairs scored by the cross-encoder" in c.value]
+    assert scored and re.search(r"; [1-9]\d* pairs scored by the cross-encoder, 0 from its cache", scored[0]), scored

@@ -1,0 +1,76 @@
+"""Caches panel: what RankLens keeps under $RANKLENS_HOME that it can make again, how big each is, and clearing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ranklens import caches
+from ranklens.settings import data_dir
+
+CLEARED = "caches_cleared"  # what the last click cleared, said after the rerun
+# Cleared from the command line only: this app may hold the Milvus Lite file open for a first stage, and an
+# unfinished ingestion belongs to the `ranklens ingest` run that resumes it.
+COMMAND_LINE_ONLY = ("milvus-lite", "ingestions")
+
+
+def _megabytes(size: int) -> float:
+    return round(size / 1e6, 1)
+
+
+def _note(cache: caches.CacheSize) -> str:
+    if cache.damaged:
+        return "damaged: SQLite cannot read it (clearing removes it)"
+    if cache.stale:
+        return f"{cache.stale} made for other library versions ({_megabytes(cache.stale_size)} MB)"
+    return ""
+
+
+def _clear(names: list[str], stale: bool) -> None:
+    done = []
+    if stale:
+        removed = caches.remove_stale_exports()
+        done.append(f"{removed.entries} stale exports ({_megabytes(removed.size)} MB)")
+    for name in names:
+        before = caches.clear(name)
+        done.append(f"{name} ({before.entries} entries, {_megabytes(before.size)} MB)")
+    st.session_state[CLEARED] = done
+
+
+def render() -> None:
+    st.markdown("#### Caches on disk")
+    st.caption(
+        f"Under `{data_dir()}`: each is made again when it is needed, at the cost of time. Projects, labels, "
+        "stored corpora and saved runs are data, not caches: not listed here, never cleared."
+    )
+    measured = caches.measure_all()
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "cache": [c.name for c in measured],
+                "holds": [caches.HOLDS[c.name] for c in measured],
+                "entries": [c.entries for c in measured],
+                "MB": [_megabytes(c.size) for c in measured],
+                "note": [_note(c) for c in measured],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if (done := st.session_state.pop(CLEARED, None)) is not None:
+        st.success("Cleared: " + "; ".join(done) + "." if done else "Nothing was chosen to clear.")
+    with st.form("clear_caches", border=False):
+        names = st.multiselect(
+            "Caches to clear",
+            [c.name for c in measured if c.name not in COMMAND_LINE_ONLY],
+            key="caches_to_clear",
+            help="`python -m ranklens cache --clear` clears the others too: " + ", ".join(COMMAND_LINE_ONLY),
+        )
+        stale = st.checkbox(
+            "Remove the exports made for other library versions",
+            key="caches_stale_exports",
+            disabled=not any(c.stale for c in measured),
+        )
+        if st.form_submit_button("Clear", key="caches_clear"):
+            _clear(names, stale)
+            st.rerun()
