@@ -14,15 +14,11 @@ CLEARED = "caches_cleared"  # what the last click cleared, said after the rerun
 COMMAND_LINE_ONLY = ("milvus-lite", "ingestions")
 
 
-def _megabytes(size: int) -> float:
-    return round(size / 1e6, 1)
-
-
 def _note(cache: caches.CacheSize) -> str:
     if cache.damaged:
         return "damaged: SQLite cannot read it (clearing removes it)"
     if cache.stale:
-        return f"{cache.stale} made for other library versions ({_megabytes(cache.stale_size)} MB)"
+        return f"{cache.stale} made for other library versions ({caches.size_text(cache.stale_size)})"
     return ""
 
 
@@ -30,10 +26,10 @@ def _clear(names: list[str], stale: bool) -> None:
     done = []
     if stale:
         removed = caches.remove_stale_exports()
-        done.append(f"{removed.entries} stale exports ({_megabytes(removed.size)} MB)")
+        done.append(f"{removed.entries} stale exports ({caches.size_text(removed.size)})")
     for name in names:
         before = caches.clear(name)
-        done.append(f"{name} ({before.entries} entries, {_megabytes(before.size)} MB)")
+        done.append(f"{name} ({before.entries} entries, {caches.size_text(before.size)})")
     st.session_state[CLEARED] = done
 
 
@@ -50,7 +46,7 @@ def render() -> None:
                 "cache": [c.name for c in measured],
                 "holds": [caches.HOLDS[c.name] for c in measured],
                 "entries": [c.entries for c in measured],
-                "MB": [_megabytes(c.size) for c in measured],
+                "size": [caches.size_text(c.size) for c in measured],
                 "note": [_note(c) for c in measured],
             }
         ),

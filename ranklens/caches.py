@@ -75,6 +75,11 @@ class CacheSize:
     damaged: bool = False  # an SQLite file that cannot be read
 
 
+def size_text(size: int) -> str:
+    """A size for people: MB from 0.1 MB up, kB under it."""
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+
+
 def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size

@@ -27,21 +27,19 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
-
-
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens cache` with the parsed options."""
     if args.stale:
         removed = caches.remove_stale_exports()
-        print(f"removed {removed.entries} stale exports, {_megabytes(removed.size)}")
+        print(f"removed {removed.entries} stale exports, {caches.size_text(removed.size)}")
     for name in caches.CACHES if args.clear and "all" in args.clear else args.clear or ():
         before = caches.clear(name)
-        print(f"cleared {name}: {before.entries} entries, {_megabytes(before.size)}")
+        print(f"cleared {name}: {before.entries} entries, {caches.size_text(before.size)}")
     print(f"caches under {data_dir()}:")
     for cache in caches.measure_all():
-        stale = f" ({cache.stale} for other library versions, {_megabytes(cache.stale_size)})" if cache.stale else ""
+        stale = (
+            f" ({cache.stale} for other library versions, {caches.size_text(cache.stale_size)})" if cache.stale else ""
+        )
         if cache.damaged:
             stale = " (damaged: SQLite cannot read it; --clear removes it)"
-        print(f"  {cache.name:<15} {cache.entries:>9} entries {_megabytes(cache.size):>10}{stale}")
+        print(f"  {cache.name:<15} {cache.entries:>9} entries {caches.size_text(cache.size):>10}{stale}")
