@@ -3,9 +3,11 @@ AppTest with the real models."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
@@ -63,7 +65,19 @@ def test_label_free_agreement_of_the_query_matches_the_engine():
     assert row["Kendall's tau"] == pytest.approx(expected.kendall_tau)
 
 
-def test_the_query_set_sorts_by_disagreement_and_opens_a_row_in_search():
+@pytest.fixture
+def widget_policy_warnings(monkeypatch):
+    """What Streamlit's widget policies log during a test (it warns once per process: that is reset)."""
+    warnings: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    policies._LOGGER.addHandler(handler)
+    yield warnings
+    policies._LOGGER.removeHandler(handler)
+
+
+def test_the_query_set_sorts_by_disagreement_and_opens_a_row_in_search(widget_policy_warnings):
     at = open_tab(start(), "Query set")
     at.button(key="query_set_run").click().run()
     assert not at.exception and not at.error
@@ -78,6 +92,9 @@ def test_the_query_set_sorts_by_disagreement_and_opens_a_row_in_search():
     assert at.selectbox(key="query_set_pick").value == wanted, "the most disagreeing query first"
     at.button(key="query_set_open").click().run()
     assert at.session_state["tab"] == "Search" and at.text_input(key="query").value == wanted
+    assert not [w for w in widget_policy_warnings if "default value" in w], (
+        "the opened query is not fought by a default"
+    )
     assert any(c.value.startswith("First stage rank") for c in at.caption), "the Search tab is the one drawn"
 
 
