@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from ranklens.settings import data_dir
 PRECISION = {"openvino": "f32", "openvino-bf16": "bf16"}
 # Inputs NNCF measures activation ranges on. Its own default is 300; 150 kept the stand-in's Spearman with fp32
 # (0.9952 vs 0.9954 on med, 0.9939 vs 0.9940 on scifact), nDCG@10 and the bi-encoder's cosines, and quantized in
-# 12-13 s instead of 18-20 here (bench/int8_calibration.py, bench/results/int8_calibration.txt)
+# 12-13 s instead of 18-20 here (bench/int8_calibration.py; the README quotes its run)
 CALIBRATION_SAMPLES = 150
 
 
@@ -64,35 +65,45 @@ def calibration_texts(pair: bool, count: int = CALIBRATION_SAMPLES) -> list[tupl
     return chosen if pair else [text for _, text in chosen]
 
 
-def quantize_static_int8(source: Path, target: Path, tokenizer, pair: bool, samples: int = CALIBRATION_SAMPLES) -> None:
+def quantize_static_int8(
+    source: Path,
+    target: Path,
+    tokenizer,
+    pair: bool,
+    samples: int = CALIBRATION_SAMPLES,
+    texts: Sequence[tuple[str, str]] | Sequence[str] | None = None,
+    **options,
+) -> None:
     """NNCF post-training quantization of an ONNX model to int8 weights and activations (its transformer preset:
     attention scores and softmax stay in floating point), the activation ranges measured on `samples` real
-    inputs."""
+    inputs (`texts`, where given, instead: bench/int8_variants.py; `options` go to nncf.quantize)."""
     import openvino as ov
 
     nncf = import_nncf_quietly()
     model = ov.Core().read_model(str(source))
     names = {port.get_any_name() for port in model.inputs}
     inputs = []
-    for item in calibration_texts(pair, samples):
+    for item in calibration_texts(pair, samples) if texts is None else texts:
         encoded = tokenizer(*item, truncation=True) if pair else tokenizer(item, truncation=True)
         inputs.append({k: np.array([v], dtype=np.int64) for k, v in encoded.items() if k in names})
     with contextlib.redirect_stdout(sys.stderr):
         quantized = nncf.quantize(
-            model, nncf.Dataset(inputs), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs)
+            model, nncf.Dataset(inputs), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs), **options
         )
     ov.save_model(quantized, str(target), compress_to_fp16=False)
 
 
-def openvino_forward(path: Path, backend: str) -> Forward:
-    """A compiled OpenVINO model on the CPU as a forward pass; compiled blobs are cached beside the exports."""
+def openvino_forward(path: Path, backend: str, precision: str | None = None) -> Forward:
+    """A compiled OpenVINO model on the CPU as a forward pass; compiled blobs are cached beside the exports.
+    `precision` ("f32", "bf16"): what runs the layers left in floating point, where not the backend's (OpenVINO's
+    own default for an int8 model is bf16 on CPUs with native bf16)."""
     import openvino as ov
 
     core = ov.Core()
     core.set_property({"CACHE_DIR": str(data_dir() / "exports" / "openvino-blobs")})
     config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": cpu_cores()}
-    if backend in PRECISION:
-        config["INFERENCE_PRECISION_HINT"] = PRECISION[backend]
+    if precision or backend in PRECISION:
+        config["INFERENCE_PRECISION_HINT"] = precision or PRECISION[backend]
     compiled = core.compile_model(str(path), "CPU", config)
     names = {port.get_any_name() for port in compiled.inputs}
     request = compiled.create_infer_request()
