@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 import pandas as pd
+from shared_datasets import datasets_or_exit
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import cached_export
@@ -37,7 +38,6 @@ from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
 from ranklens.retrievers.lexical import BM25Retriever
-from ranklens.settings import datasets_dir
 
 BACKEND = "openvino-int8-static"
 CANDIDATES = 30
@@ -84,9 +84,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["med", "scifact"])
     parser.add_argument("--queries", type=int, default=60)
     options = parser.parse_args()
-    root = datasets_dir()
-    if root is None:
-        sys.exit("set RANKLENS_DATASETS to the folder of BEIR datasets (the Makefile does)")
+    root = datasets_or_exit()
     rows = []
     with tempfile.TemporaryDirectory(prefix="ranklens-int8-calibration-") as home:  # no cache of the user's touched
         os.environ["RANKLENS_HOME"] = home

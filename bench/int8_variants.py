@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd
 from int8_calibration import onnx_file, reranking_quality, reranking_sets
+from shared_datasets import datasets_or_exit
 
 from ranklens.backends.calibration import PAIRS, calibration_pairs
 from ranklens.backends.cpu import cpu_cores, cpu_name
@@ -39,7 +40,6 @@ from ranklens.compare import spearman
 from ranklens.corpus import builtin_names, load_builtin
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
-from ranklens.settings import datasets_dir
 
 BACKEND = "openvino-int8-static"
 MEASURED_ON = "python"  # the app's and `make run`'s built-in corpus, where `auto` measures first
@@ -73,9 +73,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["med", "scifact"])
     parser.add_argument("--queries", type=int, default=30)
     options = parser.parse_args()
-    root = datasets_dir()
-    if root is None:
-        sys.exit("set RANKLENS_DATASETS to the folder of BEIR datasets (the Makefile does)")
+    root = datasets_or_exit()
     nncf = import_nncf_quietly()
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
 

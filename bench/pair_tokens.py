@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd
+from shared_datasets import datasets_or_exit
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.beir import load_beir
@@ -35,7 +36,6 @@ from ranklens.bench import median_times
 from ranklens.models.files import local_folder
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, load_reranker
 from ranklens.pair_tokens import PairTokenizer
-from ranklens.settings import datasets_dir
 from ranklens.tokens import Tokens
 
 BASELINE = "whole pairs, transformers"
@@ -118,9 +118,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--backend", default="torch-bf16")
     options = parser.parse_args()
-    root = datasets_dir()
-    if root is None:
-        sys.exit("set RANKLENS_DATASETS to the folder of BEIR datasets (the Makefile does)")
+    root = datasets_or_exit()
     with tempfile.TemporaryDirectory(prefix="ranklens-pair-tokens-") as home:  # no cache of the user's is touched
         os.environ["RANKLENS_HOME"] = home
         rows = [

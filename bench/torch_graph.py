@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 import pandas as pd
+from shared_datasets import datasets_or_exit
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.beir import load_beir
 from ranklens.bench import SEED, median_times, seed_reranker
 from ranklens.compare import spearman
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, forget_loaded, load_reranker
-from ranklens.settings import datasets_dir
 
 EAGER = "torch-bf16 (eager, as RankLens runs it)"
 
@@ -137,9 +137,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
     options = parser.parse_args()
-    root = datasets_dir()
-    if root is None:
-        sys.exit("set RANKLENS_DATASETS to the folder of BEIR datasets (the Makefile does)")
+    root = datasets_or_exit()
     with tempfile.TemporaryDirectory(prefix="ranklens-torch-graph-") as home:  # no cache of the user's is touched
         os.environ["RANKLENS_HOME"] = home
         rows = [row for name in options.datasets for row in measure(root / name, options.candidates, options.repeats)]
