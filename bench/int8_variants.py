@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from shared_datasets import datasets_or_exit
 from ranklens.backends.calibration import PAIRS, calibration_pairs
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.openvino_runtime import import_nncf_quietly, openvino_forward, quantize_static_int8
+from ranklens.bench import median_times
 from ranklens.compare import spearman
 from ranklens.corpus import builtin_names, load_builtin
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
@@ -45,27 +45,14 @@ BACKEND = "openvino-int8-static"
 MEASURED_ON = "python"  # the app's and `make run`'s built-in corpus, where `auto` measures first
 
 
-def measuring_pairs(count: int) -> list[tuple[str, str]]:
-    corpus = load_builtin(MEASURED_ON)
+def joined_pairs(corpus_name: str, count: int) -> list[tuple[str, str]]:
+    """A built-in corpus's queries against its documents joined to full windows, as `auto` measures them."""
+    corpus = load_builtin(corpus_name)
     return calibration_pairs(list(corpus.queries.values()), [d.text for d in corpus.documents], count)
 
 
-def full_window_pairs(per_corpus: int = 40) -> list[tuple[str, str]]:
-    pairs = []
-    for name in builtin_names():
-        corpus = load_builtin(name)
-        pairs += calibration_pairs(list(corpus.queries.values()), [d.text for d in corpus.documents], per_corpus)
-    return pairs
-
-
 def seconds_per_100(model, pairs: list[tuple[str, str]], repeats: int = 5) -> float:
-    model.score(pairs)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        model.score(pairs)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 100 / len(pairs)
+    return median_times({"score": lambda: model.score(pairs)}, repeats)["score"] * 100 / len(pairs)
 
 
 def main() -> None:
@@ -77,7 +64,7 @@ def main() -> None:
     nncf = import_nncf_quietly()
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
 
-    full = full_window_pairs()
+    full = [pair for name in builtin_names() for pair in joined_pairs(name, 40)]
     recipes = {
         "as shipped": ({}, None),
         "as shipped, f32 elsewhere": ({}, "f32"),
@@ -104,7 +91,7 @@ def main() -> None:
         fp32 = load_reranker(DEFAULT_CROSS_ENCODER, backend="onnx")  # the configured fallback where it must
         sets = reranking_sets(root, options.datasets, options.queries, load_embedder(DEFAULT_BI_ENCODER))
         reference = reranking_quality(fp32, sets)
-        pairs = measuring_pairs(PAIRS)
+        pairs = joined_pairs(MEASURED_ON, PAIRS)
         guard_reference = fp32.score(pairs)
         source = onnx_file(fp32.name, fp32.max_tokens)
         bf16 = load_reranker(DEFAULT_CROSS_ENCODER, backend="openvino-bf16")
