@@ -70,16 +70,19 @@ def session(browser, url: str, query: str, since: float, backend: str) -> tuple[
     return first, done
 
 
-def start(home: str, query: str, backend: str, playwright, open_browser=None) -> tuple[tuple[float, float], ...]:
-    """From launching the server to first results and to the finished page, in `open_browser` or else in a Chromium
-    launched once the server answers; then the same for a second page on the running server, from opening it."""
+def start(
+    home: str, query: str, backend: str, playwright, kept_open=None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """From launching the server to first results and to the finished page, in `kept_open` (a browser already open)
+    or else in a Chromium launched once the server answers; then the same for a second page on the running server,
+    from opening it."""
     env = {**os.environ, "RANKLENS_HOME": home}
     launched = time.perf_counter()
     with serving_app(Path(home) / "server.log", env) as url:
-        browser = open_browser or launch(playwright)
+        browser = kept_open or launch(playwright)
         first = session(browser, url, query, launched, backend)
         again = session(browser, url, query, time.perf_counter(), backend)
-        if open_browser is None:
+        if kept_open is None:
             browser.close()
     return first, again
 
