@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import CHROMIUM, CHROMIUM_ARGS, COMPACT_CAPTION, launch, serving_app
+from browser import COMPACT_CAPTION, launch, serving_app
 
 from ranklens.backends.calibration import cached_choice
 from ranklens.backends.cpu import cpu_cores, cpu_name
@@ -87,11 +87,6 @@ def start(
     return first, again
 
 
-def open_browser(playwright, profile: Path):
-    """A Chromium that stays open between relaunches, keeping its cache in `profile`, as a user's browser does."""
-    return playwright.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
 def measured_choice(home: str) -> str:
     """What `auto` chose for the default cross-encoder in `home`, in words."""
     before = os.environ.get("RANKLENS_HOME")
@@ -113,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ranklens-app-startup-") as home, sync_playwright() as playwright:
-        browser = open_browser(playwright, Path(home) / "chromium-profile")
+        browser = launch(playwright, Path(home) / "chromium-profile")
         cold, _ = start(home, QUERY, args.backend, playwright, browser)
         times["cold (empty RANKLENS_HOME)"] = [cold]
         for run in range(args.runs):

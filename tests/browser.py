@@ -116,6 +116,10 @@ def wait_until_idle(page) -> None:
         expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=30_000)
 
 
-def launch(playwright):
+def launch(playwright, profile: Path | None = None):
+    """Debian's Chromium; with a `profile` folder, one that keeps its cache there between pages, as a user's browser
+    does (a persistent context: it opens pages itself)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium package"
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    if profile is None:
+        return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS)
