@@ -53,18 +53,23 @@ def _progress_bar(container, what: str):
     return lambda done, total: bar.progress(done / total, text=f"{what}: {done} of {total} pairs")
 
 
-def _search_progressively(
+def _search(
     searcher: Searcher, settings: Settings, query: str, wanted: tuple, labels: grading.LabelContext | None, area
-) -> None:
-    """The first stage's column at once; the reranked column fills as the cross-encoder works; then a rerun
-    draws the finished page from the stored result."""
+) -> bool:
+    """Runs the search and remembers its result; True when this run can draw the finished page. Where the
+    cross-encoder has a score to compute, the first stage's column is drawn while it runs and each batch moves a
+    progress bar; a rerun then draws the finished page from the stored result. Where every score is cached (a
+    repeated query, a reload, a shared link), the finished page comes at once, without that rerun."""
     embedder = searcher.first.embedder  # left on disk until a query is not in the cache
     try:
         with st.spinner("Loading the bi-encoder…" if embedder is not None and not embedder.runnable else "Searching…"):
             first = searcher.first_stage(query, top_n=settings.top_n)
     except (SearchError, ModelError) as err:
         st.error(str(err))
-        return
+        return False
+    if searcher.all_scores_cached(first, settings.ce_passages):
+        _remember(searcher.rerank(first, ce_passages=settings.ce_passages), wanted)
+        return True
     top_k = min(settings.top_k, len(first.candidates))
     # one placeholder for the whole result area: the previous query's results go at once, not faded below
     bi_column, ce_column, hybrid_column = area.container().columns(3)
@@ -75,8 +80,8 @@ def _search_progressively(
     hybrid_column.markdown("#### Hybrid")
     hybrid_column.caption("Waits for the cross-encoder.")
     reranking = f"reranking {len(first.candidates)} candidates"
-    if searcher.reranker is not None and not searcher.reranker.runnable:  # the scores may all be cached: then no load
-        reranking = f"loading the cross-encoder (if a pair is not in the cache), then {reranking}"
+    if searcher.reranker is not None and not searcher.reranker.runnable:
+        reranking = f"loading the cross-encoder, then {reranking}"
     try:
         result = searcher.rerank(
             first,
@@ -85,7 +90,7 @@ def _search_progressively(
         )
     except (SearchError, ModelError) as err:
         st.error(str(err))
-        return
+        return False
     _remember(result, wanted)
     st.rerun()
 
@@ -196,8 +201,7 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
     labels = label_context(project, stage.corpus, query)
     wanted = _wanted(stage, settings, query)
     area = st.empty()  # the whole result area: a new query's results replace the old at once, none left faded
-    if st.session_state.get(RESULT_FOR) != wanted:
-        _search_progressively(searcher, settings, query, wanted, labels, area)
+    if st.session_state.get(RESULT_FOR) != wanted and not _search(searcher, settings, query, wanted, labels, area):
         return None
     result: SearchResult = st.session_state[RESULT]
     with area.container():

@@ -72,13 +72,28 @@ class Searcher:
         """Stage 1 alone: the first stage's top-N documents and their scores, best first."""
         return {hit.doc_id: hit.score for hit in self._retrieved(query, top_n).hits}
 
+    def _score_keys(self, query: str, passages: Sequence[str]) -> list[bytes]:
+        assert self.reranker is not None
+        model, budget = self.reranker.fingerprint, self.reranker.budget(self.ce_max_tokens)
+        return [score_key(model, budget, query, passage) for passage in passages]
+
+    def all_scores_cached(self, first: SearchResult, ce_passages: str = "best") -> bool:
+        """Whether reranking these candidates would find every cross-encoder score in the cache (and so call no
+        model: the app then draws the finished page at once)."""
+        if self.reranker is None or ce_passages not in CE_PASSAGE_MODES:
+            return False
+        assert self.score_cache is not None
+        flat = [text for group in self._groups(first, ce_passages) for text in group]
+        keys = self._score_keys(first.query, flat)
+        return len(self.score_cache.get_many(keys)) == len(set(keys))
+
     def _cross_scores(
         self, query: str, passages: Sequence[str], progress: OnProgress | None = None
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """Logits and truncation flags for (query, passage) pairs, from the cache where possible."""
         assert self.reranker is not None and self.score_cache is not None
-        model, budget = self.reranker.fingerprint, self.reranker.budget(self.ce_max_tokens)
-        keys = [score_key(model, budget, query, passage) for passage in passages]
+        budget = self.reranker.budget(self.ce_max_tokens)
+        keys = self._score_keys(query, passages)
         passage_of = dict(zip(keys, passages))
         found = self.score_cache.get_many(passage_of)
         missing = [key for key in passage_of if key not in found]

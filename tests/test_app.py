@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, STAND_IN_CE, kept_passages, measured_backend_of, open_tab
@@ -262,3 +263,22 @@ def test_the_latency_tab_lists_the_caches_and_a_cleared_score_cache_scores_afres
     open_tab(again, "Latency")
     scored = [c.value for c in again.caption if "pairs scored by the cross-encoder" in c.value]
     assert scored and re.search(r"; [1-9]\d* pairs scored by the cross-encoder, 0 from its cache", scored[0]), scored
+
+
+def test_a_query_whose_scores_are_all_cached_gets_its_finished_page_without_a_rerun(monkeypatch):
+    """A reload, a shared link or a relaunch on a query already reranked: no progressive view and no second run of
+    the whole page (about half a second here) before the results."""
+    reruns = []
+    rerun = st.rerun
+    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: (reruns.append(args), rerun(*args, **kwargs)))
+
+    def page() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+        at.query_params["builtin_name"] = "python"
+        at.query_params["query"] = "how often does a python eat"
+        return at.run()
+
+    assert not page().exception and len(reruns) == 1, "a new query: the progressive view, then the finished page"
+    at = page()
+    assert not at.exception and len(reruns) == 1, "every score cached: the finished page in the first run"
+    assert any(re.search(r"\(0 pairs scored, \d+ cached\)", c.value) for c in at.caption)

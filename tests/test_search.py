@@ -137,3 +137,18 @@ def test_an_exception_from_progress_stops_the_rest_and_caches_nothing(adi_dense,
     assert calls == [4, 8], "the remaining three batches never ran"
     result = searcher.search(QUERY, top_n=20)
     assert result.timings.pairs_scored == 20, "a stopped query leaves no half-filled cache behind"
+
+
+def test_all_scores_cached_only_once_every_pair_of_these_candidates_is_scored(adi_dense, reranker):
+    searcher = Searcher(adi_dense, reranker, ce_batch_size=8, score_cache=ScoreCache())
+    first = searcher.first_stage("indexing by computer", top_n=12)
+    assert not searcher.all_scores_cached(first)
+    searcher.rerank(Searcher(adi_dense).first_stage("indexing by computer", top_n=6))
+    assert not searcher.all_scores_cached(first), "half of the twelve pairs are scored"
+    calls = reranker.calls
+    assert searcher.all_scores_cached(searcher.first_stage("indexing by computer", top_n=6))
+    searcher.rerank(first)
+    assert searcher.all_scores_cached(first) and reranker.calls == calls + 1, "only the missing six were scored"
+    budget = Searcher(adi_dense, reranker, score_cache=searcher.score_cache, ce_max_tokens=64)
+    assert not budget.all_scores_cached(first), "another token budget is another score"
+    assert not Searcher(adi_dense, score_cache=searcher.score_cache).all_scores_cached(first), "no cross-encoder"
