@@ -8,10 +8,11 @@ MANIFEST, what it was made from, so that exports left behind by an upgrade can b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +34,8 @@ RUNTIMES = {
 }
 
 
-def library_versions(libraries: Sequence[str] = LIBRARIES) -> str:
+@functools.cache  # read once per process: the metadata of a few packages takes ~70 ms, and every model load asks
+def library_versions(libraries: tuple[str, ...] = LIBRARIES) -> str:
     """'torch=2.13.0,transformers=...,...' (from the packages' metadata, nothing imported): part of every export's
     cache key, and of every other key that a library upgrade must change."""
     found = []
