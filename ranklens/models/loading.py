@@ -328,13 +328,6 @@ def _remembered_or_loaded(
     return deferred
 
 
-def is_remembered(kind: str, name: str, backend: str) -> bool:
-    """Whether a load of `name` on `backend` was done on this machine before and still holds: building it again reads
-    no weights until a call needs them, and then, where its export is on disk, only the export."""
-    key = load_key(kind, name, tuple(configured_fallbacks(kind)), backend)
-    return _still_holds(recall(key), name)
-
-
 def forget_loaded(kind: str, name: str, backend: str) -> None:
     """Drop a cached reranker or embedder (every fallback list), so the next load builds it again (tests, reloads)."""
     cache = _rerankers if kind == "cross" else _embedders
