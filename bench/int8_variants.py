@@ -6,7 +6,8 @@
 (the built-in corpus's queries against its documents joined to full windows) falls under 0.99. This quantizes the
 cross-encoder's fp32 ONNX export several ways and gives, for each: that Spearman; the Spearman and nDCG@10 against
 fp32 on BM25's top 30 of the first N judged queries of real datasets (abstracts, as they are); the seconds per 100
-measuring pairs (median of 5, after a warm-up) beside openvino-bf16's in the same run; the seconds to quantize.
+measuring pairs (median of 5, after a warm-up), interleaved round by round with openvino-bf16's, and the ratio; the
+seconds to quantize.
 
 - as shipped: RankLens's recipe (150 short pairs of the built-in corpora, NNCF's transformer preset);
 - f32 elsewhere: the same model, its floating-point layers in f32 rather than OpenVINO's default bf16;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -51,8 +53,10 @@ def joined_pairs(corpus_name: str, count: int) -> list[tuple[str, str]]:
     return calibration_pairs(list(corpus.queries.values()), [d.text for d in corpus.documents], count)
 
 
-def seconds_per_100(model, pairs: list[tuple[str, str]], repeats: int = 5) -> float:
-    return median_times({"score": lambda: model.score(pairs)}, repeats)["score"] * 100 / len(pairs)
+def seconds_per_100(models: dict[str, Reranker], pairs: list[tuple[str, str]], repeats: int = 5) -> dict[str, float]:
+    """Each model's median seconds per 100 of `pairs`, the models interleaved in every round."""
+    times = median_times({name: (lambda m=model: m.score(pairs)) for name, model in models.items()}, repeats)
+    return {name: seconds * 100 / len(pairs) for name, seconds in times.items()}
 
 
 def main() -> None:
@@ -95,7 +99,7 @@ def main() -> None:
         guard_reference = fp32.score(pairs)
         source = onnx_file(fp32.name, fp32.max_tokens)
         bf16 = load_reranker(DEFAULT_CROSS_ENCODER, backend="openvino-bf16")
-        bf16_row = {"recipe": "openvino-bf16 (baseline)", "s per 100": seconds_per_100(bf16, pairs)}
+        bf16_row: dict[str, object] = {"recipe": "openvino-bf16 (baseline)", "s per 100": []}
         bf16_row["guard Spearman"] = spearman(guard_reference, bf16.score(pairs))
         for name, (nncf_options, precision) in recipes.items():
             target = Path(home) / name.replace(" ", "-").replace(",", "") / "model.xml"
@@ -104,13 +108,17 @@ def main() -> None:
             row: dict[str, object] = {"recipe": name, "quantize s": time.perf_counter() - started}
             forward = openvino_forward(target, BACKEND, precision)
             int8 = Reranker(fp32.name, fp32.model, BACKEND, forward, backend=BACKEND)
-            row["s per 100"] = seconds_per_100(int8, pairs)
+            timed = seconds_per_100({"int8": int8, "bf16": bf16}, pairs)  # the baseline in the same rounds
+            row["s per 100"], row["bf16 s per 100"] = timed["int8"], timed["bf16"]
+            row["× bf16"] = timed["bf16"] / timed["int8"]
+            bf16_row["s per 100"].append(timed["bf16"])
             row["guard Spearman"] = spearman(guard_reference, int8.score(pairs))
             for dataset, (ndcg, scores) in reranking_quality(int8, sets).items():
                 row[f"{dataset} Spearman"] = spearman(reference[dataset][1], scores)
                 row[f"{dataset} nDCG vs fp32"] = ndcg / reference[dataset][0]
             rows.append(row)
             print(row, file=sys.stderr, flush=True)
+        bf16_row["s per 100"] = statistics.median(bf16_row["s per 100"])  # over every variant's rounds
         rows.append(bf16_row)
     print(f"{cpu_name()}, {cpu_cores()} cores; {fp32.name}; guard: Spearman ≥ 0.99 on {len(pairs)} measuring pairs\n")
     pd.set_option("display.width", 200)
