@@ -26,7 +26,8 @@ Each relaunch is timed twice, with two browsers:
 Two times each, from launching the server (from opening the page for the new session): until the first stage's
 column and the "Reranked" heading are drawn (first results; a query whose scores are all cached goes straight to the
 finished page), and until the finished page (the reranked and hybrid columns filled). Both are read from the page's
-own clock, as its text changes (before 2026-12-03, from Playwright's checks, which poll up to a second apart). The relaunches are run --runs times; medians are printed, with the cold start as the baseline.
+own clock, as its text changes (before 2026-12-03, from Playwright's checks, which poll up to a second apart). The
+relaunches are run --runs times; medians are printed, with the cold start as the baseline.
 """
 
 from __future__ import annotations
