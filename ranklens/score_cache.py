@@ -8,9 +8,12 @@ the CLI, evaluations and the query-set view share. Safe to use from several thre
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +21,11 @@ from ranklens.lru import Lru
 from ranklens.settings import data_dir
 
 MEMORY_LIMIT = 200_000
+# The file's bound in pairs (about 80 bytes each on disk, its index included: ~160 MB), about 20 000 queries of 100
+# candidates; past it the pairs written longest ago go. RANKLENS_SCORE_CACHE_PAIRS sets another.
+FILE_LIMIT = 2_000_000
+FILE_LIMIT_ENV = "RANKLENS_SCORE_CACHE_PAIRS"
+KEEP_AFTER_TRIM = 0.9  # a trim leaves this share of the bound, so the next one is many writes away
 Score = tuple[float, bool]  # (raw logit, whether the model's window cut the pair short)
 
 
@@ -69,18 +77,30 @@ def rows_by_key(db: sqlite3.Connection, select: str, keys: Sequence[bytes]) -> I
 
 
 class ScoreCache:
-    """Scores by key, in memory and (when `path` is given) on disk."""
+    """Scores by key, in memory and (when `path` is given) on disk, the file holding at most `file_limit` pairs: past
+    it, the pairs written longest ago are removed (another process's writes count too)."""
 
-    def __init__(self, path: Path | None = None, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(
+        self, path: Path | None = None, memory_limit: int = MEMORY_LIMIT, file_limit: int = FILE_LIMIT
+    ) -> None:
         self.path = path
+        self.file_limit = file_limit
         self._memory: Lru[bytes, Score] = Lru(memory_limit)
+        self._written = 0  # pairs this object wrote since it last counted the file's
+        self._trim_lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
-                    "truncated INTEGER NOT NULL) WITHOUT ROWID"
+                    "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
                 )
+                columns = {row[1] for row in db.execute("PRAGMA table_info(scores)")}
+                if "written" not in columns:  # a file made before the bound: its pairs count as the oldest
+                    with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
+                        db.execute("ALTER TABLE scores ADD COLUMN written INTEGER NOT NULL DEFAULT 0")
+                db.execute("CREATE INDEX IF NOT EXISTS scores_by_age ON scores (written)")
+                self._written = self.file_limit  # count the file at the first write
 
     def _connect(self) -> sqlite3.Connection:
         assert self.path is not None
@@ -102,11 +122,26 @@ class ScoreCache:
         """Store scores in memory and on disk."""
         self._memory.put_many(scores)
         if self.path is not None and scores:
+            written = time.time_ns()
             with self._connect() as db:
                 db.executemany(
-                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?)",
-                    [(key, logit, int(cut)) for key, (logit, cut) in scores.items()],
+                    "INSERT OR REPLACE INTO scores (key, logit, truncated, written) VALUES (?, ?, ?, ?)",
+                    [(key, logit, int(cut), written) for key, (logit, cut) in scores.items()],
                 )
+                self._trim(db, len(scores))
+
+    def _trim(self, db: sqlite3.Connection, added: int) -> None:
+        """Keep the file within its bound. Counting its pairs reads a whole index, so this object counts them again
+        only once it has written a tenth of the bound since it last did."""
+        with self._trim_lock:
+            self._written += added
+            if self._written < self.file_limit // 10:
+                return
+            self._written = 0
+            excess = db.execute("SELECT COUNT(*) FROM scores").fetchone()[0] - self.file_limit
+            if excess > 0:
+                drop = excess + self.file_limit - int(self.file_limit * KEEP_AFTER_TRIM)
+                db.execute("DELETE FROM scores WHERE key IN (SELECT key FROM scores ORDER BY written LIMIT ?)", (drop,))
 
     def __len__(self) -> int:
         return len(self._memory)
@@ -121,7 +156,7 @@ def shared_score_cache() -> ScoreCache:
     path = data_dir() / "cache" / "ce_scores.sqlite"
     with _shared_lock:
         if path not in _shared:
-            _shared[path] = ScoreCache(path)
+            _shared[path] = ScoreCache(path, file_limit=int(os.environ.get(FILE_LIMIT_ENV, FILE_LIMIT)))
         return _shared[path]
 
 

@@ -3,7 +3,9 @@ and no deletion of anything RankLens did not make."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sqlite3
 import threading
 import time
 
@@ -92,6 +94,43 @@ def test_a_training_step_holds_the_lock_and_releases_it_even_when_it_fails():
     assert not taken.wait(0.2), "a search waits while a step runs"
     steps.release_all()  # what the trainer's finally does after a step that raised
     assert taken.wait(5)
+
+
+def _pairs_on_disk(path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+
+
+def test_the_score_file_keeps_its_bound_and_drops_the_pairs_written_longest_ago(tmp_path):
+    path = tmp_path / "scores.sqlite"
+    cache = ScoreCache(path, file_limit=100)
+    batches = [
+        {score_key("model|torch", 192, f"query {b}", f"passage {i}"): (float(i), False) for i in range(40)}
+        for b in range(5)
+    ]
+    for batch in batches:
+        cache.put_many(batch)
+    assert _pairs_on_disk(path) == 90, "trimmed to 90 % of the bound whenever it was passed"
+    fresh = ScoreCache(path, file_limit=100)  # another process's view: the file alone
+    assert len(fresh.get_many(batches[3])) == len(fresh.get_many(batches[4])) == 40, "the newest pairs stay"
+    assert fresh.get_many([*batches[0], *batches[1]]) == {}, "the oldest went first"
+    assert len(fresh.get_many(batches[2])) == 10
+
+
+def test_a_score_file_made_before_the_bound_keeps_its_pairs_and_they_go_first(tmp_path):
+    path = tmp_path / "scores.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "CREATE TABLE scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, truncated INTEGER NOT NULL) WITHOUT ROWID"
+        )
+        db.executemany("INSERT INTO scores VALUES (?, ?, ?)", [(bytes([n]) * 20, n / 10, 0) for n in range(30)])
+    cache = ScoreCache(path, file_limit=50)
+    assert cache.get_many([bytes([7]) * 20]) == {bytes([7]) * 20: (0.7, False)}
+    new = {score_key("model|torch", 192, "q", f"p{i}"): (1.0, True) for i in range(40)}
+    cache.put_many(new)
+    assert _pairs_on_disk(path) == 45
+    fresh = ScoreCache(path, file_limit=50)
+    assert len(fresh.get_many(new)) == 40 and len(fresh.get_many(bytes([n]) * 20 for n in range(30))) == 5
 
 
 def test_the_score_cache_is_safe_under_threads_and_shared_through_its_file(tmp_path):
