@@ -138,9 +138,9 @@ class ScoreCache:
             if self._written < self.file_limit // 10:
                 return
             self._written = 0
-            excess = db.execute("SELECT COUNT(*) FROM scores").fetchone()[0] - self.file_limit
-            if excess > 0:
-                drop = excess + self.file_limit - int(self.file_limit * KEEP_AFTER_TRIM)
+            pairs = db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+            if pairs > self.file_limit:
+                drop = pairs - int(self.file_limit * KEEP_AFTER_TRIM)
                 db.execute("DELETE FROM scores WHERE key IN (SELECT key FROM scores ORDER BY written LIMIT ?)", (drop,))
 
     def __len__(self) -> int:
