@@ -156,8 +156,25 @@ def shared_score_cache() -> ScoreCache:
     path = data_dir() / "cache" / "ce_scores.sqlite"
     with _shared_lock:
         if path not in _shared:
-            _shared[path] = ScoreCache(path, file_limit=int(os.environ.get(FILE_LIMIT_ENV, FILE_LIMIT)))
+            _shared[path] = ScoreCache(path, file_limit=file_limit_from_env())
         return _shared[path]
+
+
+def file_limit_from_env() -> int:
+    """The score file's bound: $RANKLENS_SCORE_CACHE_PAIRS when set, else FILE_LIMIT; a value that is not a whole
+    number of at least 1 is refused, naming the variable, before any file is touched."""
+    configured = os.environ.get(FILE_LIMIT_ENV, "").strip()
+    if not configured:
+        return FILE_LIMIT
+    try:
+        limit = int(configured.replace("_", ""))
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ValueError(
+            f"{FILE_LIMIT_ENV} must be a whole number of pairs, at least 1 (for example 2000000), not {configured!r}"
+        )
+    return limit
 
 
 def forget_in_memory() -> None:

@@ -17,7 +17,7 @@ from ranklens import inference
 from ranklens.models.allowed import MODEL_ROOTS_ENV, check_allowed
 from ranklens.models.loading import ModelError
 from ranklens.projects import ProjectError, project_folder
-from ranklens.score_cache import ScoreCache, score_key
+from ranklens.score_cache import FILE_LIMIT, FILE_LIMIT_ENV, ScoreCache, file_limit_from_env, score_key
 from ranklens.train import train
 from ranklens.training_data import TrainingData, TrainingError, TrainSettings
 
@@ -115,6 +115,17 @@ def test_the_score_file_keeps_its_bound_and_drops_the_pairs_written_longest_ago(
     assert len(fresh.get_many(batches[3])) == len(fresh.get_many(batches[4])) == 40, "the newest pairs stay"
     assert fresh.get_many([*batches[0], *batches[1]]) == {}, "the oldest went first"
     assert len(fresh.get_many(batches[2])) == 10
+
+
+def test_the_score_file_bound_comes_from_the_environment_and_a_bad_one_is_named(monkeypatch):
+    monkeypatch.delenv(FILE_LIMIT_ENV, raising=False)
+    assert file_limit_from_env() == FILE_LIMIT
+    monkeypatch.setenv(FILE_LIMIT_ENV, "5_000")
+    assert file_limit_from_env() == 5000
+    for bad in ("2M", "1.5", "0", "-3"):
+        monkeypatch.setenv(FILE_LIMIT_ENV, bad)
+        with pytest.raises(ValueError, match=f"{FILE_LIMIT_ENV} must be a whole number.*{bad!r}"):
+            file_limit_from_env()
 
 
 def test_a_score_file_made_before_the_bound_keeps_its_pairs_and_they_go_first(tmp_path):
