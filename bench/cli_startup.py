@@ -18,13 +18,9 @@ plain path where torch runs the cross-encoder. The browser's time is bench/app_s
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,35 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
+from ranklens.first_result import QUESTIONS, ranklens_search
 
 BASELINE = "torch-bf16"
-QUESTIONS = ["what do pythons eat", "how do I read a file", "is a python venomous", "what is a list comprehension"]
-
-
-def search(home: str, backend: str, query: str) -> tuple[float, float, str]:
-    """Wall seconds of one `ranklens search` process, the seconds it reported loading models, and the backend that
-    ran the cross-encoder (what `auto` chose)."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "ranklens", "search", "--corpus", "python", "--backend", backend, "--query", query],
-        cwd=ROOT,
-        env={**os.environ, "RANKLENS_HOME": home},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - started
-    loading = re.search(r"loading models (\d+) ms", done.stdout)
-    chosen = re.search(r"^cross-encoder backend: ([\w-]+):", done.stderr, re.MULTILINE)
-    return wall, int(loading.group(1)) / 1000 if loading else 0.0, chosen.group(1) if chosen else backend
 
 
 def measure(backend: str, runs: int) -> list[dict]:
     """The three starts of one backend, on a home of its own."""
     with tempfile.TemporaryDirectory(prefix="ranklens-startup-") as home:
-        cold = search(home, backend, QUESTIONS[0])
-        new = [search(home, backend, f"{QUESTIONS[1 + i % 3]} ({i})") for i in range(runs)]
-        repeated = [search(home, backend, QUESTIONS[0]) for _ in range(runs)]
+        cold = ranklens_search(home, backend, QUESTIONS[0])
+        new = [ranklens_search(home, backend, f"{QUESTIONS[1 + i % 3]} ({i})") for i in range(runs)]
+        repeated = [ranklens_search(home, backend, QUESTIONS[0]) for _ in range(runs)]
     rows = []
     for start, times in (("cold", [cold]), ("warm, new query", new), ("warm, repeated query", repeated)):
         rows.append(

@@ -72,6 +72,23 @@ def _offset_progress(progress: Callable[[int, int], None], step: int, steps: int
     return lambda done, total: progress(step * total + done, steps * total)
 
 
+def candidate_pairs(query: str, passages: Sequence[str], size: int) -> list[tuple[str, str]]:
+    """`size` (query, passage) pairs, the passages repeated where there are fewer."""
+    return [(query, passage) for passage in islice(cycle(passages), size)]
+
+
+def with_peak_shares(rows: Rows, size: int, flops: float, precisions: dict[str, str], peaks: dict) -> Rows:
+    """The latency rows of `size` candidates with each implementation's share of the matmul peak of the precision
+    it computes in (`precisions`: implementation -> fp32, bf16 or int8), given the reranking's FLOPs: how close to
+    this machine's limit it runs (ranklens.peak)."""
+    measure = f"latency, {size} candidates (ms)"
+    for row in rows:
+        peak = peaks.get(precisions.get(row["implementation"], ""))
+        if row["measure"] == measure and peak:
+            row["share of peak"] = flops / (row["value"] / 1000) / 1e9 / peak
+    return rows
+
+
 def rerank_speed(
     implementations: dict[str, Callable],
     query: str,
@@ -89,7 +106,7 @@ def rerank_speed(
     baseline = next(iter(implementations))
     rows: Rows = []
     for step, size in enumerate(sizes):
-        pairs = [(query, passage) for passage in islice(cycle(passages), size)]
+        pairs = candidate_pairs(query, passages, size)
         if log:
             log(f"[{dataset}] {size} candidates × {len(implementations)} implementations × {repeats} rounds…")
         report = _offset_progress(progress, step, len(sizes)) if progress else None
@@ -231,12 +248,15 @@ def speed_benchmark(
     index_docs: int = 200,
     bi_backends: Sequence[str] = ("torch",),
     log: Callable[[str], None] = print,
+    peaks: dict[str, float | None] | None = None,
 ) -> Rows:
-    """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset."""
+    """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset; with the machine's
+    matmul `peaks` (ranklens.peak.matmul_peak per precision), the latency rows give each one's share of its peak."""
     from ranklens.beir import load_beir
     from ranklens.embeddings import embed_corpus
     from ranklens.evaluate import judged
     from ranklens.models.loading import load_embedder, load_reranker
+    from ranklens.peak import precision_of, reranker_flops
     from ranklens.retrievers.dense import DenseRetriever
     from ranklens.search import Searcher
 
@@ -244,20 +264,26 @@ def speed_benchmark(
     embedder = load_embedder(bi_model)
     log(f"[{corpus.name}] index (cached after the first run)…")
     searcher = Searcher(DenseRetriever(embed_corpus(corpus, embedder), embedder), None)
-    resolved = load_reranker(ce_model).name  # the configured fallback, where the default cannot be had
+    base = load_reranker(ce_model)  # the configured fallback, where the default cannot be had
+    resolved = base.name
     implementations: dict[str, Callable] = {SEED: seed_reranker(resolved)}
+    precisions = {SEED: "fp32"}
     for backend in backends:
         reranker = load_reranker(resolved, fallbacks=[], backend=backend, notify=log)
         implementations[f"ranklens {reranker.backend}"] = ranklens_reranker(reranker)
+        precisions[f"ranklens {reranker.backend}"] = precision_of(reranker.backend)
     qrels = judged(corpus.qrels)
     queries = [corpus.queries[q] for q in qrels]
     rows: Rows = []
     for size in sizes:
         query = queries[size % len(queries)]
         docs = list(searcher.retrieve(query, min(size, len(corpus))))
-        rows += rerank_speed(
-            implementations, query, [corpus.get(d).full_text for d in docs], [size], repeats, corpus.name, log=log
-        )
+        passages = [corpus.get(d).full_text for d in docs]
+        measured = rerank_speed(implementations, query, passages, [size], repeats, corpus.name, log=log)
+        if peaks:
+            flops = reranker_flops(base, candidate_pairs(query, passages, size))
+            measured = with_peak_shares(measured, size, flops, precisions, peaks)
+        rows += measured
 
     rows += _quality_rows(corpus, searcher, implementations, qrels, quality_queries, top_n, log)
     rows += _index_rows(corpus, embedder, bi_model, bi_backends, repeats, index_docs, log)

@@ -47,7 +47,7 @@ def register(commands) -> None:
         "--long",
         action="store_true",
         help="the full run (two datasets, 1000 candidates, every bi-encoder backend, nDCG@10 on the top 100: about 50 "
-        "minutes on 2 cores); the default run takes about 10",
+        "minutes on 2 cores); the default run takes about 10, its time-to-first-result rows included",
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quality-queries", type=int, default=30)
@@ -56,6 +56,12 @@ def register(commands) -> None:
         type=int,
         help="first-stage candidates each implementation reranks for nDCG@10 (default: 30, as bench/frontier.py; "
         "--long: 100)",
+    )
+    parser.add_argument(
+        "--start-runs",
+        type=int,
+        default=3,
+        help="new processes per row of the time-to-first-result rows (cold start: one); 0 leaves them out",
     )
     parser.add_argument(
         "--csv", type=Path, help="where to write the table (default: $RANKLENS_HOME/bench/rerank_speed.csv)"
@@ -85,6 +91,10 @@ def _defaults(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens bench` with the parsed options."""
     _defaults(args)
+    from ranklens.peak import PRECISIONS, matmul_peak
+
+    say("matmul peak of this machine (best of 5 square products per precision)…")
+    peaks = {precision: matmul_peak(precision) for precision in PRECISIONS}
     rows = []
     for name in args.datasets:
         rows += speed_benchmark(
@@ -98,7 +108,12 @@ def run(args: argparse.Namespace) -> None:
             top_n=args.quality_top_n,
             bi_backends=args.bi_backends,
             log=say,
+            peaks=peaks,
         )
+    if args.start_runs:
+        from ranklens.first_result import first_result_rows
+
+        rows += first_result_rows("auto", args.bi_model, load_reranker(args.ce_model).name, args.start_runs, say)
     import pandas as pd  # here, not at the top: every command's start would pay half a second for it
 
     table = pd.DataFrame(rows)
@@ -107,8 +122,13 @@ def run(args: argparse.Namespace) -> None:
         f"machine: {cpu_name() or platform.machine()}, {cpu_cores()} cores; cross-encoder {resolved}; "
         f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}"
     )
+    print(
+        "matmul peak: "
+        + ", ".join(f"{p} {v:.0f} GFLOP/s" if v else f"{p} not measurable here" for p, v in peaks.items())
+        + "; 'share of peak': a reranking's useful FLOPs (no padding) per second over its precision's peak"
+    )
     print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
-    print_frame(table, digits=3, index=False)
+    print_frame(table, digits=3, index=False, missing="")  # most measures have no share of peak
     args.csv = args.csv or data_dir() / "bench" / "rerank_speed.csv"
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.csv, index=False)

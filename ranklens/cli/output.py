@@ -11,9 +11,9 @@ if TYPE_CHECKING:  # importing pandas takes half a second, and printing a rankin
     import pandas as pd
 
 
-def print_frame(frame: pd.DataFrame, digits: int = 4, index: bool = True) -> None:
-    """A pandas table on stdout with a fixed number of decimals."""
-    print(frame.to_string(index=index, float_format=lambda v: f"{v:.{digits}f}"))
+def print_frame(frame: pd.DataFrame, digits: int = 4, index: bool = True, missing: str = "NaN") -> None:
+    """A pandas table on stdout with a fixed number of decimals, `missing` where a cell has no value."""
+    print(frame.to_string(index=index, na_rep=missing, float_format=lambda v: f"{v:.{digits}f}"))
 
 
 def _cell(candidate: Candidate | None, result: SearchResult, ranker: str, top_k: int, width: int) -> str:
