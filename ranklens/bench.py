@@ -77,7 +77,9 @@ def candidate_pairs(query: str, passages: Sequence[str], size: int) -> list[tupl
     return [(query, passage) for passage in islice(cycle(passages), size)]
 
 
-def with_peak_shares(rows: Rows, size: int, flops: float, precisions: dict[str, str], peaks: dict) -> Rows:
+def with_peak_shares(
+    rows: Rows, size: int, flops: float, precisions: dict[str, str], peaks: dict[str, float | None]
+) -> Rows:
     """The latency rows of `size` candidates with each implementation's share of the matmul peak of the precision
     it computes in (`precisions`: implementation -> fp32, bf16 or int8), given the reranking's FLOPs: how close to
     this machine's limit it runs (ranklens.peak)."""

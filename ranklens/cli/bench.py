@@ -61,7 +61,7 @@ def register(commands) -> None:
         "--start-runs",
         type=int,
         default=3,
-        help="new processes per row of the time-to-first-result rows (cold start: one); 0 leaves them out",
+        help="new processes per row of the time-to-first-result rows (cold start: one); 0 or less leaves them out",
     )
     parser.add_argument(
         "--csv", type=Path, help="where to write the table (default: $RANKLENS_HOME/bench/rerank_speed.csv)"
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
             log=say,
             peaks=peaks,
         )
-    if args.start_runs:
+    if args.start_runs > 0:
         from ranklens.first_result import first_result_rows
 
         rows += first_result_rows("auto", args.bi_model, load_reranker(args.ce_model).name, args.start_runs, say)
