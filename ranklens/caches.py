@@ -27,37 +27,42 @@ from ranklens.retrievers.milvus import checkpointed_collections, drop_collection
 from ranklens.score_cache import connect_cache
 from ranklens.settings import data_dir
 
-# name -> (file under $RANKLENS_HOME/cache, its tables)
+
+@dataclass(frozen=True)
+class Kept:
+    """Where one cache lives (a file under $RANKLENS_HOME/cache, or a folder under $RANKLENS_HOME whose entries are
+    the cache), its tables where it is a file, and what it holds, in a few words for a table."""
+
+    location: str
+    holds: str
+    tables: tuple[str, ...] = ()
+
+
 TABLES = {
-    "scores": ("ce_scores.sqlite", ("scores",)),
-    "passage-tokens": ("passage_tokens.sqlite", ("passages", "filled")),
-    "query-vectors": ("query_vectors.sqlite", ("vectors",)),
-    "explanations": ("explanations.sqlite", ("explanations",)),
+    "scores": Kept(
+        "ce_scores.sqlite", "cross-encoder scores by model, backend, budget, query and passage", ("scores",)
+    ),
+    "passage-tokens": Kept(
+        "passage_tokens.sqlite", "passages' token ids for the cross-encoder", ("passages", "filled")
+    ),
+    "query-vectors": Kept("query_vectors.sqlite", "query embeddings", ("vectors",)),
+    "explanations": Kept("explanations.sqlite", '"Why it moved" explanations', ("explanations",)),
 }
 OPENVINO_BLOBS = "openvino-blobs"  # OpenVINO's compiled models, kept inside exports/
-# name -> folder under $RANKLENS_HOME whose entries are the cache
 FOLDERS = {
-    "indexes": "indexes",
-    "bm25-indexes": "bm25",
-    "passages": "passages",
-    "exports": "exports",
-    OPENVINO_BLOBS: f"exports/{OPENVINO_BLOBS}",
-    "ingestions": "ingest",  # unfinished `ranklens ingest` runs, kept to resume: cleared, one starts over
+    "indexes": Kept("indexes", "FAISS indexes (passages and their vectors)"),
+    "bm25-indexes": Kept("bm25", "BM25 indexes"),
+    "passages": Kept("passages", "corpora cut into passages"),
+    "exports": Kept("exports", "models exported for ONNX Runtime and OpenVINO"),
+    OPENVINO_BLOBS: Kept(f"exports/{OPENVINO_BLOBS}", "OpenVINO's compiled models"),
+    # cleared, an unfinished ingestion starts over
+    "ingestions": Kept("ingest", "unfinished `ranklens ingest` runs, kept to resume"),
 }
 MILVUS_LITE = "milvus-lite"  # the collections RankLens made in its Milvus Lite file (a server's are not listed)
 CACHES = (*TABLES, *FOLDERS, MILVUS_LITE)
-HOLDS = {  # what each cache holds, in a few words for a table
-    "scores": "cross-encoder scores by model, backend, budget, query and passage",
-    "passage-tokens": "passages' token ids for the cross-encoder",
-    "query-vectors": "query embeddings",
-    "explanations": '"Why it moved" explanations',
-    "indexes": "FAISS indexes (passages and their vectors)",
-    "bm25-indexes": "BM25 indexes",
-    "passages": "corpora cut into passages",
-    "exports": "models exported for ONNX Runtime and OpenVINO",
-    "openvino-blobs": "OpenVINO's compiled models",
-    "ingestions": "unfinished `ranklens ingest` runs, kept to resume",
-    "milvus-lite": "collections in RankLens's Milvus Lite file",
+HOLDS = {
+    **{name: kept.holds for name, kept in {**TABLES, **FOLDERS}.items()},
+    MILVUS_LITE: "collections in RankLens's Milvus Lite file",
 }
 
 
@@ -92,7 +97,7 @@ def _sqlite_files(path: Path) -> list[Path]:
 
 def _entries(name: str) -> Iterator[Path]:
     """A folder cache's entries (an export's folder, an index's folder, a passages file), ours alone."""
-    folder = data_dir() / FOLDERS[name]
+    folder = data_dir() / FOLDERS[name].location
     if not folder.is_dir():
         return
     for entry in sorted(folder.iterdir()):
@@ -123,16 +128,15 @@ def measure(name: str) -> CacheSize:
             name, data_dir() / "milvus", checkpointed_collections(lite_file()), _size(data_dir() / "milvus")
         )
     if name in TABLES:
-        filename, tables = TABLES[name]
-        path = data_dir() / "cache" / filename
-        rows = _rows(path, tables)
+        path = data_dir() / "cache" / TABLES[name].location
+        rows = _rows(path, TABLES[name].tables)
         size = sum(_size(f) for f in _sqlite_files(path))
         return CacheSize(name, path, rows or 0, size, damaged=rows is None)
     entries = list(_entries(name))
     stale = [e for e in entries if name == "exports" and made_for_other_libraries(e)]
     return CacheSize(
         name,
-        data_dir() / FOLDERS[name],
+        data_dir() / FOLDERS[name].location,
         len(entries),
         sum(_size(e) for e in entries),
         len(stale),
@@ -168,7 +172,7 @@ def clear(name: str) -> CacheSize:
             path.unlink(missing_ok=True)
     elif before.path.is_file():
         with contextlib.closing(connect_cache(before.path)) as db:
-            for table in TABLES[name][1]:
+            for table in TABLES[name].tables:
                 with contextlib.suppress(sqlite3.OperationalError):
                     db.execute(f"DELETE FROM {table}")
             db.execute("VACUUM")
