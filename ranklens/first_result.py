@@ -31,12 +31,14 @@ def _process(arguments: list[str], home: str) -> tuple[float, subprocess.Complet
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, *arguments],
+        check=False,
         cwd=PROJECT,
         env={**os.environ, HOME_ENV: home},
-        check=True,
         capture_output=True,
         text=True,
     )
+    if done.returncode:  # say why, rather than a bare CalledProcessError that hides the process's output
+        raise RuntimeError(f"{' '.join(arguments[:4])} … exited with {done.returncode}:\n{done.stderr[-2000:]}")
     return time.perf_counter() - started, done
 
 
@@ -54,8 +56,9 @@ def ranklens_search(home: str, backend: str, query: str) -> tuple[float, float, 
 def seed_search(bi_model: str, ce_model: str, query: str, top_n: int = 100) -> list[str]:
     """The seed's whole start and one search, as its TwoStageSearch does them: ids of the reranked top-N."""
     import faiss
-    from sentence_transformers import CrossEncoder, SentenceTransformer
+    from sentence_transformers import SentenceTransformer
 
+    from ranklens.bench import seed_reranker
     from ranklens.corpus import load_builtin
 
     documents = load_builtin(CORPUS).documents
@@ -63,10 +66,10 @@ def seed_search(bi_model: str, ce_model: str, query: str, top_n: int = 100) -> l
     vectors = embedder.encode([d.full_text for d in documents], batch_size=32, normalize_embeddings=True)
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
-    reranker = CrossEncoder(ce_model)
+    rerank = seed_reranker(ce_model)
     _, found = index.search(embedder.encode([query], normalize_embeddings=True), min(top_n, len(documents)))
     candidates = [documents[i] for i in found[0]]
-    scores = reranker.predict([(query, d.full_text) for d in candidates], batch_size=32, show_progress_bar=False)
+    scores = rerank([(query, d.full_text) for d in candidates])
     return [d.id for _, d in sorted(zip(scores, candidates), key=lambda pair: -pair[0])]
 
 
