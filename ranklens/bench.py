@@ -80,15 +80,17 @@ def candidate_pairs(query: str, passages: Sequence[str], size: int) -> list[tupl
 def with_peak_shares(
     rows: Rows, size: int, flops: float, precisions: dict[str, str], peaks: dict[str, float | None]
 ) -> Rows:
-    """The latency rows of `size` candidates with each implementation's share of the matmul peak of the precision
-    it computes in (`precisions`: implementation -> fp32, bf16 or int8), given the reranking's FLOPs: how close to
-    this machine's limit it runs (ranklens.peak)."""
+    """`rows`, each latency row of `size` candidates given its implementation's share of the matmul peak of the
+    precision it computes in (`precisions`: implementation -> fp32, bf16 or int8), from the reranking's FLOPs: how
+    close to this machine's limit it runs (ranklens.peak). The rows given are copied, not changed."""
     measure = f"latency, {size} candidates (ms)"
+    shared = []
     for row in rows:
         peak = peaks.get(precisions.get(row["implementation"], ""))
         if row["measure"] == measure and peak:
-            row["share of peak"] = flops / (row["value"] / 1000) / 1e9 / peak
-    return rows
+            row = {**row, "share of peak": flops / (row["value"] / 1000) / 1e9 / peak}
+        shared.append(row)
+    return shared
 
 
 def rerank_speed(
