@@ -55,17 +55,14 @@ def ranklens_search(home: str, backend: str, query: str) -> tuple[float, float, 
 
 def seed_search(bi_model: str, ce_model: str, query: str, top_n: int = 100) -> list[str]:
     """The seed's whole start and one search, as its TwoStageSearch does them: ids of the reranked top-N."""
-    import faiss
     from sentence_transformers import SentenceTransformer
 
-    from ranklens.bench import seed_reranker
+    from ranklens.bench import seed_index, seed_reranker
     from ranklens.corpus import load_builtin
 
     documents = load_builtin(CORPUS).documents
     embedder = SentenceTransformer(bi_model)
-    vectors = embedder.encode([d.full_text for d in documents], batch_size=32, normalize_embeddings=True)
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
+    index = seed_index(embedder, [d.full_text for d in documents])
     rerank = seed_reranker(ce_model)
     _, found = index.search(embedder.encode([query], normalize_embeddings=True), min(top_n, len(documents)))
     candidates = [documents[i] for i in found[0]]

@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> None:
     _defaults(args)
     from ranklens.peak import PRECISIONS, matmul_peak
 
+    resolved = load_reranker(args.ce_model).name  # the configured fallback, where the default cannot be had
+
     say("matmul peak of this machine (best of 5 square products per precision)…")
     peaks = {precision: matmul_peak(precision) for precision in PRECISIONS}
     rows = []
@@ -113,11 +115,10 @@ def run(args: argparse.Namespace) -> None:
     if args.start_runs > 0:
         from ranklens.first_result import first_result_rows
 
-        rows += first_result_rows("auto", args.bi_model, load_reranker(args.ce_model).name, args.start_runs, say)
+        rows += first_result_rows("auto", args.bi_model, resolved, args.start_runs, say)
     import pandas as pd  # here, not at the top: every command's start would pay half a second for it
 
     table = pd.DataFrame(rows)
-    resolved = load_reranker(args.ce_model).name
     print(
         f"machine: {cpu_name() or platform.machine()}, {cpu_cores()} cores; cross-encoder {resolved}; "
         f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}"
