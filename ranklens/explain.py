@@ -5,8 +5,9 @@ variant is scored in one batched call, and a word's contribution is the full log
 logit without it (so removing a word with contribution +1.8 lowers the score by exactly 1.8).
 The same for the bi-encoder's cosine with the query. Words past the cross-encoder's window
 are marked as not read (the window truncates them). Explanations are cached per model,
-budget, query and passage, in memory and in $RANKLENS_HOME/cache/explanations.sqlite, so a
-view reopened in a new process explains its document without loading either model.
+budget, query and passage, in memory and in $RANKLENS_HOME/cache/explanations.sqlite (the
+FILE_LIMIT made last), so a view reopened in a new process explains its document without
+loading either model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from ranklens.cache_bounds import Bound, written_now
 from ranklens.fusion import Shift
 from ranklens.lru import Lru
 from ranklens.models.embedder import Embedder
@@ -27,6 +29,8 @@ from ranklens.score_cache import cache_key, cache_table
 DEFAULT_WORDS = 64
 _WORD = re.compile(r"\S+")
 CACHE_LIMIT = 256
+FILE_LIMIT = 5_000  # on disk: about 140 bytes a word, 30 KB for a 256-token passage, so some 150 MB
+BOUND = Bound("explanations", FILE_LIMIT)
 _cache: Lru[tuple, Explanation] = Lru(CACHE_LIMIT)  # in front of explanations.sqlite
 
 
@@ -138,14 +142,20 @@ def explain(
     )
     _cache.put_many({key: found})
     with _connect() as db:
-        db.execute("INSERT OR REPLACE INTO explanations VALUES (?, ?)", (_disk_key(key), json.dumps(asdict(found))))
+        db.execute(
+            "INSERT OR REPLACE INTO explanations (key, explanation, written) VALUES (?, ?, ?)",
+            (_disk_key(key), json.dumps(asdict(found)), written_now()),
+        )
+        BOUND.added(db, 1)
     return _with_summary(found, shift)
 
 
 def _connect():
     return cache_table(
         "explanations.sqlite",
-        "CREATE TABLE IF NOT EXISTS explanations (key BLOB PRIMARY KEY, explanation TEXT NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS explanations (key BLOB PRIMARY KEY, explanation TEXT NOT NULL, "
+        "written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+        BOUND,
     )
 
 

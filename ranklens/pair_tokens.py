@@ -3,7 +3,7 @@
 Tokenizing is 5-10 % of reranking (100 scifact abstracts: 60-110 ms here), and nearly all of it is the passages,
 which repeat: across queries, across processes, in every evaluation. So each passage is tokenized once per tokenizer
 (its ids without special tokens, kept in memory and in $RANKLENS_HOME/cache/passage_tokens.sqlite beside the score
-cache), each query once per call, and each pair is put together from the two with the tokenizer's own special tokens
+cache, which keeps the FILE_LIMIT passages tokenized last), each query once per call, and each pair is put together from the two with the tokenizer's own special tokens
 and cut the way its `longest_first` truncation cuts. The result is what tokenizing the pair gives: the same ids, token
 types, masks and cuts (tests/test_pair_tokens.py holds it to transformers' tokenizer on real texts).
 """
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ranklens.cache_bounds import Bound, written_now
 from ranklens.lru import Lru
 from ranklens.passages import PassageTable
 from ranklens.progress import OnProgress
-from ranklens.score_cache import cache_key, cache_table, rows_by_key
+from ranklens.score_cache import cache_key, cache_table, key_chunks, rows_by_key
 
 MEMORY_LIMIT = 50_000  # passages kept in memory per tokenizer (about 1 KB each at 256 tokens)
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
@@ -87,13 +88,25 @@ def cut_lengths(first: int, second: int, room: int) -> tuple[int, int]:
 
 FILL_BATCH = 2048  # passages per step when an index's passages are tokenized
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS passages (key BLOB PRIMARY KEY, ids BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passages (key BLOB PRIMARY KEY, ids BLOB NOT NULL, written INTEGER NOT NULL DEFAULT 0)
+    WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS filled (model TEXT NOT NULL, passages TEXT NOT NULL, PRIMARY KEY (model, passages))
 """
+# passages: about 1 KB each at 256 tokens, so up to 300 MB; three indexes of ranklens.index_tokens.MAX_PASSAGES
+FILE_LIMIT = 300_000
+
+
+def _forget_filled(db) -> None:
+    # an index whose passages were trimmed is tokenized again at its next load: what is still on disk is read, not
+    # tokenized, and a record kept would send its rerankings to tokenize the missing passages one query at a time
+    db.execute("DELETE FROM filled")
+
+
+BOUND = Bound("passages", FILE_LIMIT, on_trim=_forget_filled)
 
 
 def _connect():
-    return cache_table("passage_tokens.sqlite", SCHEMA)
+    return cache_table("passage_tokens.sqlite", SCHEMA, BOUND)
 
 
 # The file only saves tokenizing again: where it cannot be read or written (a read-only home, a locked or damaged
@@ -109,7 +122,20 @@ def _read(keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
 
 def _write(ids: dict[bytes, np.ndarray]) -> None:
     with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
-        db.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?)", [(k, v.tobytes()) for k, v in ids.items()])
+        written = written_now()
+        db.executemany(
+            "INSERT OR REPLACE INTO passages (key, ids, written) VALUES (?, ?, ?)",
+            [(k, v.tobytes(), written) for k, v in ids.items()],
+        )
+        BOUND.added(db, len(ids))
+
+
+def _touch(keys: Sequence[bytes]) -> None:
+    """Count these passages as written now, so that the bound trims other passages before them."""
+    written = written_now()
+    with contextlib.suppress(OSError, sqlite3.Error), _connect() as db:
+        for clause, chunk in key_chunks(keys):
+            db.execute(f"UPDATE passages SET written = ? WHERE {clause}", [written, *chunk])
 
 
 def is_filled(model: str, passages: str) -> bool:
@@ -186,12 +212,13 @@ class PairTokenizer:
 
     def fill(self, passages: PassageTable, progress: OnProgress | None = None) -> int:
         """Every passage of an index tokenized and on disk, so that no reranking tokenizes one; how many passages it
-        tokenized (the rest were on disk)."""
+        tokenized (the rest were on disk, and count as written now: the bound trims other indexes' passages first)."""
         tokenized = 0
         for start in range(0, len(passages), FILL_BATCH):
             stop = min(start + FILL_BATCH, len(passages))
             text_of = {cache_key(self.key, text): text for text in passages.texts(range(start, stop))}
-            new = self._on_disk_or_tokenized(list(text_of), text_of)[1]
+            on_disk, new = self._on_disk_or_tokenized(list(text_of), text_of)
+            _touch(list(on_disk))
             if new:
                 _write(new)
                 tokenized += len(new)

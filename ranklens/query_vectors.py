@@ -3,21 +3,28 @@
 Keyed by the bi-encoder's fingerprint (weights and backend) and the query's text, in
 $RANKLENS_HOME/cache/query_vectors.sqlite beside the score cache. With both, a repeated query
 needs no model at all: a new process answers it from the index and the two caches without
-loading the weights (ranklens.models.remembered). About 1.5 KB a query for a 384-dimension model.
+loading the weights (ranklens.models.remembered). About 1.5 KB a query for a 384-dimension model; the file keeps
+the FILE_LIMIT queries embedded last (ranklens.cache_bounds).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ranklens.cache_bounds import Bound, written_now
 from ranklens.models.embedder import Embedder
 from ranklens.score_cache import cache_key, cache_table
+
+FILE_LIMIT = 100_000  # queries: about 150 MB at 384 dimensions, as much as the score file's bound
+BOUND = Bound("vectors", FILE_LIMIT)
 
 
 def _connect():
     return cache_table(
         "query_vectors.sqlite",
-        "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL, "
+        "written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+        BOUND,
     )
 
 
@@ -32,5 +39,9 @@ def query_vector(embedder: Embedder, query: str) -> np.ndarray:
             return vector.reshape(1, -1).copy()
     vector = embedder.encode([query])
     with _connect() as db:
-        db.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?)", (key, vector.astype(np.float32).tobytes()))
+        db.execute(
+            "INSERT OR REPLACE INTO vectors (key, vector, written) VALUES (?, ?, ?)",
+            (key, vector.astype(np.float32).tobytes(), written_now()),
+        )
+        BOUND.added(db, 1)
     return vector

@@ -8,15 +8,14 @@ the CLI, evaluations and the query-set view share. Safe to use from several thre
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ranklens.cache_bounds import Bound, written_now
 from ranklens.lru import Lru
 from ranklens.settings import data_dir
 
@@ -25,7 +24,6 @@ MEMORY_LIMIT = 200_000
 # candidates; past it the pairs written longest ago go. RANKLENS_SCORE_CACHE_PAIRS sets another.
 FILE_LIMIT = 2_000_000
 FILE_LIMIT_ENV = "RANKLENS_SCORE_CACHE_PAIRS"
-KEEP_AFTER_TRIM = 0.9  # a trim leaves this share of the bound, so the next one is many writes away
 Score = tuple[float, bool]  # (raw logit, whether the model's window cut the pair short)
 
 
@@ -55,30 +53,37 @@ _tables_made: set[Path] = set()
 _tables_lock = threading.Lock()
 
 
-def cache_table(filename: str, schema: str) -> sqlite3.Connection:
+def cache_table(filename: str, schema: str, bound: Bound) -> sqlite3.Connection:
     """A connection to $RANKLENS_HOME/cache/FILENAME, its tables made by `schema` (CREATE TABLE IF NOT EXISTS ...
-    statements) the first time this process opens it: for the other caches kept beside the scores."""
+    statements) and its bounded table prepared the first time this process opens it: for the other caches kept
+    beside the scores."""
     path = data_dir() / "cache" / filename
     path.parent.mkdir(parents=True, exist_ok=True)
     db = connect_cache(path)
     with _tables_lock:
         if path not in _tables_made:
             db.executescript(schema)
+            bound.prepare(db)
             _tables_made.add(path)
     return db
 
 
-def rows_by_key(db: sqlite3.Connection, select: str, keys: Sequence[bytes]) -> Iterator[tuple]:
-    """The rows of `select` (a SELECT with no WHERE, from a table keyed by `key`) for `keys`, asked for 500 at a
-    time: SQLite's limit on bound parameters."""
+def key_chunks(keys: Sequence[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+    """`keys` 500 at a time (SQLite's limit on bound parameters), each chunk with its `key IN (?, ...)` clause."""
     for start in range(0, len(keys), 500):
         chunk = list(keys[start : start + 500])
-        yield from db.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+        yield f"key IN ({','.join('?' * len(chunk))})", chunk
+
+
+def rows_by_key(db: sqlite3.Connection, select: str, keys: Sequence[bytes]) -> Iterator[tuple]:
+    """The rows of `select` (a SELECT with no WHERE, from a table keyed by `key`) for `keys`."""
+    for clause, chunk in key_chunks(keys):
+        yield from db.execute(f"{select} WHERE {clause}", chunk)
 
 
 class ScoreCache:
     """Scores by key, in memory and (when `path` is given) on disk, the file holding at most `file_limit` pairs: past
-    it, the pairs written longest ago are removed (another process's writes count too)."""
+    it, the pairs written longest ago are removed (ranklens.cache_bounds)."""
 
     def __init__(
         self, path: Path | None = None, memory_limit: int = MEMORY_LIMIT, file_limit: int = FILE_LIMIT
@@ -86,8 +91,7 @@ class ScoreCache:
         self.path = path
         self.file_limit = file_limit
         self._memory: Lru[bytes, Score] = Lru(memory_limit)
-        self._written = 0  # pairs this object wrote since it last counted the file's
-        self._trim_lock = threading.Lock()
+        self._bound = Bound("scores", file_limit)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
@@ -95,12 +99,7 @@ class ScoreCache:
                     "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
                     "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
                 )
-                columns = {row[1] for row in db.execute("PRAGMA table_info(scores)")}
-                if "written" not in columns:  # a file made before the bound: its pairs count as the oldest
-                    with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
-                        db.execute("ALTER TABLE scores ADD COLUMN written INTEGER NOT NULL DEFAULT 0")
-                db.execute("CREATE INDEX IF NOT EXISTS scores_by_age ON scores (written)")
-                self._written = self.file_limit  # count the file at the first write
+                self._bound.prepare(db)
 
     def _connect(self) -> sqlite3.Connection:
         assert self.path is not None
@@ -122,26 +121,13 @@ class ScoreCache:
         """Store scores in memory and on disk."""
         self._memory.put_many(scores)
         if self.path is not None and scores:
-            written = time.time_ns()
+            written = written_now()
             with self._connect() as db:
                 db.executemany(
                     "INSERT OR REPLACE INTO scores (key, logit, truncated, written) VALUES (?, ?, ?, ?)",
                     [(key, logit, int(cut), written) for key, (logit, cut) in scores.items()],
                 )
-                self._trim(db, len(scores))
-
-    def _trim(self, db: sqlite3.Connection, added: int) -> None:
-        """Keep the file within its bound. Counting its pairs reads a whole index, so this object counts them again
-        only once it has written a tenth of the bound since it last did."""
-        with self._trim_lock:
-            self._written += added
-            if self._written < self.file_limit // 10:
-                return
-            self._written = 0
-            pairs = db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
-            if pairs > self.file_limit:
-                drop = pairs - int(self.file_limit * KEEP_AFTER_TRIM)
-                db.execute("DELETE FROM scores WHERE key IN (SELECT key FROM scores ORDER BY written LIMIT ?)", (drop,))
+                self._bound.added(db, len(scores))
 
     def __len__(self) -> int:
         return len(self._memory)

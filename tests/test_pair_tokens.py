@@ -9,7 +9,8 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE, kept_passages
-from ranklens import index_tokens
+from ranklens import index_tokens, pair_tokens
+from ranklens.cache_bounds import Bound
 from ranklens.index_tokens import fill_passage_tokens
 from ranklens.models.files import local_folder
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER
@@ -168,3 +169,21 @@ def test_where_the_window_ends_is_where_the_tokenizer_cuts(adi):
             assert ours.window_end("a short query", passage, limit) == expected, (limit, passage[:40])
             cut += expected < len(passage)
     assert cut > 10, "most abstracts are cut at 32 and 64 tokens"
+
+
+def test_the_token_file_keeps_its_bound_and_an_index_it_trimmed_is_filled_again(adi_dense, adi, tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    indexed = len(adi_dense.passages)
+    bound = indexed + 10
+    monkeypatch.setattr(pair_tokens, "BOUND", Bound("passages", bound, on_trim=pair_tokens._forget_filled))
+    assert fill_passage_tokens(adi_dense, str(STAND_IN_CE)) == indexed
+    others = [f"{doc.full_text} (a passage of another index)" for doc in adi.documents[:30]]
+    PairTokenizer.of(Tokens(STAND_IN_CE)).passage_ids(others)
+    kept = int(bound * 0.9)
+    assert kept_passages(tmp_path) == kept, "trimmed to 90 % of the bound: the index's passages, written first, went"
+    assert fill_passage_tokens(adi_dense, str(STAND_IN_CE)) == indexed + 30 - kept, "filled again, what went alone"
+    assert kept_passages(tmp_path) == kept, "trimmed again: the other index's passages, now the oldest, went"
+    reader = PairTokenizer.of(Tokens(STAND_IN_CE))  # a new process: nothing in memory
+    counted = reader._tokenizer = CountingTokenizer(reader._tokenizer)
+    reader.passage_ids(list(adi_dense.passages.texts(range(indexed))))
+    assert counted.texts == 0, "every passage of the index filled last is on disk"
