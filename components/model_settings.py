@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -9,7 +10,7 @@ import streamlit as st
 from components import first_stage_picker
 from components.project_settings import Project
 from components.text import literal
-from ranklens.backends.calibration import AUTO, Choice, measured_backend
+from ranklens.backends.calibration import AUTO, Choice, known_choice, measured_backend
 from ranklens.backends.registry import BACKENDS, offered
 from ranklens.corpus import Corpus
 from ranklens.models.allowed import check_allowed
@@ -73,15 +74,44 @@ def _model_picker(label: str, options: list[str], kind: str, more_help: str) -> 
 
 
 @st.cache_resource(show_spinner=False)
-def _measured(ce_model: str, _corpus: Corpus) -> Choice:
+def _choices() -> dict[str, Choice]:
+    """The backend chosen for each cross-encoder in this process, shared by every session."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False)
+def _measuring() -> threading.Lock:
+    """Held while a session measures: two measurements at once would each time the other's load on the cores."""
+    return threading.Lock()
+
+
+def _measured(ce_model: str, corpus: Corpus) -> Choice:
     """Once per model and process (and once per machine, on disk): which backend is fastest here. Keyed by the
-    model alone, as the choice on disk is: the first corpus loaded only lends its pairs."""
+    model alone, as the choice on disk is: the first corpus loaded only lends its pairs. The measurement's status is
+    drawn here, in the session that measures, not inside a cached function: Streamlit would draw a cached call's
+    elements again at every rerun, and a spinner saying "Measuring…" would stay in the sidebar for good."""
+    choices = _choices()
+    if ce_model in choices:
+        return choices[ce_model]
+    lock = _measuring()
+    if not lock.acquire(blocking=False):
+        with st.spinner("Another session is measuring the cross-encoder's backends on this CPU…"):
+            lock.acquire()
+    try:
+        if ce_model not in choices:
+            choices[ce_model] = known_choice(ce_model) or _measure_now(ce_model, corpus)
+        return choices[ce_model]
+    finally:
+        lock.release()
+
+
+def _measure_now(ce_model: str, corpus: Corpus) -> Choice:
     with st.status("Measuring each cross-encoder backend on this CPU (once per machine and model)…") as status:
         bar = status.progress(0.0, text="Exporting and timing each backend…")
         choice = measured_backend(
             ce_model,
-            list(_corpus.queries.values()),
-            [d.text for d in _corpus.documents[:400]],
+            list(corpus.queries.values()),
+            [d.text for d in corpus.documents[:400]],
             notify=status.write,
             progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total} backends timed"),
         )

@@ -65,6 +65,25 @@ def test_builtin_corpus_index_query_shows_both_rankings_with_arrows():
     assert any("with fp32 (onnx)" in c.value and "Spearman" in c.value for c in at.caption), "the backend's agreement"
 
 
+def _statuses(node) -> list[str]:
+    """The labels of the st.status blocks under an AppTest node."""
+    found = [node.label] if getattr(node, "type", None) == "status" else []
+    for child in getattr(node, "children", {}).values():
+        found += _statuses(child)
+    return found
+
+
+def test_the_backend_measurement_is_not_shown_as_running_again_at_a_rerun():
+    at = start()
+    assert not at.exception
+    assert all(label.startswith("Measured: ") for label in _statuses(at.sidebar)), "measured now, or nothing shown"
+    at.run()
+    assert not any(label.startswith("Measuring") for label in _statuses(at.sidebar)), (
+        "a rerun must not show the measurement as running: it was done"
+    )
+    assert any(c.value.startswith("auto → ") for c in at.caption), "the choice is still said"
+
+
 def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32():
     at = start()
     at.selectbox(key="builtin_name").set_value("negation").run()

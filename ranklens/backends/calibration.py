@@ -238,6 +238,12 @@ def calibration_pairs(queries: Sequence[str], passages: Sequence[str], count: in
     return [(asked[i % len(asked)], joined[i]) for i in range(count)]
 
 
+def known_choice(name: str) -> Choice | None:
+    """The backend measured before on this machine for cross-encoder `name` (the model a load of it uses), if any:
+    read from the cache, nothing loaded or timed."""
+    return cached_choice(fingerprint(in_use(name)[0]))
+
+
 def measured_backend(
     name: str,
     queries: Sequence[str],
@@ -247,10 +253,10 @@ def measured_backend(
 ) -> Choice:
     """The backend to run cross-encoder `name` on here: measured on real pairs of the loaded corpus the first time
     (the losers are unloaded afterwards), read from the cache after that."""
-    used, _ = in_use(name)
-    found = cached_choice(fingerprint(used))
+    found = known_choice(name)
     if found is not None:
         return found
+    used, _ = in_use(name)
     pairs = calibration_pairs(queries, passages)
     choice = calibrate(
         fingerprint(used),
