@@ -3,9 +3,10 @@
 Tokenizing is 5-10 % of reranking (100 scifact abstracts: 60-110 ms here), and nearly all of it is the passages,
 which repeat: across queries, across processes, in every evaluation. So each passage is tokenized once per tokenizer
 (its ids without special tokens, kept in memory and in $RANKLENS_HOME/cache/passage_tokens.sqlite beside the score
-cache, which keeps the FILE_LIMIT passages tokenized last), each query once per call, and each pair is put together from the two with the tokenizer's own special tokens
-and cut the way its `longest_first` truncation cuts. The result is what tokenizing the pair gives: the same ids, token
-types, masks and cuts (tests/test_pair_tokens.py holds it to transformers' tokenizer on real texts).
+cache, which keeps the FILE_LIMIT passages tokenized last), each query once per call, and each pair is put together
+from the two with the tokenizer's own special tokens and cut the way its `longest_first` truncation cuts. The result
+is what tokenizing the pair gives: the same ids, token types, masks and cuts (tests/test_pair_tokens.py holds it to
+transformers' tokenizer on real texts).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ CREATE TABLE IF NOT EXISTS filled (model TEXT NOT NULL, passages TEXT NOT NULL, 
 FILE_LIMIT = 300_000
 
 
-def _forget_filled(db) -> None:
+def _forget_filled(db: sqlite3.Connection) -> None:
     # an index whose passages were trimmed is tokenized again at its next load: what is still on disk is read, not
     # tokenized, and a record kept would send its rerankings to tokenize the missing passages one query at a time
     db.execute("DELETE FROM filled")
