@@ -8,6 +8,7 @@ import streamlit as st
 
 from components import resources
 from components.model_settings import Settings
+from components.text import literal
 from ranklens.bench import DEFAULT_SIZES, SEED, index_speed, ranklens_reranker, rerank_speed, seed_reranker
 from ranklens.models.loading import ModelError
 from ranklens.retrievers.base import FirstStage
@@ -94,6 +95,11 @@ def render(stage: FirstStage, settings: Settings) -> None:
         "shared datasets."
     )
     sizes = st.multiselect("Candidates", list(DEFAULT_SIZES), default=[10, 100], key="throughput_sizes")
+    if sizes and max(sizes) > len(stage.passages):
+        st.caption(
+            f"{literal(stage.corpus.name)} has {len(stage.passages)} passages: to make more candidates, they repeat "
+            "(each pair is scored every time, by both paths: neither reads the score cache)."
+        )
     repeats = st.number_input("Rounds", 1, 10, 3, key="throughput_repeats")
     with_indexing = st.checkbox(f"Also time indexing ({INDEX_SAMPLE} documents)", value=False, key="throughput_index")
     if st.button("Run throughput benchmark", key="throughput_run", disabled=not sizes):

@@ -177,6 +177,8 @@ def test_corpus_text_is_never_rendered_as_html():
 def test_throughput_panel_reports_pairs_per_second():
     at = start()
     open_tab(at, "Throughput")
+    repeat = "python has 44 passages: to make more candidates, they repeat"
+    assert any(c.value.startswith(repeat) for c in at.caption), "100 candidates of 44 passages: said"
     at.multiselect(key="throughput_sizes").set_value([10])
     at.number_input(key="throughput_repeats").set_value(1)
     at.checkbox(key="throughput_index").check()
@@ -187,6 +189,7 @@ def test_throughput_panel_reports_pairs_per_second():
         list(table["measure"])
         == ["latency, 10 candidates (ms)"] * 2 + ["pairs/s, 10 candidates"] * 2 + ["indexing docs/s"] * 2
     )
+    assert not any(c.value.startswith(repeat) for c in at.caption), "10 candidates: no repeat"
     assert list(table["implementation"]) == [SEED, f"ranklens {measured_backend_of(DEFAULT_CROSS_ENCODER)}"] * 2 + [
         SEED_INDEX,
         "ranklens index, torch (chunked, no cache)",
