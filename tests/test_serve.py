@@ -70,3 +70,24 @@ assert not load_embedder(DEFAULT_BI_ENCODER).runnable
 """,
         ranklens_home,
     )
+
+
+def test_the_server_skips_streamlits_component_scan_and_there_is_nothing_it_would_find(tmp_path):
+    from streamlit.components.v2.manifest_scanner import scan_component_manifests
+
+    assert scan_component_manifests() == [], "a package with Streamlit components is installed: let serve.py scan"
+    _run(
+        """
+from streamlit.components.v2 import manifest_scanner
+from streamlit.components.v2.component_manager import BidiComponentManager
+
+import serve
+
+
+scans = []
+manifest_scanner.scan_component_manifests = lambda *args, **options: scans.append(1) or []
+BidiComponentManager().discover_and_register_components()
+assert not scans, "the installed packages were scanned"  # raised inside, Streamlit would log it and go on
+""",
+        tmp_path,
+    )
