@@ -24,11 +24,12 @@ from ranklens.lru import Lru
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import Reranker
 from ranklens.retrievers.lexical import BM25Settings, analyze
-from ranklens.score_cache import cache_key, cache_table
+from ranklens.score_cache import cache_file, cache_key, cache_table, unless_unusable
 
 DEFAULT_WORDS = 64
 _WORD = re.compile(r"\S+")
 CACHE_LIMIT = 256
+FILE = "explanations.sqlite"
 FILE_LIMIT = 5_000  # on disk: about 140 bytes a word, 30 KB for a 256-token passage, so some 150 MB
 BOUND = Bound("explanations", FILE_LIMIT)
 _cache: Lru[tuple, Explanation] = Lru(CACHE_LIMIT)  # in front of explanations.sqlite
@@ -141,7 +142,7 @@ def explain(
         tuple(tokens),
     )
     _cache.put_many({key: found})
-    with _connect() as db:
+    with unless_unusable(cache_file(FILE), "explanations"), _connect() as db:
         db.execute(
             "INSERT OR REPLACE INTO explanations (key, explanation, written) VALUES (?, ?, ?)",
             (_disk_key(key), json.dumps(asdict(found)), written_now()),
@@ -152,7 +153,7 @@ def explain(
 
 def _connect():
     return cache_table(
-        "explanations.sqlite",
+        FILE,
         "CREATE TABLE IF NOT EXISTS explanations (key BLOB PRIMARY KEY, explanation TEXT NOT NULL, "
         "written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
         BOUND,
@@ -165,7 +166,8 @@ def _disk_key(key: tuple) -> bytes:
 
 def _stored(key: tuple) -> Explanation | None:
     """The explanation kept on disk under `key` (a damaged one counts as none: it is made again)."""
-    with _connect() as db:
+    row = None
+    with unless_unusable(cache_file(FILE), "explanations"), _connect() as db:
         row = db.execute("SELECT explanation FROM explanations WHERE key = ?", (_disk_key(key),)).fetchone()
     if row is None:
         return None

@@ -13,15 +13,16 @@ import numpy as np
 
 from ranklens.cache_bounds import Bound, written_now
 from ranklens.models.embedder import Embedder
-from ranklens.score_cache import cache_key, cache_table
+from ranklens.score_cache import cache_file, cache_key, cache_table, unless_unusable
 
+FILE = "query_vectors.sqlite"
 FILE_LIMIT = 100_000  # queries: about 150 MB at 384 dimensions, as much as the score file's bound
 BOUND = Bound("vectors", FILE_LIMIT)
 
 
 def _connect():
     return cache_table(
-        "query_vectors.sqlite",
+        FILE,
         "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL, "
         "written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
         BOUND,
@@ -31,14 +32,15 @@ def _connect():
 def query_vector(embedder: Embedder, query: str) -> np.ndarray:
     """The query's unit-length embedding as a (1, dimension) float32 row: from the cache, else embedded and kept."""
     key = cache_key(embedder.fingerprint, query)
-    with _connect() as db:
+    row = None
+    with unless_unusable(cache_file(FILE), "query-vectors"), _connect() as db:
         row = db.execute("SELECT vector FROM vectors WHERE key = ?", (key,)).fetchone()
     if row is not None:
         vector = np.frombuffer(row[0], dtype=np.float32)
         if vector.size == embedder.dimension:
             return vector.reshape(1, -1).copy()
     vector = embedder.encode([query])
-    with _connect() as db:
+    with unless_unusable(cache_file(FILE), "query-vectors"), _connect() as db:
         db.execute(
             "INSERT OR REPLACE INTO vectors (key, vector, written) VALUES (?, ?, ?)",
             (key, vector.astype(np.float32).tobytes(), written_now()),

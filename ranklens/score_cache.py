@@ -3,14 +3,17 @@
 Keyed by the model's fingerprint (which names its weights and backend), the token budget,
 the query and the passage, so any change to one of them scores afresh. Kept in memory (an
 LRU of MEMORY_LIMIT pairs) in front of a SQLite file under $RANKLENS_HOME/cache that the app,
-the CLI, evaluations and the query-set view share. Safe to use from several threads.
+the CLI, evaluations and the query-set view share. Safe to use from several threads. A file
+that cannot be used (damaged, a read-only home) is gone on without, and said once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -49,15 +52,41 @@ def connect_cache(path: Path) -> sqlite3.Connection:
     return db
 
 
+_unusable: set[Path] = set()
+
+
+@contextlib.contextmanager
+def unless_unusable(path: Path, name: str) -> Iterator[None]:
+    """Reads or writes of a cache file, skipped where the file cannot be used (not a database, damaged, a read-only
+    home, locked past the timeout): a cache only saves work, so the work goes on without it. Said once per file and
+    process on stderr, with the command that makes it anew (`name`: its name in ranklens.caches); the file is left
+    as it was."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as err:
+        if path not in _unusable:
+            _unusable.add(path)
+            print(
+                f"warning: the cache file {path} cannot be used ({err}); going on without it. "
+                f"`python -m ranklens cache --clear {name}` makes it anew.",
+                file=sys.stderr,
+            )
+
+
 _tables_made: set[Path] = set()
 _tables_lock = threading.Lock()
+
+
+def cache_file(filename: str) -> Path:
+    """$RANKLENS_HOME/cache/FILENAME."""
+    return data_dir() / "cache" / filename
 
 
 def cache_table(filename: str, schema: str, bound: Bound) -> sqlite3.Connection:
     """A connection to $RANKLENS_HOME/cache/FILENAME, its tables made by `schema` (CREATE TABLE IF NOT EXISTS ...
     statements) and its bounded table prepared the first time this process opens it: for the other caches kept
     beside the scores."""
-    path = data_dir() / "cache" / filename
+    path = cache_file(filename)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = connect_cache(path)
     with _tables_lock:
@@ -93,13 +122,14 @@ class ScoreCache:
         self._memory: Lru[bytes, Score] = Lru(memory_limit)
         self._bound = Bound("scores", file_limit)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
-                    "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
-                )
-                self._bound.prepare(db)
+            with unless_unusable(path, "scores"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with self._connect() as db:
+                    db.execute(
+                        "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
+                        "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
+                    )
+                    self._bound.prepare(db)
 
     def _connect(self) -> sqlite3.Connection:
         assert self.path is not None
@@ -111,7 +141,7 @@ class ScoreCache:
         found = self._memory.get_many(wanted)
         rest = [key for key in wanted if key not in found]
         if rest and self.path is not None:
-            with self._connect() as db:
+            with unless_unusable(self.path, "scores"), self._connect() as db:
                 for key, logit, cut in rows_by_key(db, "SELECT key, logit, truncated FROM scores", rest):
                     found[bytes(key)] = (float(logit), bool(cut))
             self._memory.put_many({key: found[key] for key in rest if key in found})
@@ -122,7 +152,7 @@ class ScoreCache:
         self._memory.put_many(scores)
         if self.path is not None and scores:
             written = written_now()
-            with self._connect() as db:
+            with unless_unusable(self.path, "scores"), self._connect() as db:
                 db.executemany(
                     "INSERT OR REPLACE INTO scores (key, logit, truncated, written) VALUES (?, ?, ?, ?)",
                     [(key, logit, int(cut), written) for key, (logit, cut) in scores.items()],
@@ -139,7 +169,7 @@ _shared_lock = threading.Lock()
 
 def shared_score_cache() -> ScoreCache:
     """The process's cache on $RANKLENS_HOME/cache/ce_scores.sqlite (one object per file)."""
-    path = data_dir() / "cache" / "ce_scores.sqlite"
+    path = cache_file("ce_scores.sqlite")
     with _shared_lock:
         if path not in _shared:
             _shared[path] = ScoreCache(path, file_limit=file_limit_from_env())

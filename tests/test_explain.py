@@ -121,3 +121,15 @@ def test_explain_json_on_every_shared_dataset(name, first_stage):
         {"text", "start", "end", "contribution", "bi_contribution", "query_term", "read"} <= set(t)
         for t in found["tokens"]
     )
+
+
+def test_a_damaged_explanation_file_costs_only_the_explaining(reranker, embedder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    (tmp_path / "cache").mkdir()
+    damaged = tmp_path / "cache" / "explanations.sqlite"
+    damaged.write_bytes(b"not a database " * 100)
+    doc = load_builtin("negation").get("hotel-04")
+    found = explain(reranker, embedder, "a hotel explained beside a damaged file", doc.id, doc.full_text, words=8)
+    assert found.tokens and found.summary
+    assert capsys.readouterr().err.count(f"the cache file {damaged} cannot be used") == 1
+    assert damaged.read_bytes() == b"not a database " * 100

@@ -17,6 +17,7 @@ from ranklens import inference
 from ranklens.models.allowed import MODEL_ROOTS_ENV, check_allowed
 from ranklens.models.loading import ModelError
 from ranklens.projects import ProjectError, project_folder
+from ranklens.query_vectors import query_vector
 from ranklens.score_cache import FILE_LIMIT, FILE_LIMIT_ENV, ScoreCache, file_limit_from_env, score_key
 from ranklens.train import train
 from ranklens.training_data import TrainingData, TrainingError, TrainSettings
@@ -172,3 +173,38 @@ def test_the_score_cache_is_safe_under_threads_and_shared_through_its_file(tmp_p
         != score_key("model|torch", 128, "q", "p")
         != score_key("model|onnx", 192, "q", "p")
     ), "budget and backend are part of the key"
+
+
+DAMAGED = b"not a database " * 100
+
+
+def test_a_damaged_score_file_is_gone_on_without_said_once_and_left_as_it_was(tmp_path, capsys):
+    path = tmp_path / "ce_scores.sqlite"
+    path.write_bytes(DAMAGED)
+    cache = ScoreCache(path)
+    key = score_key("model|torch", 192, "q", "p")
+    assert cache.get_many([key]) == {}
+    cache.put_many({key: (1.5, False)})
+    assert cache.get_many([key]) == {key: (1.5, False)}, "held in memory still"
+    assert ScoreCache(path).get_many([key]) == {}, "a new process finds nothing: nothing could be written"
+    warned = capsys.readouterr().err
+    assert warned.count(f"warning: the cache file {path} cannot be used") == 1
+    assert "python -m ranklens cache --clear scores" in warned
+    assert path.read_bytes() == DAMAGED, "left as it was"
+
+
+def test_a_damaged_query_vector_file_costs_only_the_embedding(embedder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    (tmp_path / "cache").mkdir()
+    damaged = tmp_path / "cache" / "query_vectors.sqlite"
+    damaged.write_bytes(DAMAGED)
+    calls = embedder.calls
+    for _ in range(2):
+        assert query_vector(embedder, "a query beside a damaged file") == pytest.approx(
+            embedder.encode(["a query beside a damaged file"]), abs=1e-6
+        )
+    assert embedder.calls == calls + 4, "embedded each time, as there is no file to keep it in"
+    warned = capsys.readouterr().err
+    assert warned.count(f"warning: the cache file {damaged} cannot be used") == 1
+    assert "cache --clear query-vectors" in warned
+    assert damaged.read_bytes() == DAMAGED
