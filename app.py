@@ -69,5 +69,6 @@ for tab, draw in zip(
     if tab.open:
         with tab:
             draw()
+cache_panel.warn_unusable()  # after the tabs: their work is what finds a damaged cache file
 with st.sidebar:
     share.render_link()  # last: every widget has put its value in the URL by now

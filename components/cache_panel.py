@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.text import literal
 from ranklens import caches
+from ranklens.score_cache import unusable_files
 from ranklens.settings import data_dir
 
 CLEARED = "caches_cleared"  # what the last click cleared, said after the rerun
@@ -31,6 +33,16 @@ def _clear(names: list[str], stale: bool) -> None:
         before = caches.clear(name)
         done.append(f"{name} ({before.entries} entries, {caches.size_text(before.size)})")
     st.session_state[CLEARED] = done
+
+
+def warn_unusable() -> None:
+    """A warning for each cache file this server went on without (damaged, a read-only home): the work goes on,
+    slower, until it is cleared here."""
+    for path, reason in unusable_files().items():
+        st.warning(
+            f"The cache file {literal(str(path))} cannot be used ({literal(reason)}): RankLens goes on without it, "
+            "so what it would save is computed again. Clear it in the Latency tab (Caches on disk) to make it anew."
+        )
 
 
 def render() -> None:

@@ -178,6 +178,8 @@ def clear(name: str) -> CacheSize:
             db.execute("VACUUM")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     _forget_in_memory(name)
+    if name in TABLES:
+        score_cache.forget_unusable(before.path)
     return before
 
 

@@ -52,7 +52,7 @@ def connect_cache(path: Path) -> sqlite3.Connection:
     return db
 
 
-_unusable: set[Path] = set()
+_unusable: dict[Path, str] = {}  # each cache file found unusable in this process, and why
 
 
 @contextlib.contextmanager
@@ -65,12 +65,22 @@ def unless_unusable(path: Path, name: str) -> Iterator[None]:
         yield
     except (OSError, sqlite3.Error) as err:
         if path not in _unusable:
-            _unusable.add(path)
+            _unusable[path] = str(err)
             print(
                 f"warning: the cache file {path} cannot be used ({err}); going on without it. "
                 f"`python -m ranklens cache --clear {name}` makes it anew.",
                 file=sys.stderr,
             )
+
+
+def unusable_files() -> dict[Path, str]:
+    """The cache files this process went on without, and why (for a page to say so)."""
+    return dict(_unusable)
+
+
+def forget_unusable(path: Path) -> None:
+    """After a cache file is cleared (a damaged one removed): use it again, and say so again if it fails."""
+    _unusable.pop(path, None)
 
 
 _tables_made: set[Path] = set()
@@ -121,19 +131,26 @@ class ScoreCache:
         self.file_limit = file_limit
         self._memory: Lru[bytes, Score] = Lru(memory_limit)
         self._bound = Bound("scores", file_limit)
+        self._table_made = False
         if path is not None:
-            with unless_unusable(path, "scores"):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with self._connect() as db:
-                    db.execute(
-                        "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
-                        "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
-                    )
-                    self._bound.prepare(db)
+            with unless_unusable(path, "scores"), self._connect():
+                pass  # the file and its table, made now
 
     def _connect(self) -> sqlite3.Connection:
+        """A connection to the file, its table made at the first one that succeeds: a file that could not be used
+        (damaged) and was cleared since is made anew at the next access."""
         assert self.path is not None
-        return connect_cache(self.path)
+        if self._table_made:
+            return connect_cache(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = connect_cache(self.path)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
+            "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
+        )
+        self._bound.prepare(db)
+        self._table_made = True
+        return db
 
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, Score]:
         """The cached scores among `keys` (missing keys are absent from the result)."""

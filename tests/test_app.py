@@ -10,8 +10,10 @@ import sys
 
 import pytest
 import streamlit as st
+from browser import COMPACT_CAPTION
 from streamlit.testing.v1 import AppTest
 
+from components.text import literal
 from conftest import ROOT, STAND_IN_CE, kept_passages, measured_backend_of, open_tab
 from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models.files import fingerprint
@@ -304,3 +306,30 @@ def test_a_query_whose_scores_are_all_cached_gets_its_finished_page_without_a_re
     at = page()
     assert not at.exception and len(reruns) == 1, "every score cached: the finished page in the first run"
     assert any(re.search(r"\(0 pairs scored, \d+ cached\)", c.value) for c in at.caption)
+
+
+def test_a_damaged_cache_file_is_said_on_the_page_and_clearing_it_ends_that(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    (tmp_path / "cache").mkdir()
+    damaged = tmp_path / "cache" / "ce_scores.sqlite"
+    damaged.write_bytes(b"not a database " * 100)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["ce_backend"] = "torch"  # chosen: no measurement of the backends in this fresh home
+    at.query_params["query"] = "what do pythons eat"
+    at.session_state["results_view"] = "compact"
+    at.run()
+    assert not at.exception
+    assert any(c.value.startswith(COMPACT_CAPTION) for c in at.caption), "the search went on without the score cache"
+    said = [w.value for w in at.warning if "cannot be used" in w.value]
+    assert len(said) == 1 and literal(str(damaged)) in said[0] and "Latency tab" in said[0]
+    open_tab(at, "Latency")
+    at.multiselect(key="caches_to_clear").set_value(["scores"])
+    at.button(key="caches_clear").click().run()
+    assert not any("cannot be used" in w.value for w in at.warning), "cleared: said no more"
+    assert not damaged.exists(), "the damaged file was removed"
+    open_tab(at, "Search")
+    search(at, "how long do pythons live")
+    assert not at.exception
+    assert not any("cannot be used" in w.value for w in at.warning), "the next search made the file anew"
+    with contextlib.closing(sqlite3.connect(damaged)) as db:
+        assert db.execute("SELECT COUNT(*) FROM scores").fetchone()[0] > 0, "and kept its scores there"
