@@ -153,7 +153,7 @@ def explain(
 
 def _connect():
     return cache_table(
-        FILE,
+        cache_file(FILE),
         "CREATE TABLE IF NOT EXISTS explanations (key BLOB PRIMARY KEY, explanation TEXT NOT NULL, "
         "written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
         BOUND,

@@ -107,7 +107,7 @@ BOUND = Bound("passages", FILE_LIMIT, on_trim=_forget_filled)
 
 
 def _connect():
-    return cache_table(FILE, SCHEMA, BOUND)
+    return cache_table(cache_file(FILE), SCHEMA, BOUND)
 
 
 # The file only saves tokenizing again: where it cannot be read or written (a read-only home, a locked or damaged

@@ -22,7 +22,7 @@ BOUND = Bound("vectors", FILE_LIMIT)
 
 def _connect():
     return cache_table(
-        FILE,
+        cache_file(FILE),
         "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL, "
         "written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
         BOUND,

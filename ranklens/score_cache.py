@@ -28,6 +28,10 @@ MEMORY_LIMIT = 200_000
 FILE_LIMIT = 2_000_000
 FILE_LIMIT_ENV = "RANKLENS_SCORE_CACHE_PAIRS"
 Score = tuple[float, bool]  # (raw logit, whether the model's window cut the pair short)
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
+    "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
+)
 
 
 def cache_key(*parts: str) -> bytes:
@@ -92,11 +96,10 @@ def cache_file(filename: str) -> Path:
     return data_dir() / "cache" / filename
 
 
-def cache_table(filename: str, schema: str, bound: Bound) -> sqlite3.Connection:
-    """A connection to $RANKLENS_HOME/cache/FILENAME, its tables made by `schema` (CREATE TABLE IF NOT EXISTS ...
-    statements) and its bounded table prepared the first time this process opens it: for the other caches kept
-    beside the scores."""
-    path = cache_file(filename)
+def cache_table(path: Path, schema: str, bound: Bound) -> sqlite3.Connection:
+    """A connection to the cache file `path`, its tables made by `schema` (CREATE TABLE IF NOT EXISTS ...
+    statements) and its bounded table prepared at the first connection of this process that succeeds: a file that
+    could not be used (damaged) and was cleared since is made anew at the next one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = connect_cache(path)
     with _tables_lock:
@@ -131,26 +134,13 @@ class ScoreCache:
         self.file_limit = file_limit
         self._memory: Lru[bytes, Score] = Lru(memory_limit)
         self._bound = Bound("scores", file_limit)
-        self._table_made = False
         if path is not None:
             with unless_unusable(path, "scores"), self._connect():
                 pass  # the file and its table, made now
 
     def _connect(self) -> sqlite3.Connection:
-        """A connection to the file, its table made at the first one that succeeds: a file that could not be used
-        (damaged) and was cleared since is made anew at the next access."""
         assert self.path is not None
-        if self._table_made:
-            return connect_cache(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = connect_cache(self.path)
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
-            "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
-        )
-        self._bound.prepare(db)
-        self._table_made = True
-        return db
+        return cache_table(self.path, SCHEMA, self._bound)
 
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, Score]:
         """The cached scores among `keys` (missing keys are absent from the result)."""
