@@ -19,7 +19,9 @@ on the built-in `python` corpus, once per start:
 Each relaunch is timed twice, with two browsers:
 
 - browser open: one Chromium with a profile of its own (under the temporary RANKLENS_HOME), started before the first
-  server and kept open, as a user's browser is while they restart the app: it holds Streamlit's page in its cache;
+  server and kept open, as a user's browser is while they restart the app: it holds Streamlit's page in its cache.
+  Every server of a run listens on the same port, as `make run`'s does (8501): the cache is kept per origin, and
+  before 2026-12-03 each server had a port of its own, so this browser fetched and compiled the page anew each time;
 - fresh browser: Chromium launched once the server answers, with an empty cache, inside the time measured (how this
   bench measured until 2026-12-02).
 
@@ -48,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import COMPACT_CAPTION, launch, serving_app
+from browser import COMPACT_CAPTION, free_port, launch, serving_app
 
 from ranklens.backends.calibration import cached_choice
 from ranklens.backends.cpu import cpu_cores, cpu_name
@@ -84,14 +86,14 @@ def session(browser, url: str, query: str, since: float, backend: str) -> tuple[
 
 
 def start(
-    home: str, query: str, backend: str, playwright, kept_open=None
+    home: str, port: int, query: str, backend: str, playwright, kept_open=None
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """From launching the server to first results and to the finished page, in `kept_open` (a browser already open)
     or else in a Chromium launched once the server answers; then the same for a second page on the running server,
     from opening it."""
     env = {**os.environ, "RANKLENS_HOME": home}
     launched = time.time()  # the page's clock (Date.now()) is the same wall clock
-    with serving_app(Path(home) / "server.log", env) as url:
+    with serving_app(Path(home) / "server.log", env, port=port) as url:
         browser = kept_open or launch(playwright)
         first = session(browser, url, query, launched, backend)
         again = session(browser, url, query, time.time(), backend)
@@ -122,12 +124,13 @@ def main() -> None:
     times: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ranklens-app-startup-") as home, sync_playwright() as playwright:
         browser = launch(playwright, Path(home) / "chromium-profile")
-        cold, _ = start(home, QUERY, args.backend, playwright, browser)
+        port = free_port()
+        cold, _ = start(home, port, QUERY, args.backend, playwright, browser)
         times["cold (empty RANKLENS_HOME)"] = [cold]
         for run in range(args.runs):
             for kind, reused in (("browser open", browser), ("fresh browser", None)):
-                new, _ = start(home, f"{QUERY} {run + 1} {kind}", args.backend, playwright, reused)
-                repeated, reopened = start(home, QUERY, args.backend, playwright, reused)
+                new, _ = start(home, port, f"{QUERY} {run + 1} {kind}", args.backend, playwright, reused)
+                repeated, reopened = start(home, port, QUERY, args.backend, playwright, reused)
                 times.setdefault(f"relaunch, new query, {kind}", []).append(new)
                 times.setdefault(f"relaunch, repeated query, {kind}", []).append(repeated)
                 times.setdefault(f"new session, running server, {kind}", []).append(reopened)

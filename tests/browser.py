@@ -39,9 +39,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()):
-    """`streamlit run serve.py` on a free port until the block ends, with extra command-line options; yields its URL."""
-    port = free_port()
+def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = (), port: int | None = None):
+    """`streamlit run serve.py` on `port` (else a free one) until the block ends, with extra command-line options;
+    yields its URL."""
+    port = port or free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
             [
