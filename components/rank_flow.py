@@ -23,8 +23,8 @@ def render(result: SearchResult, top_k: int, height: int = 300) -> None:
     frame = rank_flow_data(result, top_k)
     if frame.empty:
         return
-    chart = rank_flow(frame, top_k, max(200, height - 70))
-    st.altair_chart(chart, width="stretch", on_select=_picked, selection_mode=PICK, key=KEY)
+    spec = rank_flow(top_k, max(200, height - 70))
+    st.vega_lite_chart(frame, spec, width="stretch", on_select=_picked, selection_mode=PICK, key=KEY)
     st.caption(
         f"Each line is a document of some ranker's top-{top_k}: green moved up when reranked, red down, blue "
         f"came from below the first stage's top-{top_k} (drawn at {top_k + 1}). Click a point to explain it."

@@ -87,11 +87,12 @@ def comparison_csv(results: Mapping[str, SearchResult], top_k: int) -> str:
     return csv_text(rows, list(rows[0]) if rows else ["query_id", "doc_id"])
 
 
-def svg_image(chart, alt_text: str) -> str:
-    """A chart as an <img> of its SVG in a data URL: drawn now, without a script, and unable to run one."""
+def svg_image(spec: dict, alt_text: str) -> str:
+    """A chart's Vega-Lite specification as an <img> of its SVG in a data URL: drawn now, without a script, and
+    unable to run one."""
     import vl_convert  # a renderer of its own, needed only when a report is written
 
-    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    svg = vl_convert.vegalite_to_svg(spec)
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f'<img class="chart" alt="{html.escape(alt_text)}" src="data:image/svg+xml;base64,{data}">'
 
@@ -119,7 +120,9 @@ def _metrics(report: ReportInput) -> str:
     parts.append(_frame(evaluation.table()))
     if len(qrels) >= 2:
         choice = cross_validated_alpha(evaluation)
-        parts.append(svg_image(charts.alpha_sweep(evaluation.sweep(), choice).properties(width=640), "alpha sweep"))
+        parts.append(
+            svg_image(charts.alpha_sweep(evaluation.sweep(), choice).properties(width=640).to_dict(), "alpha sweep")
+        )
         parts.append(
             f"<p>Best alpha on these queries {choice.in_sample_alpha:.2f} (nDCG@10 {choice.in_sample:.4f}, "
             f"optimistic); cross-validated over {choice.folds} folds {choice.cross_validated_alpha:.2f} "
@@ -162,7 +165,10 @@ def _query_section(result: SearchResult, top_k: int) -> str:
     first, reranked = [c.doc_id for c in result.ranking("bi")], [c.doc_id for c in result.ranking("ce")]
     measured = agreement(first, reranked, top_k)
     t = result.timings
-    flow = charts.rank_flow(charts.rank_flow_data(result, top_k), top_k, 300).properties(width=360)
+    flow = charts.rank_flow(top_k, 300) | {
+        "width": 360,
+        "data": {"values": charts.rank_flow_data(result, top_k).to_dict("records")},
+    }
     return (
         f"<h2>Query: {_e(result.query)}</h2><div class=side><table><tr>"
         + "".join(f"<th>{_e(h)}</th>" for h in headers)
