@@ -24,7 +24,7 @@ from pathlib import Path
 from ranklens import score_cache
 from ranklens.backends.exports import made_for_other_libraries
 from ranklens.retrievers.milvus import checkpointed_collections, drop_collections, lite_file
-from ranklens.score_cache import connect_cache
+from ranklens.score_cache import CACHE_FILES, connect_cache
 from ranklens.settings import data_dir
 
 
@@ -40,13 +40,13 @@ class Kept:
 
 TABLES = {
     "scores": Kept(
-        "ce_scores.sqlite", "cross-encoder scores by model, backend, budget, query and passage", ("scores",)
+        CACHE_FILES["scores"], "cross-encoder scores by model, backend, budget, query and passage", ("scores",)
     ),
     "passage-tokens": Kept(
-        "passage_tokens.sqlite", "passages' token ids for the cross-encoder", ("passages", "filled")
+        CACHE_FILES["passage-tokens"], "passages' token ids for the cross-encoder", ("passages", "filled")
     ),
-    "query-vectors": Kept("query_vectors.sqlite", "query embeddings", ("vectors",)),
-    "explanations": Kept("explanations.sqlite", '"Why it moved" explanations', ("explanations",)),
+    "query-vectors": Kept(CACHE_FILES["query-vectors"], "query embeddings", ("vectors",)),
+    "explanations": Kept(CACHE_FILES["explanations"], '"Why it moved" explanations', ("explanations",)),
 }
 OPENVINO_BLOBS = "openvino-blobs"  # OpenVINO's compiled models, kept inside exports/
 FOLDERS = {

@@ -24,12 +24,13 @@ from ranklens.lru import Lru
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import Reranker
 from ranklens.retrievers.lexical import BM25Settings, analyze
-from ranklens.score_cache import cache_file, cache_key, cache_table, unless_unusable
+from ranklens.score_cache import CACHE_FILES, cache_file, cache_key, cache_table, unless_unusable
 
 DEFAULT_WORDS = 64
 _WORD = re.compile(r"\S+")
 CACHE_LIMIT = 256
-FILE = "explanations.sqlite"
+NAME = "explanations"
+FILE = CACHE_FILES[NAME]
 FILE_LIMIT = 5_000  # on disk: about 140 bytes a word, 30 KB for a 256-token passage, so some 150 MB
 BOUND = Bound("explanations", FILE_LIMIT)
 _cache: Lru[tuple, Explanation] = Lru(CACHE_LIMIT)  # in front of explanations.sqlite
@@ -142,7 +143,7 @@ def explain(
         tuple(tokens),
     )
     _cache.put_many({key: found})
-    with unless_unusable(cache_file(FILE), "explanations"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         db.execute(
             "INSERT OR REPLACE INTO explanations (key, explanation, written) VALUES (?, ?, ?)",
             (_disk_key(key), json.dumps(asdict(found)), written_now()),
@@ -167,7 +168,7 @@ def _disk_key(key: tuple) -> bytes:
 def _stored(key: tuple) -> Explanation | None:
     """The explanation kept on disk under `key` (a damaged one counts as none: it is made again)."""
     row = None
-    with unless_unusable(cache_file(FILE), "explanations"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         row = db.execute("SELECT explanation FROM explanations WHERE key = ?", (_disk_key(key),)).fetchone()
     if row is None:
         return None

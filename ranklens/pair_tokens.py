@@ -22,7 +22,15 @@ from ranklens.cache_bounds import Bound, written_now
 from ranklens.lru import Lru
 from ranklens.passages import PassageTable
 from ranklens.progress import OnProgress
-from ranklens.score_cache import cache_file, cache_key, cache_table, key_chunks, rows_by_key, unless_unusable
+from ranklens.score_cache import (
+    CACHE_FILES,
+    cache_file,
+    cache_key,
+    cache_table,
+    key_chunks,
+    rows_by_key,
+    unless_unusable,
+)
 
 MEMORY_LIMIT = 50_000  # passages kept in memory per tokenizer (about 1 KB each at 256 tokens)
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
@@ -86,7 +94,8 @@ def cut_lengths(first: int, second: int, room: int) -> tuple[int, int]:
     return (kept_short, kept_long) if first <= second else (kept_long, kept_short)
 
 
-FILE = "passage_tokens.sqlite"
+NAME = "passage-tokens"
+FILE = CACHE_FILES[NAME]
 FILL_BATCH = 2048  # passages per step when an index's passages are tokenized
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (key BLOB PRIMARY KEY, ids BLOB NOT NULL, written INTEGER NOT NULL DEFAULT 0)
@@ -114,7 +123,7 @@ def _connect():
 # file), the passages are tokenized and the reranking goes on (said once, by ranklens.score_cache.unless_unusable).
 def _read(keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
     found: dict[bytes, np.ndarray] = {}
-    with unless_unusable(cache_file(FILE), "passage-tokens"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         for key, ids in rows_by_key(db, "SELECT key, ids FROM passages", keys):
             if len(ids) % 4 == 0:
                 found[bytes(key)] = np.frombuffer(ids, dtype=np.int32)
@@ -122,7 +131,7 @@ def _read(keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
 
 
 def _write(ids: dict[bytes, np.ndarray]) -> None:
-    with unless_unusable(cache_file(FILE), "passage-tokens"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         written = written_now()
         db.executemany(
             "INSERT OR REPLACE INTO passages (key, ids, written) VALUES (?, ?, ?)",
@@ -134,7 +143,7 @@ def _write(ids: dict[bytes, np.ndarray]) -> None:
 def _touch(keys: Sequence[bytes]) -> None:
     """Count these passages as written now, so that the bound trims other passages before them."""
     written = written_now()
-    with unless_unusable(cache_file(FILE), "passage-tokens"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         for clause, chunk in key_chunks(keys):
             db.execute(f"UPDATE passages SET written = ? WHERE {clause}", [written, *chunk])
 
@@ -142,7 +151,7 @@ def _touch(keys: Sequence[bytes]) -> None:
 def is_filled(model: str, passages: str) -> bool:
     """Whether the passages named `passages` were all tokenized for the model named `model` (ranklens.index_tokens:
     a model's fingerprint and an index's key); a record that is wrong costs only tokenizing at the first reranking."""
-    with unless_unusable(cache_file(FILE), "passage-tokens"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         found = db.execute("SELECT 1 FROM filled WHERE model = ? AND passages = ?", (model, passages)).fetchone()
         return found is not None
     return False
@@ -150,7 +159,7 @@ def is_filled(model: str, passages: str) -> bool:
 
 def mark_filled(model: str, passages: str) -> None:
     """Record that the passages named `passages` are all tokenized for the model named `model`."""
-    with unless_unusable(cache_file(FILE), "passage-tokens"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         db.execute("INSERT OR IGNORE INTO filled VALUES (?, ?)", (model, passages))
 
 

@@ -13,9 +13,10 @@ import numpy as np
 
 from ranklens.cache_bounds import Bound, written_now
 from ranklens.models.embedder import Embedder
-from ranklens.score_cache import cache_file, cache_key, cache_table, unless_unusable
+from ranklens.score_cache import CACHE_FILES, cache_file, cache_key, cache_table, unless_unusable
 
-FILE = "query_vectors.sqlite"
+NAME = "query-vectors"
+FILE = CACHE_FILES[NAME]
 FILE_LIMIT = 100_000  # queries: about 150 MB at 384 dimensions, as much as the score file's bound
 BOUND = Bound("vectors", FILE_LIMIT)
 
@@ -33,14 +34,14 @@ def query_vector(embedder: Embedder, query: str) -> np.ndarray:
     """The query's unit-length embedding as a (1, dimension) float32 row: from the cache, else embedded and kept."""
     key = cache_key(embedder.fingerprint, query)
     row = None
-    with unless_unusable(cache_file(FILE), "query-vectors"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         row = db.execute("SELECT vector FROM vectors WHERE key = ?", (key,)).fetchone()
     if row is not None:
         vector = np.frombuffer(row[0], dtype=np.float32)
         if vector.size == embedder.dimension:
             return vector.reshape(1, -1).copy()
     vector = embedder.encode([query])
-    with unless_unusable(cache_file(FILE), "query-vectors"), _connect() as db:
+    with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         db.execute(
             "INSERT OR REPLACE INTO vectors (key, vector, written) VALUES (?, ?, ?)",
             (key, vector.astype(np.float32).tobytes(), written_now()),

@@ -28,6 +28,14 @@ MEMORY_LIMIT = 200_000
 FILE_LIMIT = 2_000_000
 FILE_LIMIT_ENV = "RANKLENS_SCORE_CACHE_PAIRS"
 Score = tuple[float, bool]  # (raw logit, whether the model's window cut the pair short)
+# Each SQLite cache by its name in `ranklens cache` and the app's cache panel, and its file under $RANKLENS_HOME/cache
+CACHE_FILES = {
+    "scores": "ce_scores.sqlite",
+    "passage-tokens": "passage_tokens.sqlite",
+    "query-vectors": "query_vectors.sqlite",
+    "explanations": "explanations.sqlite",
+}
+NAME = "scores"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS scores (key BLOB PRIMARY KEY, logit REAL NOT NULL, "
     "truncated INTEGER NOT NULL, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
@@ -135,7 +143,7 @@ class ScoreCache:
         self._memory: Lru[bytes, Score] = Lru(memory_limit)
         self._bound = Bound("scores", file_limit)
         if path is not None:
-            with unless_unusable(path, "scores"), self._connect():
+            with unless_unusable(path, NAME), self._connect():
                 pass  # the file and its table, made now
 
     def _connect(self) -> sqlite3.Connection:
@@ -148,7 +156,7 @@ class ScoreCache:
         found = self._memory.get_many(wanted)
         rest = [key for key in wanted if key not in found]
         if rest and self.path is not None:
-            with unless_unusable(self.path, "scores"), self._connect() as db:
+            with unless_unusable(self.path, NAME), self._connect() as db:
                 for key, logit, cut in rows_by_key(db, "SELECT key, logit, truncated FROM scores", rest):
                     found[bytes(key)] = (float(logit), bool(cut))
             self._memory.put_many({key: found[key] for key in rest if key in found})
@@ -159,7 +167,7 @@ class ScoreCache:
         self._memory.put_many(scores)
         if self.path is not None and scores:
             written = written_now()
-            with unless_unusable(self.path, "scores"), self._connect() as db:
+            with unless_unusable(self.path, NAME), self._connect() as db:
                 db.executemany(
                     "INSERT OR REPLACE INTO scores (key, logit, truncated, written) VALUES (?, ?, ?, ?)",
                     [(key, logit, int(cut), written) for key, (logit, cut) in scores.items()],
@@ -176,7 +184,7 @@ _shared_lock = threading.Lock()
 
 def shared_score_cache() -> ScoreCache:
     """The process's cache on $RANKLENS_HOME/cache/ce_scores.sqlite (one object per file)."""
-    path = cache_file("ce_scores.sqlite")
+    path = cache_file(CACHE_FILES[NAME])
     with _shared_lock:
         if path not in _shared:
             _shared[path] = ScoreCache(path, file_limit=file_limit_from_env())
