@@ -4,13 +4,13 @@ the text and as heat strips, and one line saying why the document moved. Corpus 
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from components import grading
 from components.compact_view import EXPLAIN_DOC
 from components.text import literal, shorten
+from ranklens.charts import heat_strip
 from ranklens.corpus import Document
 from ranklens.explain import DEFAULT_WORDS, Explanation, Token, explain
 from ranklens.models.embedder import Embedder
@@ -43,7 +43,7 @@ def highlighted(explanation: Explanation) -> str:
     return " ".join(_word(token, largest) for token in explanation.tokens)
 
 
-def strip(explanation: Explanation, field: str) -> alt.Chart:
+def strip(explanation: Explanation, field: str) -> None:
     """A heat strip: one cell per measured word, coloured by its contribution."""
     frame = pd.DataFrame(
         [
@@ -53,20 +53,7 @@ def strip(explanation: Explanation, field: str) -> alt.Chart:
         ]
     )
     largest = float(frame["contribution"].abs().max()) if len(frame) else 1.0
-    return (
-        alt.Chart(frame)
-        .mark_rect()
-        .encode(
-            x=alt.X("position:O", axis=None),
-            color=alt.Color(
-                "contribution:Q",
-                scale=alt.Scale(domain=[-largest, 0, largest], range=["#c62828", "#f5f5f5", "#2e7d32"]),
-                legend=None,
-            ),
-            tooltip=["word:N", alt.Tooltip("contribution:Q", format="+.3f")],
-        )
-        .properties(height=40)
-    )
+    st.vega_lite_chart(frame, heat_strip(largest or 1.0), width="stretch")
 
 
 def _choose(result: SearchResult, top_k: int) -> str:
@@ -131,4 +118,4 @@ def render(
         ("bi_contribution", "Bi-encoder: cosine change without each word"),
     ):
         st.caption(title)
-        st.altair_chart(strip(explanation, field), width="stretch")
+        strip(explanation, field)

@@ -93,7 +93,8 @@ def rank_flow(top_k: int, height: int = 300) -> dict:
 
     Written as the specification itself rather than built with altair: altair checks every channel against the
     Vega-Lite schema each time a chart is made, which cost every rerun of the Search tab (an alpha move included)
-    about 45 ms here for a chart whose shape never changes, against 5 ms now (bench/rank_flow_chart.py)."""
+    about 55 ms here for this chart and the two heat strips, whose shapes never change, against 6 ms now
+    (bench/search_charts.py)."""
     points = {**_flow_layer({"type": "circle", "size": 120}, top_k), "name": "points"}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
@@ -102,6 +103,29 @@ def rank_flow(top_k: int, height: int = 300) -> dict:
         "params": [
             {"name": PICK, "select": {"type": "point", "fields": ["doc_id"], "on": "click"}, "views": ["points"]}
         ],
+    }
+
+
+def heat_strip(largest: float, height: int = 40) -> dict:
+    """One cell per word at its `position`, coloured by its `contribution` from red (-largest) through grey to green
+    (+largest), the `word` on hover: a Vega-Lite specification, its data apart (a plain one, as rank_flow)."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "height": height,
+        "mark": {"type": "rect"},
+        "encoding": {
+            "x": {"field": "position", "type": "ordinal", "axis": None},
+            "color": {
+                "field": "contribution",
+                "type": "quantitative",
+                "scale": {"domain": [-largest, 0, largest], "range": ["#c62828", "#f5f5f5", "#2e7d32"]},
+                "legend": None,
+            },
+            "tooltip": [
+                {"field": "word", "type": "nominal"},
+                {"field": "contribution", "type": "quantitative", "format": "+.3f"},
+            ],
+        },
     }
 
 

@@ -1,5 +1,6 @@
-"""The rank-flow chart is written as a plain Vega-Lite specification (no altair checks it as it is drawn): it must
-stay one that Vega-Lite's schema accepts, with the point selection the app reads clicks from."""
+"""The rank-flow chart and the heat strips are plain Vega-Lite specifications (no altair checks them as they are
+drawn): they must stay ones that Vega-Lite's schema accepts, the rank flow with the point selection the app reads
+clicks from."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import altair as alt
 import pytest
 from jsonschema import ValidationError
 
-from ranklens.charts import FLOW_STAGES, PICK, rank_flow
+from ranklens.charts import FLOW_STAGES, PICK, heat_strip, rank_flow
 
 ROWS = [
     {"doc_id": d, "title": f"title {d}", "stage": s, "rank": r, "drawn at": min(r, 4), "score": 0.5, "movement": m}
@@ -31,3 +32,10 @@ def test_a_broken_specification_is_caught_by_that_check():
     spec["layer"][0]["encoding"]["y"]["type"] = "rank"  # not a Vega-Lite type
     with pytest.raises(ValidationError, match="'rank' is not one of"):
         alt.LayerChart.from_dict(spec)
+
+
+def test_the_heat_strip_is_valid_vega_lite_with_a_scale_centred_on_zero():
+    rows = [{"position": i, "word": w, "contribution": c} for i, (w, c) in enumerate([("a", 0.2), ("b", -0.4)])]
+    spec = heat_strip(0.4) | {"data": {"values": rows}}
+    alt.Chart.from_dict(spec)
+    assert spec["encoding"]["color"]["scale"]["domain"] == [-0.4, 0, 0.4]

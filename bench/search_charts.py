@@ -1,13 +1,14 @@
-"""What the rank-flow chart costs each run of the Search tab: drawn from its plain Vega-Lite specification
-(ranklens.charts.rank_flow, as the app does) against the same chart built with altair (as the app did until
-2026-12-03, kept here as the baseline).
+"""What the Search tab's charts cost each of its runs: the rank flow and the two heat strips of "Why it moved", drawn
+from their plain Vega-Lite specifications (ranklens.charts.rank_flow and heat_strip, as the app does) against the
+same charts built with altair (as the app did until 2026-12-03, kept here as the baseline).
 
-    python bench/rank_flow_chart.py [--runs 30]
+    python bench/search_charts.py [--runs 30]
 
-Each is drawn by a Streamlit script run (streamlit.testing's AppTest, in this process) with the chart alone on the
-page: the rows of a top-10 of the built-in `python` corpus (its documents' titles, ranks that move), once to warm
-up and then --runs times, the two kinds in turn. Prints the median time of a run of each and their ratio. Every
-rerun of the Search tab draws this chart: a new query, an alpha move, a grade clicked in the cards.
+Each kind is drawn by a Streamlit script run (streamlit.testing's AppTest, in this process) with the three charts
+alone on the page: the rows of a top-10 of the built-in `python` corpus (its documents' titles, ranks that move)
+and a strip of the first (up to 64) words of its first document, once to warm up and then --runs times, the two kinds in turn.
+Prints the median time of a run of each and their ratio. Every rerun of the Search tab draws these charts: a new
+query, an alpha move, a grade clicked in the cards.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,19 +52,28 @@ def flow_rows(top_k: int = TOP_K) -> list[dict]:
     return rows
 
 
-def draw_spec(rows: list[dict], top_k: int) -> None:
+def strip_rows() -> list[dict]:
+    """A heat strip's rows: the first (up to 64) words of the corpus's first document, contributions of either sign."""
+    words = next(iter(load_builtin("python").documents)).text.split()[:64]
+    return [{"position": i, "word": w, "contribution": ((i * 7) % 11 - 5) / 10} for i, w in enumerate(words)]
+
+
+def draw_spec(rows: list[dict], top_k: int, strip: list[dict]) -> None:
     import pandas as pd
     import streamlit as st
 
-    from ranklens.charts import PICK, rank_flow
+    from ranklens.charts import PICK, heat_strip, rank_flow
 
     spec = rank_flow(top_k, 230)
     st.vega_lite_chart(
         pd.DataFrame(rows), spec, width="stretch", on_select="rerun", selection_mode=PICK, key="rank_flow"
     )
+    for _ in range(2):  # the cross-encoder's and the bi-encoder's
+        frame = pd.DataFrame(strip)
+        st.vega_lite_chart(frame, heat_strip(float(frame["contribution"].abs().max())), width="stretch")
 
 
-def draw_altair(rows: list[dict], top_k: int) -> None:
+def draw_altair(rows: list[dict], top_k: int, strip: list[dict]) -> None:
     import altair as alt
     import pandas as pd
     import streamlit as st
@@ -92,16 +101,34 @@ def draw_altair(rows: list[dict], top_k: int) -> None:
     )
     chart = (base.mark_line(strokeWidth=3) + base.mark_circle(size=120).add_params(pick)).properties(height=230)
     st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode=PICK, key="rank_flow")
+    for _ in range(2):
+        frame = pd.DataFrame(strip)
+        largest = float(frame["contribution"].abs().max())
+        heat = (
+            alt.Chart(frame)
+            .mark_rect()
+            .encode(
+                x=alt.X("position:O", axis=None),
+                color=alt.Color(
+                    "contribution:Q",
+                    scale=alt.Scale(domain=[-largest, 0, largest], range=["#c62828", "#f5f5f5", "#2e7d32"]),
+                    legend=None,
+                ),
+                tooltip=["word:N", alt.Tooltip("contribution:Q", format="+.3f")],
+            )
+            .properties(height=40)
+        )
+        st.altair_chart(heat, width="stretch")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    rows = flow_rows()
+    rows, strip = flow_rows(), strip_rows()
     apps = {
-        "altair (the app until 2026-12-03)": AppTest.from_function(draw_altair, args=(rows, TOP_K)),
-        "plain specification (ranklens.charts)": AppTest.from_function(draw_spec, args=(rows, TOP_K)),
+        "altair (the app until 2026-12-03)": AppTest.from_function(draw_altair, args=(rows, TOP_K, strip)),
+        "plain specifications (ranklens.charts)": AppTest.from_function(draw_spec, args=(rows, TOP_K, strip)),
     }
     times: dict[str, list[float]] = {name: [] for name in apps}
     for app in apps.values():
@@ -114,7 +141,8 @@ def main() -> None:
             times[name].append(time.perf_counter() - started)
     baseline = statistics.median(next(iter(times.values())))
     print(
-        f"Rank-flow chart, a Streamlit script run drawing it alone ({len(pd.DataFrame(rows))} rows, top-{TOP_K}), "
+        f"The Search tab's charts, a Streamlit script run drawing them alone (rank flow of {len(rows)} rows, top-{TOP_K}; "
+        f"two heat strips of {len(strip)} words), "
         f"{cpu_name()} ({cpu_cores()} cores); medians of {args.runs} runs, taken in turn"
     )
     print(f"{'chart':<40} {'ms per run':>11} {'vs altair':>10}")
