@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +11,8 @@ STAGES = ["model load", "query embed", "first stage", "cross-encoder"]  # model 
 
 
 def render() -> None:
+    import altair as alt  # imported when drawn: it takes 0.2 s, and a relaunched app's first page does without it
+
     log = st.session_state.get(LATENCY_LOG, [])
     if not log:
         st.info("Run a query to see where its time goes.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -61,6 +60,8 @@ def _run(stage: FirstStage, settings: Settings, sizes: list[int], repeats: int, 
 
 def _show() -> None:
     """The last run's table and latency chart."""
+    import altair as alt  # imported when drawn: it takes 0.2 s, and a relaunched app's first page does without it
+
     model, rows = st.session_state[THROUGHPUT]
     frame = pd.DataFrame(rows)
     st.caption(f"Cross-encoder: {model}. 'vs seed' above 1 is better: faster, or more pairs per second.")

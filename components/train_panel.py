@@ -3,7 +3,6 @@ tuned. The run is the process's one training job (ranklens.training_jobs), so a 
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -32,6 +31,8 @@ def _progress(job: TrainingJob) -> None:
     if progress.history:
         history = pd.DataFrame(progress.history)
         st.dataframe(history, hide_index=True, width="stretch")
+        import altair as alt  # imported when drawn: it takes 0.2 s, and a relaunched app's first page does without it
+
         epochs = alt.X("epoch:O", title="epoch (0 = base model)")
         chart = (
             alt.Chart(history)

@@ -3,12 +3,16 @@ specification), and the alpha sweep with its in-sample and cross-validated picks
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ranklens.alpha import AlphaChoice
 from ranklens.results import SearchResult
 from ranklens.textclean import one_line
+
+if TYPE_CHECKING:
+    import altair as alt
 
 FLOW_STAGES = ["first stage", "reranked", "hybrid"]
 MOVEMENT_COLOURS = {"up": "#2e7d32", "down": "#c62828", "new": "#1565c0", "same": "#9e9e9e"}
@@ -131,6 +135,8 @@ def heat_strip(largest: float, height: int = 40) -> dict:
 
 def alpha_sweep(sweep: pd.DataFrame, choice: AlphaChoice) -> alt.LayerChart:
     """The hybrid's metrics against alpha, with the in-sample best and the cross-validated alpha marked."""
+    import altair as alt  # imported when drawn: it takes 0.2 s, and the Search tab's charts do without it
+
     long_form = sweep.melt(id_vars="alpha", var_name="metric", value_name="value")
     lines = (
         alt.Chart(long_form)
