@@ -1,6 +1,6 @@
 """The app's server, as `make run` starts it: `streamlit run serve.py` serves app.py (which `streamlit run app.py`
 also serves), and while the browser is still loading Streamlit's own page it imports the page's modules, so the
-first script run finds them (about a second of imports on a 2-core machine).
+first script run finds them (0.6–0.8 s of imports on a 2-core machine).
 
 It loads no model: the page loads the ones its query needs. Making the default models ready here as well (the query
 encoder and the cross-encoder's export, about 0.75 s on a 2-core Zen 4) ran beside Chromium's page load and the
@@ -29,7 +29,8 @@ FIRST_RESULTS_NEED = (
 
 
 def import_page_modules() -> None:
-    """Every panel's module (and with them pandas, altair and the engine), then FIRST_RESULTS_NEED."""
+    """Every panel's module (and with them pandas and the engine; altair is imported where its charts are drawn), then
+    FIRST_RESULTS_NEED."""
     for module in pkgutil.iter_modules(components.__path__):
         importlib.import_module(f"components.{module.name}")
     for name in FIRST_RESULTS_NEED:
