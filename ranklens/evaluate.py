@@ -1,9 +1,10 @@
 """Evaluate: how good are the bi-encoder, reranked and hybrid rankings against relevance judgements.
 
-Metrics come from ranx. Its `ndcg` uses linear gain (the grade itself), as trec_eval's
-`ndcg_cut` does; `mrr@10` is trec_eval's `recip_rank` on the top 10; recall and MAP are
-trec_eval's. Unjudged documents count as non-relevant, and only queries with at least one
-relevant (grade > 0) judgement are evaluated, as trec_eval would report them.
+Metrics are trec_eval's own (pytrec_eval): nDCG is `ndcg_cut`, with linear gain (the grade
+itself); `mrr@10` is `recip_rank` on the top 10; recall, precision and MAP are trec_eval's.
+Unjudged documents count as non-relevant, and only queries with at least one relevant
+(grade > 0) judgement are evaluated, as trec_eval would report them; a query the ranking has
+no result for scores 0. The tests hold these figures to ranx's.
 
 Rankings are collected once per query (`collect`), keeping every candidate's bi-encoder
 and cross-encoder scores, so the hybrid at any alpha, and a whole alpha sweep, is
@@ -12,7 +13,6 @@ arithmetic on numbers already there: no model runs after `collect`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -54,7 +54,7 @@ def strictly_decreasing(ranked: Iterable[tuple[str, float]]) -> dict[str, float]
 
 
 def ranked_run(result: SearchResult, ranker: str) -> dict[str, float]:
-    """A ranker's scores for one query, in a form ranx and trec_eval order as we do."""
+    """A ranker's scores for one query, in a form trec_eval (and ranx) order as we do."""
     return strictly_decreasing((c.doc_id, c.score(ranker)) for c in result.ranking(ranker))
 
 
@@ -159,20 +159,45 @@ def collect_first_stage_runs(
     return {qid: strictly_decreasing(searcher.retrieve(queries[qid], top_n).items()) for qid in judged(qrels)}
 
 
-def _ranx(
+# Our metric names and trec_eval's measures; `mrr@k` is trec_eval's recip_rank on each query's top k
+_TREC_MEASURES = {"ndcg": "ndcg_cut", "recall": "recall", "precision": "P", "map": "map_cut"}
+
+
+def _trec_measure(metric: str) -> tuple[str, str, int | None]:
+    """(measure to ask pytrec_eval for, the key its results use, the top k a run is cut to first) for a metric."""
+    name, _, cut = metric.partition("@")
+    k = int(cut) if cut else None
+    if name == "mrr":
+        return "recip_rank", "recip_rank", k
+    if name == "map" and k is None:
+        return "map", "map", None
+    if name not in _TREC_MEASURES or k is None:
+        raise ValueError(f"unknown metric {metric!r}: use ndcg@k, mrr@k, recall@k, precision@k, map or map@k")
+    return f"{_TREC_MEASURES[name]}.{k}", f"{_TREC_MEASURES[name]}_{k}", None
+
+
+def _measured(
     qrels: QrelsDict, run: RunDict, metrics: Sequence[str]
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Mean and per-query scores of each metric."""
-    from ranx import Qrels, Run, evaluate  # here: ranx pulls in scipy and matplotlib, 3 s of every CLI start
+    """Mean and per-query scores of each metric over the queries of `qrels` (a query the run has no result for
+    scores 0), by trec_eval's own code (pytrec_eval). Not ranx: its numba kernels compile for 2.5 s in every new
+    process, on top of 1.5 s importing it, and `ranklens eval` and the Evaluate tab paid that each time."""
+    import pytrec_eval
 
-    ranx_run = Run({q: dict(d) for q, d in run.items()})
-    with warnings.catch_warnings():
-        # ranx's own numba kernels cast its uint64 counters; harmless and not ours to fix
-        warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")
-        means = evaluate(Qrels({q: dict(d) for q, d in qrels.items()}), ranx_run, list(metrics), make_comparable=True)
-    means = means if isinstance(means, dict) else {metrics[0]: means}
-    per_query = {m: {q: float(v) for q, v in ranx_run.scores[m].items()} for m in metrics}
-    return {m: float(v) for m, v in means.items()}, per_query
+    judgements = {q: {d: int(g) for d, g in docs.items()} for q, docs in qrels.items()}
+    ranked = {q: dict(run.get(q, {})) for q in qrels}
+    per_query: dict[str, dict[str, float]] = {}
+    for metric in metrics:
+        measure, key, cut = _trec_measure(metric)
+        scored = ranked
+        if cut is not None:
+            scored = {q: dict(sorted(docs.items(), key=lambda item: -item[1])[:cut]) for q, docs in ranked.items()}
+        found = pytrec_eval.RelevanceEvaluator(judgements, {measure}).evaluate(
+            {q: docs for q, docs in scored.items() if docs}
+        )
+        per_query[metric] = {q: float(found[q][key]) if q in found else 0.0 for q in qrels}
+    means = {m: float(np.mean(list(scores.values()))) if scores else 0.0 for m, scores in per_query.items()}
+    return means, per_query
 
 
 def score_runs(
@@ -184,14 +209,14 @@ def score_runs(
     """One row per ranker (named by `labels`), one column per metric, averaged over the queries with a relevant
     judgement."""
     relevant = judged(qrels)
-    rows = {labels.get(ranker, ranker): _ranx(relevant, run, metrics)[0] for ranker, run in runs.items()}
+    rows = {labels.get(ranker, ranker): _measured(relevant, run, metrics)[0] for ranker, run in runs.items()}
     return pd.DataFrame.from_dict(rows, orient="index")[list(metrics)]
 
 
 def per_query_scores(qrels: QrelsDict, run: RunDict, metric: str) -> pd.Series:
     """The metric of each query with a relevant judgement, in the qrels' order."""
     relevant = judged(qrels)
-    scores = _ranx(relevant, run, [metric])[1][metric]
+    scores = _measured(relevant, run, [metric])[1][metric]
     return pd.Series([scores.get(qid, 0.0) for qid in relevant], index=list(relevant), dtype=float)
 
 

@@ -13,10 +13,12 @@ from conftest import ROOT, dataset
 from ranklens.alpha import cross_validated_alpha
 from ranklens.beir import load_beir
 from ranklens.evaluate import (
+    METRICS,
     SWEEP_ALPHAS,
     collect,
     collect_first_stage_runs,
     judged,
+    per_query_scores,
     score_runs,
     significance,
     strictly_decreasing,
@@ -69,7 +71,27 @@ def test_bi_encoder_ndcg_agrees_with_an_independent_computation(adi, embedder, a
     assert table.loc["bi-encoder", "ndcg@10"] == pytest.approx(ADI_BI_NDCG10, abs=0.002)
 
 
-def test_ranx_ndcg_is_trec_eval_linear_gain(adi, adi_bi_run):
+def test_every_metric_of_every_query_is_ranx_s_too(adi, adi_bi_run):
+    """RankLens computes metrics with trec_eval's code (pytrec_eval); ranx is an implementation of its own."""
+    metrics = [*METRICS, "precision@5", "map@10", "mrr"]
+    relevant = judged(adi.qrels)
+    run = {q: docs for q, docs in adi_bi_run.items() if q != next(iter(relevant))}  # a query with no result: 0
+    table = score_runs(adi.qrels, {"bi": run}, metrics=metrics)
+    ranx_run = Run({q: run[q] for q in relevant if q in run})
+    means = evaluate(Qrels(relevant), ranx_run, metrics, make_comparable=True)
+    for metric in metrics:
+        assert table.loc["bi-encoder", metric] == pytest.approx(float(means[metric]), abs=1e-9), metric
+        ours = per_query_scores(adi.qrels, run, metric)
+        assert ours.to_dict() == pytest.approx({q: ranx_run.scores[metric].get(q, 0.0) for q in relevant}, abs=1e-9)
+    assert table.loc["bi-encoder", "ndcg@10"] > 0.3, "a real ranking, not one that scores zero everywhere"
+
+
+def test_unknown_metrics_are_refused_by_name(adi, adi_bi_run):
+    with pytest.raises(ValueError, match="unknown metric 'ndcg'"):
+        score_runs(adi.qrels, {"bi": adi_bi_run}, metrics=("ndcg",))
+
+
+def test_ndcg_is_trec_eval_linear_gain(adi, adi_bi_run):
     graded = {q: {d: (g + 1 if i % 2 else g) for i, (d, g) in enumerate(docs.items())} for q, docs in adi.qrels.items()}
     ours = score_runs(graded, {"bi": adi_bi_run}, metrics=("ndcg@10",)).loc["bi-encoder", "ndcg@10"]
     per_query = pytrec_eval.RelevanceEvaluator(graded, {"ndcg_cut.10"}).evaluate(adi_bi_run)

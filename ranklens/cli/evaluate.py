@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> None:
         scored = sum(r.timings.pairs_scored for r in evaluation.results.values())
         cached = sum(r.timings.pairs_cached for r in evaluation.results.values())
         print(f"cross-encoder calls: {scored} pairs scored, {cached} from the score cache")
-    print(f"metrics: ranx; nDCG uses {NDCG_GAIN}; unjudged documents count as non-relevant")
+    print(f"metrics: trec_eval's (pytrec_eval); nDCG uses {NDCG_GAIN}; unjudged documents count as non-relevant")
     table = score_runs(inputs.qrels, runs, labels=labels)
     print_frame(table)
     if args.json:
