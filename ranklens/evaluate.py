@@ -252,12 +252,25 @@ class Significance:
 
 def significance(per_query: pd.DataFrame, first: str, second: str, metric: str = "ndcg@10") -> Significance:
     """Paired t-test between two rankers' per-query scores (columns of `Evaluation.per_query`)."""
-    from scipy import stats
-
-    a, b = per_query[first].to_numpy(), per_query[second].to_numpy()
-    differences = a - b
-    p_value = float("nan") if np.allclose(differences, 0) else float(stats.ttest_rel(a, b).pvalue)
+    differences = per_query[first].to_numpy() - per_query[second].to_numpy()
+    p_value = float("nan") if np.allclose(differences, 0) else paired_t_p_value(differences)
     return Significance(first, second, metric, float(differences.mean()), p_value, len(differences))
+
+
+def paired_t_p_value(differences: np.ndarray) -> float:
+    """The two-sided p-value of a paired t-test on per-query differences (scipy.stats.ttest_rel's, held to it in
+    the tests) from Student's t distribution alone: scipy.stats takes 0.7 s to import here, scipy.special 0.2 s."""
+    from scipy.special import stdtr
+
+    n = len(differences)
+    if n < 2:
+        return float("nan")
+    spread = float(np.std(differences, ddof=1))
+    mean = float(np.mean(differences))
+    if spread == 0:
+        return 0.0 if mean else float("nan")
+    t = mean / (spread / np.sqrt(n))
+    return float(2 * stdtr(n - 1, -abs(t)))
 
 
 def trec_run(run: RunDict, name: str) -> str:

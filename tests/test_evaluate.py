@@ -18,6 +18,7 @@ from ranklens.evaluate import (
     collect,
     collect_first_stage_runs,
     judged,
+    paired_t_p_value,
     per_query_scores,
     score_runs,
     significance,
@@ -143,6 +144,17 @@ def test_significance_verdicts(adi_evaluation):
     assert "no difference to test" in same.verdict
     frame = frame.assign(better=frame["bi-encoder"] + 0.2 + np.linspace(0, 0.01, len(frame)))
     assert "unlikely to be chance" in significance(frame, "better", "bi-encoder").verdict
+
+
+def test_the_paired_t_test_is_scipy_s():
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    for n in (2, 3, 8, 35, 300):
+        a, b = rng.random(n), rng.random(n)
+        assert paired_t_p_value(a - b) == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-9, abs=1e-15)
+    assert paired_t_p_value(np.full(5, 0.1)) == 0.0, "the same gain on every query"
+    assert np.isnan(paired_t_p_value(np.array([0.2])))
 
 
 def test_saved_runs_round_trip_and_trec_export(adi_evaluation, tmp_path):
