@@ -64,6 +64,14 @@ def test_eval_prints_the_metrics_table():
     assert float(line.split()[1]) == __import__("pytest").approx(0.4975, abs=0.002)
 
 
+def test_eval_finds_a_dataset_by_name_under_ranklens_datasets(monkeypatch):
+    monkeypatch.setenv("RANKLENS_DATASETS", str(dataset("adi").parent))
+    done = ranklens("eval", "--dataset", "adi", "--first-stage", "bm25", "--no-rerank", "--max-queries", "5")
+    assert done.returncode == 0, done.stderr
+    assert f"from {dataset('adi')}/qrels/test.tsv" in done.stdout
+    assert next(line for line in done.stdout.splitlines() if line.startswith("BM25 "))
+
+
 def test_bad_input_exits_with_a_message_not_a_traceback(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"_id": "1", "text": "fine"}\n{broken\n')

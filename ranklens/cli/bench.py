@@ -9,11 +9,10 @@ from pathlib import Path
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.registry import BACKENDS, offered
 from ranklens.bench import speed_benchmark
-from ranklens.cli.common import say
+from ranklens.cli.common import dataset_folder, say
 from ranklens.cli.output import print_frame
-from ranklens.corpus import CorpusError
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_reranker
-from ranklens.settings import DATASETS_ENV, data_dir, datasets_dir
+from ranklens.settings import DATASETS_ENV, data_dir
 
 
 def register(commands) -> None:
@@ -67,16 +66,6 @@ def register(commands) -> None:
         "--csv", type=Path, help="where to write the table (default: $RANKLENS_HOME/bench/rerank_speed.csv)"
     )
     parser.set_defaults(run=run)
-
-
-def dataset_folder(name: str) -> Path:
-    """A BEIR folder given by path, or by name under $RANKLENS_DATASETS."""
-    if Path(name).is_dir():
-        return Path(name)
-    root = datasets_dir()
-    if root is None:
-        raise CorpusError(f"{name} is not a folder, and ${DATASETS_ENV} is not set to look it up by name")
-    return root / name
 
 
 def _defaults(args: argparse.Namespace) -> None:

@@ -29,6 +29,7 @@ from ranklens.retrievers.lexical import BM25Settings
 from ranklens.retrievers.milvus import URI_ENV, MilvusSettings
 from ranklens.retrievers.registry import DEFAULT_FIRST_STAGE, FIRST_STAGES, FirstStageSettings, build_first_stage
 from ranklens.search import DEFAULT_TOP_N, Searcher
+from ranklens.settings import DATASETS_ENV, datasets_dir
 from ranklens.tables import TableColumns
 from ranklens.textclean import decode
 
@@ -281,12 +282,25 @@ class Judged:
 
 
 def add_judgement_options(parser: argparse.ArgumentParser, split: str) -> None:
-    parser.add_argument("--dataset", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    parser.add_argument(
+        "--dataset",
+        help=f"BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), or its name under ${DATASETS_ENV}",
+    )
     parser.add_argument("--split", default=split, help="which qrels/<split>.tsv to use")
     add_corpus_options(parser, required=False)
     parser.add_argument("--labels", help="with --corpus: the labels of this project folder")
     parser.add_argument("--qrels", help="with --corpus: this TREC or BEIR qrels file")
     parser.add_argument("--max-queries", type=int, help="the first N judged queries only")
+
+
+def dataset_folder(name: str) -> Path:
+    """A BEIR folder given by path, or by name under $RANKLENS_DATASETS."""
+    if Path(name).is_dir():
+        return Path(name)
+    root = datasets_dir()
+    if root is None:
+        raise CorpusError(f"{name} is not a folder, and ${DATASETS_ENV} is not set to look it up by name")
+    return root / name
 
 
 def judged_inputs(args: argparse.Namespace) -> Judged:
@@ -295,8 +309,9 @@ def judged_inputs(args: argparse.Namespace) -> Judged:
     from ranklens.evaluate import judged  # not at the top: it imports pandas, and `search` should start without it
 
     if args.dataset:
-        corpus = load_beir(args.dataset, split=args.split)
-        chosen = Judged(corpus, corpus.queries, corpus.qrels, f"{args.dataset}/qrels/{args.split}.tsv", None)
+        folder = dataset_folder(args.dataset)
+        corpus = load_beir(folder, split=args.split)
+        chosen = Judged(corpus, corpus.queries, corpus.qrels, f"{folder}/qrels/{args.split}.tsv", None)
     elif not args.corpus:
         raise CorpusError("give --dataset DIR, or --corpus with --labels PROJECT or --qrels FILE")
     else:
