@@ -72,6 +72,7 @@ def test_bi_encoder_ndcg_agrees_with_an_independent_computation(adi, embedder, a
     assert table.loc["bi-encoder", "ndcg@10"] == pytest.approx(ADI_BI_NDCG10, abs=0.002)
 
 
+@pytest.mark.filterwarnings("ignore:unsafe cast from uint64 to int64")  # inside ranx's own numba kernels
 def test_every_metric_of_every_query_is_ranx_s_too(adi, adi_bi_run):
     """RankLens computes metrics with trec_eval's code (pytrec_eval); ranx is an implementation of its own."""
     metrics = [*METRICS, "precision@5", "map@10", "mrr"]
