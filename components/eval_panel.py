@@ -264,8 +264,8 @@ def _metrics(evaluation: Evaluation, settings: Settings, alpha: float, method: s
     if reference is not None:
         _backend_difference(evaluation, *reference, settings.backend)
     st.caption(
-        f"Computed with trec_eval's code (pytrec_eval). nDCG uses {NDCG_GAIN}. Unjudged documents count as non-relevant, so the "
-        "more of a top-10 is unjudged, the less these numbers can be trusted:"
+        f"Computed with trec_eval's code (pytrec_eval). nDCG uses {NDCG_GAIN}. Unjudged documents count as "
+        "non-relevant, so the more of a top-10 is unjudged, the less these numbers can be trusted:"
     )
     st.dataframe(evaluation.coverage(alpha=alpha).style.format("{:.2f}"), width="stretch")
     st.markdown("#### Agreement without judgements")

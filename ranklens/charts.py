@@ -1,5 +1,6 @@
-"""Charts as Vega-Lite specifications, shared by the app and the one-file report: the rank flow of a query (a plain
-specification), and the alpha sweep with its in-sample and cross-validated picks (altair)."""
+"""Charts as Vega-Lite specifications, shared by the app and the one-file report: the rank flow of a query and the
+heat strip of an explanation (plain specifications), and the alpha sweep with its in-sample and cross-validated picks
+(built with altair)."""
 
 from __future__ import annotations
 
