@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 FLOW_STAGES = ["first stage", "reranked", "hybrid"]
 MOVEMENT_COLOURS = {"up": "#2e7d32", "down": "#c62828", "new": "#1565c0", "same": "#9e9e9e"}
 PICK = "pick"  # the rank-flow chart's point selection: the document clicked
+VEGA_LITE = "https://vega.github.io/schema/vega-lite/v6.json"  # the schema the plain specifications follow
 
 
 def movement(first_rank: int, reranked_rank: int, top_k: int) -> str:
@@ -102,7 +103,7 @@ def rank_flow(top_k: int, height: int = 300) -> dict:
     (bench/search_charts.py)."""
     points = {**_flow_layer({"type": "circle", "size": 120}, top_k), "name": "points"}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "$schema": VEGA_LITE,
         "height": height,
         "layer": [_flow_layer({"type": "line", "strokeWidth": 3}, top_k), points],
         "params": [
@@ -115,7 +116,7 @@ def heat_strip(largest: float, height: int = 40) -> dict:
     """One cell per word at its `position`, coloured by its `contribution` from red (-largest) through grey to green
     (+largest), the `word` on hover: a Vega-Lite specification, its data apart (a plain one, as rank_flow)."""
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "$schema": VEGA_LITE,
         "height": height,
         "mark": {"type": "rect"},
         "encoding": {
