@@ -27,6 +27,9 @@ from ranklens.evaluate import (
 )
 from ranklens.runs import RunStore
 
+# ranx, the independent figures here, warns from inside its own numba kernels; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:unsafe cast from uint64 to int64")
+
 # all-MiniLM-L6-v2 on adi, title + text, exact inner product, trec_eval's linear-gain nDCG@10
 ADI_BI_NDCG10 = 0.4975
 TREC_MEASURES = {"ndcg@10": "ndcg_cut_10", "recall@10": "recall_10", "recall@100": "recall_100", "map": "map"}
@@ -72,7 +75,6 @@ def test_bi_encoder_ndcg_agrees_with_an_independent_computation(adi, embedder, a
     assert table.loc["bi-encoder", "ndcg@10"] == pytest.approx(ADI_BI_NDCG10, abs=0.002)
 
 
-@pytest.mark.filterwarnings("ignore:unsafe cast from uint64 to int64")  # inside ranx's own numba kernels
 def test_every_metric_of_every_query_is_ranx_s_too(adi, adi_bi_run):
     """RankLens computes metrics with trec_eval's code (pytrec_eval); ranx is an implementation of its own."""
     metrics = [*METRICS, "precision@5", "map@10", "mrr"]
