@@ -5,11 +5,11 @@ backend's share of this machine's matmul peak.
                              [--backends torch torch-bf16 openvino-bf16 openvino-int8-static] [--out DIR]
 
 For each dataset: the bi-encoder (FAISS flat) retrieves the top-N of every judged query; every backend reranks
-them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (ranx, linear gain); the
+them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (trec_eval's, linear gain); the
 latency is the median of 5 rerankings of 100 of those candidates, beside the seed's code (CrossEncoder.predict,
 torch fp32) timed in the same run. The work of those 100 pairs is counted from the model's shape and their token
 counts (ranklens.peak), so each backend's GFLOP/s is also a share of the matmul peak of its precision measured
-here. The time to a first result from a cold and a warm start is bench/cli_startup.py's (CLI) and
+here (the better of a measurement before the run and one after it). The time to a first result from a cold and a warm start is bench/cli_startup.py's (CLI) and
 bench/app_startup.py's (browser).
 
 Prints the tables and writes frontier.png / frontier.svg / frontier.csv to --out (default $RANKLENS_HOME/bench).
@@ -36,7 +36,7 @@ from ranklens.beir import load_beir
 from ranklens.bench import seed_reranker
 from ranklens.evaluate import judged, score_runs, strictly_decreasing
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
-from ranklens.peak import PRECISIONS, matmul_peak, precision_of, reranker_flops
+from ranklens.peak import best_peaks, described, matmul_peaks, precision_of, reranker_flops
 from ranklens.retrievers.registry import FirstStageSettings, build_first_stage
 from ranklens.settings import data_dir, datasets_dir
 
@@ -79,7 +79,7 @@ def ndcg(score, pairs: dict, ids: dict, qrels: dict) -> float:
     return float(score_runs(qrels, {"x": run}, ("ndcg@10",)).loc["x", "ndcg@10"])
 
 
-def measure_dataset(name: str, args, peaks: dict[str, float | None]) -> list[dict]:
+def measure_dataset(name: str, args) -> list[dict]:
     pairs, qrels, ids = candidates(name, args.top_n, args.max_queries)
     hundred = list(islice(cycle([p for query_pairs in pairs.values() for p in query_pairs]), 100))
     resolved = load_reranker(DEFAULT_CROSS_ENCODER).name
@@ -103,7 +103,6 @@ def measure_dataset(name: str, args, peaks: dict[str, float | None]) -> list[dic
 
             seconds = timed(lambda: score(hundred))
             flops = reranker_flops(reranker, hundred, budget)
-            peak = peaks.get(precision_of(backend))
             rows.append(
                 {
                     "dataset": name,
@@ -112,7 +111,6 @@ def measure_dataset(name: str, args, peaks: dict[str, float | None]) -> list[dic
                     "ms per 100": seconds * 1000,
                     "nDCG@10": ndcg(score, pairs, ids, qrels),
                     "GFLOP/s": flops / seconds / 1e9,
-                    "share of peak": flops / seconds / 1e9 / peak if peak else float("nan"),
                 }
             )
     return rows
@@ -176,10 +174,14 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=data_dir() / "bench")
     args = parser.parse_args()
-    peaks = {p: matmul_peak(p) for p in PRECISIONS}
-    print(f"{cpu_name()}, {cpu_cores()} cores; matmul peak {SIZE_NOTE}:")
-    print("  " + ", ".join(f"{p} {v:.0f} GFLOP/s" if v else f"{p} n/a" for p, v in peaks.items()))
-    frame = with_ratios(pd.DataFrame([row for name in args.datasets for row in measure_dataset(name, args, peaks)]))
+    before = matmul_peaks()
+    frame = with_ratios(pd.DataFrame([row for name in args.datasets for row in measure_dataset(name, args)]))
+    after = matmul_peaks()
+    peaks = best_peaks(before, after)
+    print(f"{cpu_name()}, {cpu_cores()} cores; matmul peak {SIZE_NOTE}, the better of before and after the run:")
+    print(f"  {described(peaks)} (before: {described(before)}; after: {described(after)})")
+    peak = frame["backend"].map(lambda backend: peaks.get(precision_of(backend)))
+    frame["share of peak"] = frame["GFLOP/s"] / peak.astype(float)
     pd.set_option("display.width", 200)
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for backend in args.backends:

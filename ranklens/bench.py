@@ -87,20 +87,28 @@ def candidate_pairs(query: str, passages: Sequence[str], size: int) -> list[tupl
     return [(query, passage) for passage in islice(cycle(passages), size)]
 
 
-def with_peak_shares(
-    rows: Rows, size: int, flops: float, precisions: dict[str, str], peaks: dict[str, float | None]
-) -> Rows:
-    """`rows`, each latency row of `size` candidates given its implementation's share of the matmul peak of the
-    precision it computes in (`precisions`: implementation -> fp32, bf16 or int8), from the reranking's FLOPs: how
-    close to this machine's limit it runs (ranklens.peak). The rows given are copied, not changed."""
+def with_achieved_rates(rows: Rows, size: int, flops: float, precisions: dict[str, str]) -> Rows:
+    """`rows`, each latency row of `size` candidates given the GFLOP/s its implementation reached, from the
+    reranking's FLOPs, and the precision it computes in (`precisions`: implementation -> fp32, bf16 or int8). The
+    rows given are copied, not changed."""
     measure = f"latency, {size} candidates (ms)"
-    shared = []
-    for row in rows:
-        peak = peaks.get(precisions.get(row["implementation"], ""))
-        if row["measure"] == measure and peak:
-            row = {**row, "share of peak": flops / (row["value"] / 1000) / 1e9 / peak}
-        shared.append(row)
-    return shared
+    return [
+        {**row, "GFLOP/s": flops / (row["value"] / 1000) / 1e9, "precision": precisions[row["implementation"]]}
+        if row["measure"] == measure and row["implementation"] in precisions
+        else row
+        for row in rows
+    ]
+
+
+def with_peak_shares(rows: Rows, peaks: dict[str, float | None]) -> Rows:
+    """`rows`, each one with an achieved rate (with_achieved_rates) given its share of the matmul peak of its
+    precision: how close to this machine's limit it runs (ranklens.peak). The rows given are copied, not changed."""
+    return [
+        {**row, "share of peak": row["GFLOP/s"] / peaks[row["precision"]]}
+        if "GFLOP/s" in row and peaks.get(row["precision"])
+        else row
+        for row in rows
+    ]
 
 
 def rerank_speed(
@@ -257,10 +265,9 @@ def speed_benchmark(
     index_docs: int = 200,
     bi_backends: Sequence[str] = ("torch",),
     log: Callable[[str], None] = print,
-    peaks: dict[str, float | None] | None = None,
 ) -> Rows:
-    """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset; with the machine's
-    matmul `peaks` (ranklens.peak.matmul_peak per precision), the latency rows give each one's share of its peak."""
+    """Rows of (dataset, implementation, measure, value, ratio to the seed) for one dataset; the latency rows also
+    give the GFLOP/s each implementation reached and its precision, for with_peak_shares."""
     from ranklens.beir import load_beir
     from ranklens.embeddings import embed_corpus
     from ranklens.evaluate import judged
@@ -289,10 +296,8 @@ def speed_benchmark(
         docs = list(searcher.retrieve(query, min(size, len(corpus))))
         passages = [corpus.get(d).full_text for d in docs]
         measured = rerank_speed(implementations, query, passages, [size], repeats, corpus.name, log=log)
-        if peaks:
-            flops = reranker_flops(base, candidate_pairs(query, passages, size))
-            measured = with_peak_shares(measured, size, flops, precisions, peaks)
-        rows += measured
+        flops = reranker_flops(base, candidate_pairs(query, passages, size))
+        rows += with_achieved_rates(measured, size, flops, precisions)
 
     rows += _quality_rows(corpus, searcher, implementations, qrels, quality_queries, top_n, log)
     rows += _index_rows(corpus, embedder, bi_model, bi_backends, repeats, index_docs, log)

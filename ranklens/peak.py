@@ -47,6 +47,26 @@ def matmul_peak(precision: str, size: int = SIZE, repeats: int = 5) -> float | N
     return 2 * size**3 / min(times) / 1e9
 
 
+def matmul_peaks() -> dict[str, float | None]:
+    """matmul_peak of every precision."""
+    return {precision: matmul_peak(precision) for precision in PRECISIONS}
+
+
+def best_peaks(*measured: dict[str, float | None]) -> dict[str, float | None]:
+    """Per precision, the highest of several matmul_peaks measurements (None where none could run it). A bench
+    measures the peak before and after its run: on a shared machine one measurement can land in a slow spell and
+    put a backend above 100 % of it."""
+    return {
+        precision: max((run[precision] for run in measured if run.get(precision)), default=None)
+        for precision in PRECISIONS
+    }
+
+
+def described(peaks: dict[str, float | None]) -> str:
+    """'fp32 184 GFLOP/s, bf16 426 GFLOP/s, int8 not measurable here'."""
+    return ", ".join(f"{p} {v:.0f} GFLOP/s" if v else f"{p} not measurable here" for p, v in peaks.items())
+
+
 def precision_of(backend: str) -> str:
     """The precision a backend's matmuls run in (OpenVINO computes weight-compressed int8 models in bf16 where the
     CPU has bf16, else fp32; the seed is torch fp32). cuda's is the GPU's fp16, which the CPU microbenchmark does

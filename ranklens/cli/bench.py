@@ -80,12 +80,13 @@ def _defaults(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens bench` with the parsed options."""
     _defaults(args)
-    from ranklens.peak import PRECISIONS, matmul_peak
+    from ranklens.bench import with_peak_shares
+    from ranklens.peak import best_peaks, described, matmul_peaks
 
     resolved = load_reranker(args.ce_model).name  # the configured fallback, where the default cannot be had
 
     say("matmul peak of this machine (best of 5 square products per precision)…")
-    peaks = {precision: matmul_peak(precision) for precision in PRECISIONS}
+    before = matmul_peaks()
     rows = []
     for name in args.datasets:
         rows += speed_benchmark(
@@ -99,8 +100,11 @@ def run(args: argparse.Namespace) -> None:
             top_n=args.quality_top_n,
             bi_backends=args.bi_backends,
             log=say,
-            peaks=peaks,
         )
+    say("matmul peak again, after the datasets' rows…")
+    after = matmul_peaks()
+    peaks = best_peaks(before, after)
+    rows = with_peak_shares(rows, peaks)
     if args.start_runs > 0:
         from ranklens.first_result import first_result_rows
 
@@ -113,9 +117,9 @@ def run(args: argparse.Namespace) -> None:
         f"backends: {', '.join(f'{b} = {BACKENDS[b]}' for b in args.backends)}"
     )
     print(
-        "matmul peak: "
-        + ", ".join(f"{p} {v:.0f} GFLOP/s" if v else f"{p} not measurable here" for p, v in peaks.items())
-        + "; 'share of peak': a reranking's useful FLOPs (no padding) per second over its precision's peak"
+        f"matmul peak: {described(peaks)} (the better of before the run: {described(before)}, and after it: "
+        f"{described(after)}); 'share of peak': a reranking's useful FLOPs (no padding) per second over its "
+        "precision's peak"
     )
     print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
     print_frame(table, digits=3, index=False, missing="")  # most measures have no share of peak
