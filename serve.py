@@ -18,12 +18,11 @@ from streamlit.components.v2.component_manager import BidiComponentManager
 import components
 
 # imported inside functions (or on first use) on the way to the first results: the corpus store, the model files in
-# the hub cache, the page icon's emoji table, the styled tables and the data frames sent to the browser (~0.3 s here)
+# the hub cache, the page icon's emoji table and the data frames sent to the browser (~0.25 s here)
 FIRST_RESULTS_NEED = (
     "pyarrow.parquet",
     "huggingface_hub.file_download",
     "streamlit.emojis",
-    "pandas.io.formats.style",
     "pyarrow.pandas_compat",
 )
 

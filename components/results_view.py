@@ -94,7 +94,15 @@ def _compact(
         rows = compact_view.render(result, top_k, grades, other)
     with chart_column:
         rank_flow.render(result, top_k, compact_view.height_of(rows))
-    st.dataframe(agreement_table(result, top_k, other).style.format(precision=3), hide_index=True, width="stretch")
+    agreements = agreement_table(result, top_k, other)
+    # formatted by the browser, not by pandas' Styler: its import (jinja2 with it) is 40 ms of a relaunch's first page
+    three_places = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(
+        agreements,
+        hide_index=True,
+        width="stretch",
+        column_config={name: three_places for name in agreements.columns if agreements[name].dtype.kind == "f"},
+    )
     st.caption(
         "Agreement without judgements: shared documents in the top-k, Jaccard (shared over all), rank-biased "
         "overlap (the top weighs most; 1 = the same ranking) and Kendall's tau over the documents both rank."

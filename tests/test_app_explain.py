@@ -3,6 +3,7 @@ AppTest with the real models."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -63,6 +64,12 @@ def test_label_free_agreement_of_the_query_matches_the_engine():
     assert row["overlap@10"] == expected.overlap and row["RBO (p=0.9)"] == pytest.approx(expected.rbo)
     assert row["Jaccard@10"] == pytest.approx(expected.jaccard)
     assert row["Kendall's tau"] == pytest.approx(expected.kendall_tau)
+    element = next(d for d in at.dataframe if "RBO (p=0.9)" in d.value.columns)
+    columns = json.loads(element.proto.columns)
+    formats = {name: config["type_config"]["format"] for name, config in columns.items() if config.get("type_config")}
+    assert formats == dict.fromkeys(["Jaccard@10", "RBO (p=0.9)", "Kendall's tau"], "%.3f"), (
+        "three places, by the browser"
+    )
 
 
 @pytest.fixture

@@ -38,6 +38,8 @@ missing = [name for name in wanted if name not in sys.modules]
 assert not missing, missing
 # 0.2 s the first page need not wait for: the Search tab's charts are plain specifications, the others import it
 assert "altair" not in sys.modules, "altair is imported at the start again"
+# and 40 ms more: the Search tab's tables are formatted by the browser, not by pandas' Styler (and jinja2)
+assert "pandas.io.formats.style" not in sys.modules, "pandas' Styler is imported at the start again"
 """,
         tmp_path,
     )
