@@ -39,9 +39,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = (), port: int | None = None):
-    """`streamlit run serve.py` on `port` (else a free one) until the block ends, with extra command-line options;
-    yields its URL."""
+def serving_app(
+    log: Path,
+    env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
+    port: int | None = None,
+    script: str | Path = "serve.py",
+):
+    """`streamlit run serve.py` (or `script`) on `port` (else a free one) until the block ends, with extra
+    command-line options; yields its URL."""
     port = port or free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -50,7 +56,7 @@ def serving_app(log: Path, env: dict[str, str] | None = None, options: tuple[str
                 "-m",
                 "streamlit",
                 "run",
-                "serve.py",
+                str(script),
                 "--server.port",
                 str(port),
                 "--server.address",
