@@ -5,12 +5,12 @@ backend's share of this machine's matmul peak.
                              [--backends torch torch-bf16 openvino-bf16 openvino-int8-static] [--out DIR]
 
 For each dataset: the bi-encoder (FAISS flat) retrieves the top-N of every judged query; every backend reranks
-them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (trec_eval's, linear gain); the
-latency is the median of 5 rerankings of 100 of those candidates, beside the seed's code (CrossEncoder.predict,
-torch fp32) timed in the same run. The work of those 100 pairs is counted from the model's shape and their token
-counts (ranklens.peak), so each backend's GFLOP/s is also a share of the matmul peak of its precision measured
-here (the better of a measurement before the run and one after it). The time to a first result from a cold and a warm start is bench/cli_startup.py's (CLI) and
-bench/app_startup.py's (browser).
+them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (trec_eval's, linear
+gain); the latency is the median of 5 rerankings of 100 of those candidates, beside the seed's code
+(CrossEncoder.predict, torch fp32) timed in the same run. The work of those 100 pairs is counted from the model's
+shape and their token counts (ranklens.peak), so each backend's GFLOP/s is also a share of the matmul peak of its
+precision measured here (the better of a measurement before the run and one after it). The time to a first result
+from a cold and a warm start is bench/cli_startup.py's (CLI) and bench/app_startup.py's (browser).
 
 Prints the tables and writes frontier.png / frontier.svg / frontier.csv to --out (default $RANKLENS_HOME/bench).
 """
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.beir import load_beir
-from ranklens.bench import seed_reranker
+from ranklens.bench import seed_reranker, with_peak_shares
 from ranklens.evaluate import judged, score_runs, strictly_decreasing
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.peak import best_peaks, described, matmul_peaks, precision_of, reranker_flops
@@ -111,6 +111,7 @@ def measure_dataset(name: str, args) -> list[dict]:
                     "ms per 100": seconds * 1000,
                     "nDCG@10": ndcg(score, pairs, ids, qrels),
                     "GFLOP/s": flops / seconds / 1e9,
+                    "precision": precision_of(backend),
                 }
             )
     return rows
@@ -175,13 +176,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=data_dir() / "bench")
     args = parser.parse_args()
     before = matmul_peaks()
-    frame = with_ratios(pd.DataFrame([row for name in args.datasets for row in measure_dataset(name, args)]))
+    rows = [row for name in args.datasets for row in measure_dataset(name, args)]
     after = matmul_peaks()
     peaks = best_peaks(before, after)
     print(f"{cpu_name()}, {cpu_cores()} cores; matmul peak {SIZE_NOTE}, the better of before and after the run:")
     print(f"  {described(peaks)} (before: {described(before)}; after: {described(after)})")
-    peak = frame["backend"].map(lambda backend: peaks.get(precision_of(backend)))
-    frame["share of peak"] = frame["GFLOP/s"] / peak.astype(float)
+    frame = with_ratios(pd.DataFrame(with_peak_shares(rows, peaks)))
     pd.set_option("display.width", 200)
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for backend in args.backends:

@@ -4,10 +4,10 @@
 
 The cross-encoder's fp32 ONNX export is quantized with each number of calibration pairs (ranklens.backends.
 openvino_runtime; 300 is NNCF's own default, the baseline), and each int8 model reranks BM25's top 30 of the first N
-judged queries of each dataset: nDCG@10 (trec_eval's) against fp32's, and the Spearman of all its scores with fp32's. The
-bi-encoder is quantized the same way and compared by the cosine of its embeddings of 200 passages with fp32's
-(the index check's measure, ranklens.backends.registry.MIN_INDEX_COSINE). Quality is deterministic; the time is
-one quantization each, on a shared machine: read it as a rough share. The machine is named in the output.
+judged queries of each dataset: nDCG@10 (trec_eval's) against fp32's, and the Spearman of all its scores with
+fp32's. The bi-encoder is quantized the same way and compared by the cosine of its embeddings of 200 passages with
+fp32's (the index check's measure, ranklens.backends.registry.MIN_INDEX_COSINE). Quality is deterministic; the time
+is one quantization each, on a shared machine: read it as a rough share. The machine is named in the output.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ query's scores; then the server is relaunched --runs times with one Chromium kep
 For each relaunch: seconds from the launch to the server's health check, the import thread's start and end, the
 first script run's start and end (traced only), and the first results in the page (its own clock, as
 bench/app_startup.py reads it). Medians are printed; the plain server's first results are the baseline, to show
-that the tracing itself costs nothing that shows.
+what the tracing itself costs.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def relaunch(home: Path, port: int, browser, backend: str, script: Path | None) 
     log = home / "server.log"
     launched = time.time()
     env = {**os.environ, "RANKLENS_HOME": str(home)}
-    with serving_app(log, env, port=port, **({"script": script} if script else {})) as url:
+    with serving_app(log, env, port=port, script=script or "serve.py") as url:
         answered = time.time() - launched
         first, _ = session(browser, url, QUERY, launched, backend)
         deadline = time.time() + 60
