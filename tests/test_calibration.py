@@ -110,6 +110,29 @@ def test_an_export_within_the_margin_is_chosen_over_a_faster_torch_backend():
     assert reason.startswith("openvino-bf16: 1.08 s per 100 pairs vs torch-bf16 1.00 s") and "without torch" in reason
 
 
+def test_backends_as_fast_as_each_other_are_told_apart_by_the_ranking_not_by_which_won_this_time():
+    """openvino-int8 and openvino-bf16 swap places from one measurement to the next on a Zen 4: either way round,
+    the one closer to fp32's ranking is the choice; further apart than SAME_SPEED, the faster one is."""
+    for int8_time in (1.00, 1.04):
+        tied = [Measured("openvino-bf16", 1.02, 0.9990), Measured("openvino-int8", int8_time, 0.9950)]
+        assert choose(tied) == "openvino-bf16"
+    assert choose([Measured("openvino-bf16", 1.10, 0.9990), Measured("openvino-int8", 1.00, 0.9950)]) == (
+        "openvino-int8"
+    )
+    behind_torch = [
+        Measured("torch-bf16", 0.95, 1.0),
+        Measured("openvino-int8", 1.00, 0.9950),
+        Measured("openvino-bf16", 1.03, 0.9990),
+    ]
+    assert choose(behind_torch) == "openvino-bf16", "the exports within START_MARGIN of torch, told apart the same way"
+    reason = Choice(
+        "openvino-bf16",
+        (Measured("openvino-int8", 1.00, 0.995), Measured("openvino-bf16", 1.02, 0.999)),
+        "this machine",
+    ).reason()
+    assert "within 5% and closer to torch fp32's ranking (Spearman 0.9990 vs 0.9950)" in reason, reason
+
+
 def test_a_cached_measurement_is_chosen_from_again_by_todays_rule():
     measured = [Measured("torch-bf16", 1.00, 1.0), Measured("openvino-bf16", 1.05, 0.999)]
     stored = {"backend": "torch-bf16", "machine": "this machine", "measured": [asdict(m) for m in measured]}

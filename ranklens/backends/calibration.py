@@ -4,9 +4,11 @@ Every backend reranks the same few dozen real pairs; those that keep the ranking
 least DEFAULT_MIN_SPEARMAN on those pairs) compete on their median time, and the fastest is the choice, except that
 a backend running an export is preferred to a torch one less than START_MARGIN faster: a new process runs an
 export without importing torch, which takes 6-8 s here (ranklens.models.light), and the two are often within a few
-per cent of each other from one measurement to the next. The choice
-is kept in $RANKLENS_HOME/cache/backends.json under a key naming the CPU, its core count, the model's weights and the
-runtimes' versions, so one machine measures once per model and a changed library measures again.
+per cent of each other from one measurement to the next. Backends within SAME_SPEED of the fastest are told apart
+by their Spearman instead: a difference that small swaps sides from one measurement to the next (openvino-int8 and
+openvino-bf16 on a Zen 4), and the closer ranking stays the choice wherever it is measured. The choice is kept in
+$RANKLENS_HOME/cache/backends.json under a key naming the CPU, its core count, the model's weights and the runtimes'
+versions, so one machine measures once per model and a changed library measures again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ VERSION = 2  # bump when what is measured changes, so old choices are measured a
 RUNTIMES = ("torch", "transformers", "onnxruntime", "openvino")
 CLEARLY_SLOWER = 1.5  # a first round this many times the best first round ends a backend's timing
 START_MARGIN = 0.10  # how much slower per pair an export may be and still be chosen over torch, for its start
+SAME_SPEED = 0.05  # backends this close in time are as fast as each other: the measurement's own spread on 2 cores
 
 Pair = tuple[str, str]
 
@@ -69,11 +72,17 @@ class Choice:
         chosen = next((m for m in ranked if m.backend == self.backend), None)
         if chosen is None:
             return f"{self.backend}: no backend kept the ranking on the calibration pairs, measured on {self.machine}"
-        if chosen is not ranked[0]:
+        fastest = ranked[0]
+        if chosen is not fastest:
+            why = (
+                f"within {START_MARGIN:.0%} and starting without torch"
+                if fastest.backend in IN_TORCH and chosen.backend not in IN_TORCH
+                else f"as fast within {SAME_SPEED:.0%} and closer to torch fp32's ranking (Spearman "
+                f"{chosen.spearman:.4f} vs {fastest.spearman:.4f})"
+            )
             return (
-                f"{chosen.backend}: {chosen.seconds_per_100:.2f} s per 100 pairs vs {ranked[0].backend} "
-                f"{ranked[0].seconds_per_100:.2f} s, within {START_MARGIN:.0%} and starting without torch, "
-                f"measured on {self.machine}"
+                f"{chosen.backend}: {chosen.seconds_per_100:.2f} s per 100 pairs vs {fastest.backend} "
+                f"{fastest.seconds_per_100:.2f} s, {why}, measured on {self.machine}"
             )
         runner_up = f" vs {ranked[1].backend} {ranked[1].seconds_per_100:.2f} s" if len(ranked) > 1 else ""
         return f"{chosen.backend}: {chosen.seconds_per_100:.2f} s per 100 pairs{runner_up}, measured on {self.machine}"
@@ -91,17 +100,17 @@ def choice_key(model_fingerprint: str) -> str:
 
 def choose(measured: Sequence[Measured]) -> str:
     """The fastest backend that keeps the ranking, or an export within START_MARGIN of a faster torch backend;
-    torch fp32 where none keeps it (it is the reference)."""
+    of those within SAME_SPEED of that one, the closest to fp32's ranking. torch fp32 where none keeps it (it is the
+    reference)."""
     keeping = sorted((m for m in measured if m.keeps_ranking), key=lambda m: m.seconds_per_100)
     if not keeping:
         return "torch"
-    fastest = keeping[0]
-    if fastest.backend in IN_TORCH:
-        limit = fastest.seconds_per_100 * (1 + START_MARGIN)
-        exported = next((m for m in keeping if m.backend not in IN_TORCH and m.seconds_per_100 <= limit), None)
-        if exported is not None:
-            return exported.backend
-    return fastest.backend
+    if keeping[0].backend in IN_TORCH:
+        limit = keeping[0].seconds_per_100 * (1 + START_MARGIN)
+        exported = [m for m in keeping if m.backend not in IN_TORCH and m.seconds_per_100 <= limit]
+        keeping = exported or keeping
+    tied = [m for m in keeping if m.seconds_per_100 <= keeping[0].seconds_per_100 * (1 + SAME_SPEED)]
+    return max(tied, key=lambda m: m.spearman).backend  # the first, the fastest, of equal ones
 
 
 def measure(
