@@ -73,6 +73,19 @@ def test_a_backend_clearly_slower_after_one_round_is_not_timed_again(pairs):
     assert steps == [(step, 2 + calibration.ROUNDS) for step in range(1, 3 + calibration.ROUNDS)], "loads, rounds"
 
 
+def test_a_fast_backend_that_loses_the_ranking_does_not_end_the_others_timing(pairs):
+    """onnx-int8 loses fp32's ranking on real pairs (the guard runs the real models). Were its first round the bar,
+    torch-bf16 would be timed once and chosen on that one reading; the bar is the best of those that keep it."""
+    clock = Clock({"torch": 0.5, "torch-bf16": 0.3, "onnx-int8": 0.1})
+    measured = measure(clock.load, pairs, backends=["onnx-int8", "torch-bf16", "torch"], timer=clock)
+    by_backend = {m.backend: m for m in measured}
+    assert not by_backend["onnx-int8"].keeps_ranking and by_backend["torch-bf16"].keeps_ranking
+    assert clock.readings == {"onnx-int8": 2, "torch-bf16": 2 * calibration.ROUNDS, "torch": 2}, (
+        "torch is 1.67x torch-bf16: out after one round; onnx-int8, losing the ranking, is not timed again either"
+    )
+    assert choose(measured) == "torch-bf16"
+
+
 class SlowingClock(Clock):
     """A machine that gets slower with every timed call (by a fifth of the first cost), as a busy neighbour makes it."""
 

@@ -36,7 +36,7 @@ PASSAGE_WORDS = 150  # about a scientific abstract: more than a 192-token window
 ROUNDS = 3
 VERSION = 2  # bump when what is measured changes, so old choices are measured again
 RUNTIMES = ("torch", "transformers", "onnxruntime", "openvino")
-CLEARLY_SLOWER = 1.5  # a first round this many times the best first round ends a backend's timing
+CLEARLY_SLOWER = 1.5  # a first round this many times the best that keeps the ranking ends a backend's timing
 START_MARGIN = 0.10  # how much slower per pair an export may be and still be chosen over torch, for its start
 SAME_SPEED = 0.05  # backends this close in time are as fast as each other: the measurement's own spread on 2 cores
 
@@ -126,8 +126,9 @@ def measure(
 
     Every backend is loaded (exported, where it runs an export) and warmed up first; then the rounds go through the
     backends in turn, forwards and then backwards, so that a drift in this shared machine's speed falls on all of
-    them alike rather than on whichever was timed last. A backend whose first round takes more than CLEARLY_SLOWER
-    times the best first round is not timed again: more rounds could not make it the choice. `load(backend)`
+    them alike rather than on whichever was timed last. A backend whose first round loses fp32's ranking, or takes
+    more than CLEARLY_SLOWER times the best first round of those that keep it, is not timed again: more rounds could
+    not make it the choice (and a fast one that loses the ranking must not end the others' timing). `load(backend)`
     returns a reranker (anything with `.score(pairs)` and `.backend`); a backend that fails to load or run, or loads
     as another one (its runtime is missing), is measured as an error. `backends`: those this machine offers, unless
     named. `progress(done, total)` hears after each load and each round.
@@ -153,14 +154,16 @@ def measure(
             progress(step, steps)
     times: dict[str, list[float]] = {backend: [] for backend in ready}
     scores: dict[str, object] = {}
+    keeps: dict[str, bool] = {}  # whether a backend's first timed scores keep fp32's ranking
     for round_number in range(1, rounds + 1):
         if notify:
             notify(f"Timing {len(pairs)} pairs on each backend in turn (round {round_number} of {rounds})…")
-        best = min((values[0] for values in times.values() if values), default=math.inf)
+        best = min((values[0] for b, values in times.items() if values and keeps[b]), default=math.inf)
         order = list(ready) if round_number % 2 else list(reversed(ready))  # no backend always timed last
         for backend in order:
             reranker = ready[backend]
-            if backend in errors or (times[backend] and times[backend][0] > CLEARLY_SLOWER * best):
+            out_of_it = times[backend] and not (keeps[backend] and times[backend][0] <= CLEARLY_SLOWER * best)
+            if backend in errors or out_of_it:
                 continue
             try:
                 started = timer()
@@ -168,6 +171,8 @@ def measure(
                 times[backend].append(timer() - started)
             except Exception as err:  # noqa: BLE001
                 errors[backend] = first_line(err)[:200]
+                continue
+            keeps.setdefault(backend, spearman(reference, scores[backend]) >= DEFAULT_MIN_SPEARMAN)
         if progress:
             progress(len(chosen) + round_number, steps)
     return [
