@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import model_settings
 from components.text import literal
 from ranklens import caches
 from ranklens.score_cache import unusable_files
@@ -31,6 +32,8 @@ def _clear(names: list[str], stale: bool) -> None:
         done.append(f"{removed.entries} stale exports ({caches.size_text(removed.size)})")
     for name in names:
         before = caches.clear(name)
+        if name == caches.BACKEND_CHOICES:
+            model_settings.forget_measured()  # the sessions' next rerun measures again, not this process's memory
         done.append(f"{name} ({before.entries} entries, {caches.size_text(before.size)})")
     st.session_state[CLEARED] = done
 

@@ -10,7 +10,7 @@ import streamlit as st
 from components import first_stage_picker
 from components.project_settings import Project
 from components.text import literal
-from ranklens.backends.calibration import AUTO, Choice, known_choice, measured_backend
+from ranklens.backends.calibration import AUTO, Choice, forget_known_choice, known_choice, measured_backend
 from ranklens.backends.registry import BACKENDS, offered
 from ranklens.corpus import Corpus
 from ranklens.models.allowed import check_allowed
@@ -105,6 +105,15 @@ def _measured(ce_model: str, corpus: Corpus) -> Choice:
         lock.release()
 
 
+def forget_measured(ce_model: str | None = None) -> None:
+    """Forget this process's choice for `ce_model` (every model's, with None), so that the next rerun reads the
+    choice from disk again, or measures again where it is no longer there."""
+    if ce_model is None:
+        _choices().clear()
+    else:
+        _choices().pop(ce_model, None)
+
+
 def _measure_now(ce_model: str, corpus: Corpus) -> Choice:
     with st.status("Measuring each cross-encoder backend on this CPU (once per machine and model)…") as status:
         bar = status.progress(0.0, text="Exporting and timing each backend…")
@@ -136,6 +145,16 @@ def _backend(ce_model: str, corpus: Corpus) -> str:
         return chosen
     choice = _measured(ce_model, corpus)
     st.caption(f"auto → **{literal(choice.reason())}**")
+    if st.button(
+        "Measure again",
+        key="ce_backend_measure_again",
+        type="tertiary",
+        help="Time every backend again on this corpus (about half a minute on 2 cores: the exports are kept), for when the "
+        "machine was busy the first time. The new choice replaces the old one for this CPU and model.",
+    ):
+        forget_known_choice(ce_model)
+        forget_measured(ce_model)
+        st.rerun()
     return choice.backend
 
 

@@ -1,7 +1,7 @@
 """What RankLens keeps under $RANKLENS_HOME that it can make again: how big each cache is, and clearing one.
 
 Caches, not data: each is made again when it is needed, at the cost of time (the scores, the token ids, the query
-vectors and the explanations by the models; the FAISS and BM25 indexes and the Milvus Lite collections by indexing
+vectors and the explanations by the models; `auto`'s backend choices by measuring again; the FAISS and BM25 indexes and the Milvus Lite collections by indexing
 again; the exports by exporting; an unfinished `ranklens ingest` by running it again from its start). The projects
 and their labels, the stored corpora and the saved runs are data, and are neither listed nor cleared here; nor is a
 Milvus server's content.
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ranklens import score_cache
+from ranklens.backends import calibration
 from ranklens.backends.exports import made_for_other_libraries
 from ranklens.retrievers.milvus import checkpointed_collections, drop_collections, lite_file
 from ranklens.score_cache import CACHE_FILES, connect_cache
@@ -58,10 +59,12 @@ FOLDERS = {
     # cleared, an unfinished ingestion starts over
     "ingestions": Kept("ingest", "unfinished `ranklens ingest` runs, kept to resume"),
 }
+BACKEND_CHOICES = "backend-choices"  # one JSON file: cleared, the next load of a cross-encoder measures again
 MILVUS_LITE = "milvus-lite"  # the collections RankLens made in its Milvus Lite file (a server's are not listed)
-CACHES = (*TABLES, *FOLDERS, MILVUS_LITE)
+CACHES = (*TABLES, *FOLDERS, BACKEND_CHOICES, MILVUS_LITE)
 HOLDS = {
     **{name: kept.holds for name, kept in {**TABLES, **FOLDERS}.items()},
+    BACKEND_CHOICES: "the cross-encoder backend `auto` measured, per CPU, model and runtime versions",
     MILVUS_LITE: "collections in RankLens's Milvus Lite file",
 }
 
@@ -127,6 +130,9 @@ def measure(name: str) -> CacheSize:
         return CacheSize(
             name, data_dir() / "milvus", checkpointed_collections(lite_file()), _size(data_dir() / "milvus")
         )
+    if name == BACKEND_CHOICES:
+        path = calibration.choices_file()
+        return CacheSize(name, path, calibration.kept_choices(), _size(path))
     if name in TABLES:
         path = data_dir() / "cache" / TABLES[name].location
         rows = _rows(path, TABLES[name].tables)
@@ -164,6 +170,8 @@ def clear(name: str) -> CacheSize:
     if name == MILVUS_LITE:
         if Path(lite_file()).exists():
             drop_collections(lite_file())
+    elif name == BACKEND_CHOICES:
+        calibration.forget_choice()
     elif name not in TABLES:
         for entry in _entries(name):
             _remove(entry)

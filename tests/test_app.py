@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from components.text import literal
 from conftest import ROOT, STAND_IN_CE, kept_passages, measured_backend_of, open_tab
+from ranklens.backends.calibration import known_choice
 from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, in_use, load_embedder, load_reranker
@@ -84,6 +85,20 @@ def test_the_backend_measurement_is_not_shown_as_running_again_at_a_rerun():
         "a rerun must not show the measurement as running: it was done"
     )
     assert any(c.value.startswith("auto → ") for c in at.caption), "the choice is still said"
+
+
+def test_measure_again_times_the_backends_anew_and_keeps_the_new_choice():
+    at = start()
+    before = known_choice(DEFAULT_CROSS_ENCODER)
+    assert before is not None, "measured at the app's first start in this session"
+    at.button(key="ce_backend_measure_again").click().run()
+    assert not at.exception
+    after = known_choice(DEFAULT_CROSS_ENCODER)
+    assert after is not None and after.measured != before.measured, "timed anew (real timings), and kept on disk"
+    shown = [c.value.replace("\\", "") for c in at.caption]
+    assert any(c.startswith(f"auto → **{after.backend}: ") for c in shown), "the sidebar says the new choice"
+    at.run()
+    assert known_choice(DEFAULT_CROSS_ENCODER) == after, "once: the next rerun uses the new choice"
 
 
 def test_a_bi_encoder_backend_builds_its_own_index_and_is_measured_against_fp32():

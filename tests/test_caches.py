@@ -1,11 +1,14 @@
 """The caches under $RANKLENS_HOME: measured, emptied in place while held open, and an upgrade's exports removed."""
 
 import json
+import re
 import shutil
 import sqlite3
+from dataclasses import asdict
 
 from conftest import STAND_IN_CE
 from ranklens import caches
+from ranklens.backends import calibration
 from ranklens.backends.exports import MANIFEST, cached_export, export, library_versions
 from ranklens.cli import main
 from ranklens.models.files import fingerprint
@@ -104,3 +107,20 @@ def test_bm25_indexes_and_milvus_lite_collections_are_listed_and_only_ours_are_c
     again = MilvusCollection(adi_embeddings, MilvusSettings())
     assert again.ingest() == adi_embeddings.passage_count == again.rows(), "ingested afresh, not taken as done"
     close_clients()
+
+
+def test_a_backend_choice_is_forgotten_alone_or_all_of_them_so_the_next_load_measures_again(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
+    measured = [calibration.Measured("torch-bf16", 1.0, 1.0), calibration.Measured("torch", 2.0, 1.0)]
+    stored = {"backend": "torch-bf16", "machine": "this machine", "measured": [asdict(m) for m in measured]}
+    calibration.choices_file().parent.mkdir(parents=True)
+    calibration.choices_file().write_text(json.dumps({calibration.choice_key(m): stored for m in ("a", "b", "c")}))
+    assert caches.measure(caches.BACKEND_CHOICES).entries == 3
+    assert calibration.forget_choice("a") and not calibration.forget_choice("a"), "forgotten once"
+    assert calibration.cached_choice("a") is None and calibration.cached_choice("b").backend == "torch-bf16"
+    assert main(["cache"]) == 0 and re.search(r"backend-choices\s+2 entries", capsys.readouterr().out)
+    assert main(["cache", "--clear", "backend-choices"]) == 0
+    assert calibration.cached_choice("b") is None and caches.measure(caches.BACKEND_CHOICES).entries == 0
+    assert caches.measure("scores").entries == 0, "nothing else was made or touched"

@@ -149,7 +149,7 @@ def test_backends_as_fast_as_each_other_are_told_apart_by_the_ranking_not_by_whi
 def test_a_cached_measurement_is_chosen_from_again_by_todays_rule():
     measured = [Measured("torch-bf16", 1.00, 1.0), Measured("openvino-bf16", 1.05, 0.999)]
     stored = {"backend": "torch-bf16", "machine": "this machine", "measured": [asdict(m) for m in measured]}
-    path = calibration._cache_file()
+    path = calibration.choices_file()
     known = json.loads(path.read_text()) if path.is_file() else {}  # the session's other choices stay
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**known, choice_key("model-kept"): stored}))
@@ -160,7 +160,7 @@ def test_the_choice_is_cached_per_model_and_measured_again_when_the_key_changes(
     clock = Clock({"torch": 0.3, "torch-bf16": 0.1})
     first = calibrate("model-a", clock.load, pairs, backends=["torch", "torch-bf16"])
     assert first.backend == "torch-bf16" and "torch-bf16: " in first.reason() and "vs torch " in first.reason()
-    stored = json.loads((calibration._cache_file()).read_text())
+    stored = json.loads((calibration.choices_file()).read_text())
     assert choice_key("model-a") in stored
 
     def must_not_measure(*args, **kwargs):

@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ranklens import cachedir
 from ranklens.backends.cpu import cpu_cores, cpu_name
@@ -185,14 +186,15 @@ def measure(
     ]
 
 
-def _cache_file():
+def choices_file() -> Path:
+    """Where the measured choices are kept."""
     return data_dir() / "cache" / "backends.json"
 
 
 def cached_choice(model_fingerprint: str) -> Choice | None:
     """The choice measured before for this model on this machine, if any."""
     try:
-        stored = json.loads(_cache_file().read_text()).get(choice_key(model_fingerprint))
+        stored = json.loads(choices_file().read_text()).get(choice_key(model_fingerprint))
     except (OSError, ValueError):
         return None
     if not stored:
@@ -215,7 +217,7 @@ def calibrate(
         return found
     measured = measure(load, pairs, backends, notify=notify, progress=progress)
     choice = Choice(choose(measured), tuple(measured), machine())
-    path = _cache_file()
+    path = choices_file()
     try:
         known = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -252,10 +254,42 @@ def calibration_pairs(queries: Sequence[str], passages: Sequence[str], count: in
     return [(asked[i % len(asked)], joined[i]) for i in range(count)]
 
 
+def kept_choices() -> int:
+    """How many choices are kept on disk (one per machine, model and runtime versions measured)."""
+    try:
+        return len(json.loads(choices_file().read_text()))
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
+def forget_choice(model_fingerprint: str | None = None) -> bool:
+    """Forget the choice measured for this model on this machine, or every kept choice with None, so that the next
+    load measures again (a measurement taken while the machine was busy would otherwise stand for good); whether
+    anything was forgotten."""
+    path = choices_file()
+    if model_fingerprint is None:
+        existed = path.is_file()
+        path.unlink(missing_ok=True)
+        return existed
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if known.pop(choice_key(model_fingerprint), None) is None:
+        return False
+    cachedir.replace_file(path, json.dumps(known, indent=1))
+    return True
+
+
 def known_choice(name: str) -> Choice | None:
     """The backend measured before on this machine for cross-encoder `name` (the model a load of it uses), if any:
     read from the cache, nothing loaded or timed."""
     return cached_choice(fingerprint(in_use(name)[0]))
+
+
+def forget_known_choice(name: str) -> bool:
+    """Forget the backend measured on this machine for cross-encoder `name` (the model a load of it uses)."""
+    return forget_choice(fingerprint(in_use(name)[0]))
 
 
 def measured_backend(
