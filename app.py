@@ -41,6 +41,7 @@ if corpus is None or settings is None:
     st.stop()
 if project is not None:
     project_settings.attach(project, corpus)
+search_panel.load_models_ahead(corpus, settings)  # before the index loads: see its docstring
 
 first = index_status.render(corpus, settings)
 if first is None:

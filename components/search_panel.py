@@ -16,7 +16,8 @@ from ranklens.labels import query_id_for
 from ranklens.models.loading import ModelError
 from ranklens.results import SearchResult
 from ranklens.retrievers.base import FirstStage
-from ranklens.search import Searcher, SearchError
+from ranklens.retrievers.registry import NEEDS_EMBEDDINGS
+from ranklens.search import Searcher, SearchError, load_ahead
 
 RESULT = "search_result"
 RESULT_FOR = "search_result_for"
@@ -133,6 +134,24 @@ def current_query(corpus: Corpus) -> str:
     examples = list(corpus.queries.values())
     query = st.session_state.get(QUERY) or st.query_params.get(QUERY) or (examples[0] if examples else "")
     return query.strip()
+
+
+def load_models_ahead(corpus: Corpus, settings: Settings) -> None:
+    """Called before the index loads: where the open Search tab will embed a query the cache does not hold (a new
+    query after a relaunch), both models start loading their exports on a thread of their own
+    (ranklens.search.load_ahead), so that the first stage's column waits less for the bi-encoder and the
+    reranking less for the cross-encoder. Where the bi-encoder is not remembered (a first start), it loads here
+    in full, as the index would load it, and nothing loads ahead."""
+    open_tab = st.session_state.get(TAB) or st.query_params.get(TAB) or "Search"
+    if open_tab != "Search" or settings.first.name not in NEEDS_EMBEDDINGS:
+        return
+    query = current_query(corpus)
+    try:
+        embedder = resources.embedder(settings.bi_model, settings.bi_backend)
+        if query and not embedder.runnable:
+            load_ahead(query, embedder, resources.reranker(settings.ce_model, settings.backend))
+    except ModelError:
+        return  # the search says what is wrong
 
 
 def _wanted(stage: FirstStage, settings: Settings, query: str) -> tuple:

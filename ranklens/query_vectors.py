@@ -30,21 +30,34 @@ def _connect():
     )
 
 
-def query_vector(embedder: Embedder, query: str) -> np.ndarray:
-    """The query's unit-length embedding as a (1, dimension) float32 row: from the cache, else embedded and kept."""
-    key = cache_key(embedder.fingerprint, query)
+def _cached(embedder: Embedder, query: str) -> np.ndarray | None:
+    """The query's embedding by this bi-encoder as a (1, dimension) float32 row, where the cache holds it."""
     row = None
     with unless_unusable(cache_file(FILE), NAME), _connect() as db:
-        row = db.execute("SELECT vector FROM vectors WHERE key = ?", (key,)).fetchone()
-    if row is not None:
-        vector = np.frombuffer(row[0], dtype=np.float32)
-        if vector.size == embedder.dimension:
-            return vector.reshape(1, -1).copy()
+        row = db.execute(
+            "SELECT vector FROM vectors WHERE key = ?", (cache_key(embedder.fingerprint, query),)
+        ).fetchone()
+    if row is None:
+        return None
+    vector = np.frombuffer(row[0], dtype=np.float32)
+    return vector.reshape(1, -1).copy() if vector.size == embedder.dimension else None
+
+
+def is_cached(embedder: Embedder, query: str) -> bool:
+    """Whether `query_vector` would find the query's embedding in the cache (and so need no model)."""
+    return _cached(embedder, query) is not None
+
+
+def query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    """The query's unit-length embedding as a (1, dimension) float32 row: from the cache, else embedded and kept."""
+    cached = _cached(embedder, query)
+    if cached is not None:
+        return cached
     vector = embedder.encode([query])
     with unless_unusable(cache_file(FILE), NAME), _connect() as db:
         db.execute(
             "INSERT OR REPLACE INTO vectors (key, vector, written) VALUES (?, ?, ?)",
-            (key, vector.astype(np.float32).tobytes(), written_now()),
+            (cache_key(embedder.fingerprint, query), vector.astype(np.float32).tobytes(), written_now()),
         )
         BOUND.added(db, 1)
     return vector

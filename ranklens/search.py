@@ -9,6 +9,7 @@ only re-sorts numbers already in the result.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -16,8 +17,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ranklens import fusion
+from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 from ranklens.progress import OnProgress
+from ranklens.query_vectors import is_cached
 from ranklens.results import Candidate, SearchResult, SideEntry, SideRanking, Timings
 from ranklens.retrievers.base import FirstStage, RetrievalError
 from ranklens.score_cache import ScoreCache, score_key, shared_score_cache
@@ -35,6 +38,28 @@ def _check_query(query: str, top_n: int) -> None:
         raise SearchError("the query is empty: type what you are looking for")
     if top_n < 1:
         raise SearchError(f"top-N must be at least 1, got {top_n}")
+
+
+def load_ahead(query: str, embedder: Embedder | None, reranker: Reranker | None) -> threading.Thread | None:
+    """Where a search of `query` will embed it (its vector is not cached) and so, almost surely, score its
+    candidates too, load both models' exports now on a thread of their own, the bi-encoder's first, while the
+    caller loads the index or draws a page: ONNX Runtime's session and OpenVINO's compile run outside the
+    interpreter's lock, on the other core. The search then waits only for what is left of them. Nothing loads for
+    a query the cache answers, or a model already runnable; returns the thread, if one started."""
+    models = [model for model in (embedder, reranker) if model is not None and not model.runnable]
+    if not models or embedder is None or not query.strip() or is_cached(embedder, query.strip()):
+        return None
+
+    def load() -> None:
+        for model in models:
+            try:
+                model.load_ahead()
+            except Exception:  # noqa: BLE001 - the search's own load meets the same failure and says what it is
+                return
+
+    thread = threading.Thread(target=load, name="ranklens-load-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass

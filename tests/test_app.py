@@ -248,7 +248,11 @@ def test_an_approximate_first_stage_says_its_recall():
 
 NEW_QUERY_PAGE = """
 import sys
+import threading
 from streamlit.testing.v1 import AppTest
+started = []
+start_thread = threading.Thread.start
+threading.Thread.start = lambda thread: started.append(thread.name) or start_thread(thread)
 at = AppTest.from_file(sys.argv[1], default_timeout=300)
 at.query_params["builtin_name"] = "python"
 at.query_params["ce_backend"] = "openvino-bf16"
@@ -261,12 +265,14 @@ captions = [c.value for c in at.caption]
 assert any("with fp32 (onnx)" in c for c in captions), "the accuracy guard ran"
 assert any("Cross-encoder logit" in c for c in captions), "the top document was explained"
 assert "torch" not in sys.modules, "the page imported torch"
+assert "ranklens-load-ahead" in started, "a new query's models load ahead of the index (ranklens.search.load_ahead)"
 """
 
 
 def test_a_new_query_on_an_export_backend_never_imports_torch():
     """Reranking, the accuracy guard (ONNX Runtime fp32) and the explanation of the top document all run exports:
-    a new process answers a new query's whole page without torch (6-8 s to import here)."""
+    a new process answers a new query's whole page without torch (6-8 s to import here), its two models loaded
+    ahead while the index loads."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params["builtin_name"] = "python"
     at.query_params["ce_backend"] = "openvino-bf16"

@@ -1,4 +1,5 @@
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ from ranklens.models import loading
 from ranklens.models.embedder import QUERY_ENCODER_TEXTS
 from ranklens.models.files import model_kind
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, forget_loaded, load_embedder, load_reranker
+from ranklens.query_vectors import query_vector
+from ranklens.search import load_ahead
 from ranklens.tokens import Tokens
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
@@ -171,3 +174,53 @@ def test_a_remembered_model_that_no_longer_loads_says_so_and_loads_its_fallback_
     _as_a_new_process("cross", str(model))
     again = load_reranker(str(model), fallbacks=fallbacks)
     assert again.loaded and again.name == str(STAND_IN_CE) and "could not be loaded" in again.fallback_reason
+
+
+def test_a_query_not_embedded_before_loads_both_exports_ahead_and_a_cached_one_loads_nothing(tmp_path):
+    bi = str(
+        _linked_copy(
+            next((SHARED / "models" / "hf-cache").glob(f"models--*{BI.split('/')[1]}/snapshots/*")), tmp_path / "bi"
+        )
+    )
+    ce = str(STAND_IN_CE)  # its onnx export is made once for the whole test session
+    loaded_bi, loaded_ce = load_embedder(bi), load_reranker(ce, fallbacks=[], backend="onnx")
+    query_vector(loaded_bi, "a query embedded before")
+    expected = loaded_ce.score(PAIRS)
+    _as_a_new_process("bi", bi)
+    _as_a_new_process("cross", ce, "onnx")
+    again_bi, again_ce = load_embedder(bi), load_reranker(ce, fallbacks=[], backend="onnx")
+    assert load_ahead("a query embedded before", again_bi, again_ce) is None, "the cache answers it: nothing loads"
+    assert not again_bi.runnable and not again_ce.runnable
+    thread = load_ahead("a query never embedded", again_bi, again_ce)
+    assert thread is not None
+    thread.join(timeout=120)
+    assert again_bi.runnable and again_ce.runnable and not again_bi.loaded and not again_ce.loaded, "the exports"
+    assert again_bi.load_ms == again_ce.load_ms == 0, "loaded before any call needed them: nobody waited"
+    assert again_ce.score(PAIRS) == pytest.approx(expected, abs=1e-5) and again_ce.load_ms == 0
+    assert load_ahead("another new query", again_bi, again_ce) is None, "both runnable already"
+
+
+def test_a_call_during_a_load_ahead_waits_for_it_and_counts_the_wait_as_loading():
+    ce = str(STAND_IN_CE)
+    expected = load_reranker(ce, fallbacks=[], backend="onnx").score(PAIRS)
+    _as_a_new_process("cross", ce, "onnx")
+    again = load_reranker(ce, fallbacks=[], backend="onnx")
+    ahead = threading.Thread(target=again.load_ahead)
+    ahead.start()
+    assert again.score(PAIRS) == pytest.approx(expected, abs=1e-5), "scored once the export was ready"
+    ahead.join()
+    assert again.calls == 1 and again.load_ms > 0 and not again.loaded
+
+
+def test_only_torch_is_warmed_up_at_load(reranker):
+    """torch's first calls are several times slower than the rest; an export's are 10-30 % slower per batch shape,
+    less than the warm-up's two batches cost (Reranker.warm_up)."""
+    export = load_reranker(str(STAND_IN_CE), fallbacks=[], backend="onnx")
+    for model, passes in ((reranker, 2), (export, 0)):
+        counted, forward = [], model.forward
+        model.forward = lambda feed, forward=forward, counted=counted: counted.append(feed) or forward(feed)
+        try:
+            model.warm_up()
+        finally:
+            model.forward = forward
+        assert len(counted) == passes, model.backend

@@ -27,8 +27,14 @@ from ranklens.retrievers.base import FirstStage
 from ranklens.retrievers.dense import AnnSettings
 from ranklens.retrievers.lexical import BM25Settings
 from ranklens.retrievers.milvus import URI_ENV, MilvusSettings
-from ranklens.retrievers.registry import DEFAULT_FIRST_STAGE, FIRST_STAGES, FirstStageSettings, build_first_stage
-from ranklens.search import DEFAULT_TOP_N, Searcher
+from ranklens.retrievers.registry import (
+    DEFAULT_FIRST_STAGE,
+    FIRST_STAGES,
+    NEEDS_EMBEDDINGS,
+    FirstStageSettings,
+    build_first_stage,
+)
+from ranklens.search import DEFAULT_TOP_N, Searcher, load_ahead
 from ranklens.settings import DATASETS_ENV, datasets_dir
 from ranklens.tables import TableColumns
 from ranklens.textclean import decode
@@ -245,17 +251,17 @@ def passage_tokens(stage: FirstStage, ce_model: str) -> None:
         )
 
 
-def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True) -> Searcher:
-    """First stage, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options."""
-    stage = first_stage(args, corpus, embedder(args))
+def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True, query: str | None = None) -> Searcher:
+    """First stage, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options. `query`: the
+    one query the command searches, whose models load ahead while the index loads (ranklens.search.load_ahead)."""
+    bi_encoder = embedder(args)
+    cross_encoder = reranker(args, corpus) if rerank else None
+    if query is not None and args.first_stage in NEEDS_EMBEDDINGS:
+        load_ahead(query, bi_encoder, cross_encoder)
+    stage = first_stage(args, corpus, bi_encoder)
     if rerank:
         passage_tokens(stage, args.ce_model)
-    return Searcher(
-        stage,
-        reranker(args, corpus) if rerank else None,
-        ce_batch_size=args.ce_batch_size,
-        ce_max_tokens=args.ce_max_tokens,
-    )
+    return Searcher(stage, cross_encoder, ce_batch_size=args.ce_batch_size, ce_max_tokens=args.ce_max_tokens)
 
 
 def project_store(labels: str, corpus: Corpus | None = None) -> LabelStore:

@@ -18,7 +18,7 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens search` with the parsed options."""
-    searcher = common.searcher(args, common.load_corpus(args))
+    searcher = common.searcher(args, common.load_corpus(args), query=args.query)
     result = searcher.search(
         args.query, top_n=args.top_n, alpha=args.alpha, fusion_method=args.fusion, ce_passages=args.ce_passages
     )

@@ -51,7 +51,7 @@ class LoadedModel:
         self._load: Callable[[], LoadedModel] | None = None
         self._light: LightLoad | None = None
         self._tokens: Tokens | None = None  # set by a light load, until the full model loads
-        self._loading = threading.Lock()
+        self._loading = threading.RLock()  # reentrant: the warm-up, run while it is held, calls the model
 
     def defer(self, load: Callable[[], LoadedModel], light: LightLoad | None = None) -> None:
         """Leave the weights on disk until a call needs them; `load()` then returns the same model loaded (or
@@ -80,17 +80,38 @@ class LoadedModel:
             self._load, self._light, self._tokens = None, None, None
             self.load_ms += (time.perf_counter() - started) * 1000
 
-    def ensure_runnable(self) -> None:
-        """Make a forward pass possible: from the export alone where it can be had, else by loading the model."""
-        started, light_loaded = time.perf_counter(), False
+    def _load_light(self) -> bool:
+        """With `_loading` held: the export's forward pass and tokenizer, warmed up, where a light load is still
+        pending and can be had; whether this call loaded it."""
+        if self._light is None:
+            return False
+        parts, self._light = self._light(), None
+        if parts is None:
+            return False
+        self._tokens, self._forward = parts
+        self.warm_up()
+        return True
+
+    def load_ahead(self) -> None:
+        """Load the export now, on the calling thread, where it can be had and is not loaded yet (never the full
+        model: importing torch would hold the interpreter for seconds). For a thread that readies a model before a
+        call needs it (ranklens.search.load_ahead); such a call waits for it, and only that wait counts as its
+        loading."""
         with self._loading:
-            if self._light is not None:
-                parts, self._light = self._light(), None
-                if parts is not None:
-                    self._tokens, self._forward = parts
-                    light_loaded = True
-        if light_loaded:
-            self.warm_up()
+            self._load_light()
+
+    def ensure_runnable(self) -> None:
+        """Make a forward pass possible: from the export alone where it can be had, else by loading the model.
+        Where another thread is loading it (a load ahead), wait for that instead."""
+        started = time.perf_counter()
+        waited = not self._loading.acquire(blocking=False)
+        if waited:
+            self._loading.acquire()
+        try:
+            loaded = self._load_light()
+        finally:
+            self._loading.release()
+        if waited or loaded:
             self.load_ms += (time.perf_counter() - started) * 1000
         if self._tokens is None:
             self.ensure_loaded()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ranklens import inference
-from ranklens.backends.registry import Forward
+from ranklens.backends.registry import IN_TORCH, Forward
 from ranklens.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
 from ranklens.models.loaded import LoadedModel
@@ -98,8 +98,13 @@ class Reranker(LoadedModel):
         return ends[-1]
 
     def warm_up(self) -> None:
-        """Forward passes at two typical shapes, outside the call count: a model's first calls (bf16 above all)
-        pick kernels and allocate, several times slower than the rest, and no person should wait for that."""
+        """On torch, forward passes at two typical shapes, outside the call count: its first calls (bf16 above
+        all) pick kernels and allocate, several times slower than the rest, and no person should wait for that. An
+        export is not warmed up: on a 2-core Zen 4 (2026-12-06) its first 44 pairs took 20-60 ms longer than later
+        ones (OpenVINO int8 and bf16, ONNX Runtime int8), while the two batches cost 250-430 ms, which a new
+        query after a relaunch waited for."""
+        if self.backend not in IN_TORCH:
+            return
         for words in (40, 150):
             pairs = [("warm up", " ".join(["passage"] * words))] * DEFAULT_CE_BATCH
             encoded, _ = self.tokenize(pairs, keep_passages=False)
