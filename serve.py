@@ -17,11 +17,11 @@ from streamlit.components.v2.component_manager import BidiComponentManager
 
 import components
 
-# imported inside functions (or on first use) on the way to the first results: the corpus store, the model files in
-# the hub cache, the page icon's emoji table and the data frames sent to the browser (~0.25 s here)
+# imported inside functions (or on first use) on the way to the first results: the corpus store, where the hub cache
+# is, the page icon's emoji table and the data frames sent to the browser
 FIRST_RESULTS_NEED = (
     "pyarrow.parquet",
-    "huggingface_hub.file_download",
+    "huggingface_hub.constants",
     "streamlit.emojis",
     "pyarrow.pandas_compat",
 )

@@ -265,6 +265,7 @@ captions = [c.value for c in at.caption]
 assert any("with fp32 (onnx)" in c for c in captions), "the accuracy guard ran"
 assert any("Cross-encoder logit" in c for c in captions), "the top document was explained"
 assert "torch" not in sys.modules, "the page imported torch"
+assert "huggingface_hub.file_download" not in sys.modules, "its HTTP stack: 50 ms (ranklens.models.files)"
 assert "ranklens-load-ahead" in started, "a new query's models load ahead of the index (ranklens.search.load_ahead)"
 """
 

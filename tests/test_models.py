@@ -10,7 +10,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from conftest import SHARED, STAND_IN_CE
 from ranklens.models import loading
 from ranklens.models.embedder import QUERY_ENCODER_TEXTS
-from ranklens.models.files import model_kind
+from ranklens.models.files import local_folder, model_kind
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, forget_loaded, load_embedder, load_reranker
 from ranklens.query_vectors import query_vector
 from ranklens.search import load_ahead
@@ -224,3 +224,12 @@ def test_only_torch_is_warmed_up_at_load(reranker):
         finally:
             model.forward = forward
         assert len(counted) == passes, model.backend
+
+
+def test_the_hub_cache_is_read_as_huggingface_hub_reads_it():
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in (BI, DEFAULT_CROSS_ENCODER, "nobody/no-such-model"):
+        cached = try_to_load_from_cache(name, "config.json")
+        assert local_folder(name) == (Path(cached).parent if isinstance(cached, str) else None), name
+    assert local_folder(BI) is not None, "../shared's hub cache holds the bi-encoder"

@@ -19,10 +19,23 @@ def local_folder(name: str) -> Path | None:
         return local
     if looks_like_a_path(name):
         return None
-    from huggingface_hub import try_to_load_from_cache
+    return _hub_snapshot(name)
 
-    cached = try_to_load_from_cache(name, "config.json")
-    return Path(cached).parent if isinstance(cached, str) else None
+
+def _hub_snapshot(name: str) -> Path | None:
+    """The hub model's snapshot of its `main` revision in the local Hugging Face cache, where it has a config.json:
+    read from the cache's documented layout (models--org--name/refs/main names the snapshots/ folder), as
+    huggingface_hub's try_to_load_from_cache reads it (tests/test_models.py holds the two together), because
+    importing that function brings huggingface_hub's HTTP stack, 50 ms of every first page here."""
+    from huggingface_hub.constants import HF_HUB_CACHE  # the cache folder as set by HF_HUB_CACHE or HF_HOME
+
+    repo = Path(HF_HUB_CACHE) / f"models--{name.replace('/', '--')}"
+    try:
+        revision = (repo / "refs" / "main").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    snapshot = repo / "snapshots" / revision
+    return snapshot if revision and (snapshot / "config.json").is_file() else None
 
 
 def model_file(name: str, filename: str) -> dict | list | None:
