@@ -45,9 +45,10 @@ def serving_app(
     options: tuple[str, ...] = (),
     port: int | None = None,
     script: str | Path = "serve.py",
+    address: str | None = "127.0.0.1",
 ):
-    """`streamlit run serve.py` (or `script`) on `port` (else a free one) until the block ends, with extra
-    command-line options; yields its URL."""
+    """`streamlit run serve.py` (or `script`) on `port` (else a free one) and `address` (None: every address, as
+    `make run` serves) until the block ends, with extra command-line options; yields its URL."""
     port = port or free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -59,8 +60,7 @@ def serving_app(
                 str(script),
                 "--server.port",
                 str(port),
-                "--server.address",
-                "127.0.0.1",
+                *(("--server.address", address) if address else ()),
                 "--server.headless",
                 "true",
                 *options,

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from browser import free_port, measure_default_backend
+from browser import free_port, measure_default_backend, serving_app
 
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, load_reranker
 
@@ -101,24 +100,10 @@ assert not scans, "the installed packages were scanned"  # raised inside, Stream
 def test_make_runs_server_asks_no_outside_address_for_the_url_it_prints(tmp_path):
     """Headless and bound to every address (as `make run` starts it), Streamlit looked up this machine's external
     address with HTTP requests to the internet before its server answered; .streamlit/config.toml names the address
-    to print instead."""
+    to print instead. The URL is printed before the server answers."""
     port = free_port()
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, "RANKLENS_HOME": str(tmp_path)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.time() + 60
-        while "URL:" not in log.read_text() and server.poll() is None and time.time() < deadline:
-            time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-    printed = log.read_text()
+    with serving_app(log, {**os.environ, "RANKLENS_HOME": str(tmp_path)}, port=port, address=None):
+        printed = log.read_text()
     assert f"URL: http://localhost:{port}" in printed, printed
     assert "External URL" not in printed and "external IP" not in printed, printed
