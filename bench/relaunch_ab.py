@@ -7,7 +7,8 @@ The revision (`git archive`, into a temporary folder removed afterwards) is the 
 by more than most start-up changes between runs, so the two servers take turns on one fresh RANKLENS_HOME, one port
 and one Chromium kept open (bench/app_startup.py's "browser open"), the order swapped each round. A cold start of
 this tree first builds the index, the exports and `auto`'s choice, which both then use; each server is then
-launched once with the repeated query, so that the browser's cache holds the page, before anything is timed.
+launched once with the repeated query, so that the browser's cache holds the page, and once with a new query, so that
+its own exports are made (where the two lay out or key their exports differently), before anything is timed.
 
 Each round launches each server twice: with a query never asked before (its models load, from their exports), and
 with the cold start's query (every score cached: no model loads). Medians are printed, seconds from the launch.
@@ -73,6 +74,7 @@ def main() -> None:
         start(str(home), port, QUERY, "auto", playwright, browser, settle=True)
         for name in servers:
             relaunch(name, QUERY)  # the browser's cache now holds each server's page
+            relaunch(name, f"{QUERY} 0 {name}")  # and each server's exports are on disk
         for run in range(args.runs):
             print(f"round {run + 1} of {args.runs}…", file=sys.stderr)
             for name in list(servers)[:: 1 if run % 2 == 0 else -1]:

@@ -21,7 +21,9 @@ def _note(cache: caches.CacheSize) -> str:
     if cache.damaged:
         return "damaged: SQLite cannot read it (clearing removes it)"
     if cache.stale:
-        return f"{cache.stale} made for other library versions ({caches.size_text(cache.stale_size)})"
+        return (
+            f"{cache.stale} stale: other library versions or an earlier layout ({caches.size_text(cache.stale_size)})"
+        )
     return ""
 
 
@@ -78,7 +80,7 @@ def render() -> None:
             help="`python -m ranklens cache --clear` clears the others too: " + ", ".join(COMMAND_LINE_ONLY),
         )
         stale = st.checkbox(
-            "Remove the exports made for other library versions",
+            "Remove the stale exports (other library versions or an earlier layout)",
             key="caches_stale_exports",
             disabled=not any(c.stale for c in measured),
         )

@@ -9,7 +9,7 @@ Milvus server's content.
 A SQLite cache is emptied in place (its rows deleted, then VACUUM), so that an app or a command holding it open
 keeps a valid file; a file SQLite cannot read (damaged: no process can use it) is removed, and made again at the
 next write. A folder cache loses its entries one by one. Exports made with other library versions than
-these (an upgrade's leftovers, which no load reads again) can be removed alone: `stale`.
+these or in an earlier layout (an upgrade's leftovers, which no load reads again) can be removed alone: `stale`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ranklens import score_cache
 from ranklens.backends import calibration
-from ranklens.backends.exports import made_for_other_libraries
+from ranklens.backends.exports import stale_export
 from ranklens.retrievers.milvus import checkpointed_collections, drop_collections, lite_file
 from ranklens.score_cache import CACHE_FILES, connect_cache
 from ranklens.settings import data_dir
@@ -72,7 +72,7 @@ HOLDS = {
 @dataclass(frozen=True)
 class CacheSize:
     """One cache: where it is, how many entries (rows, or folders and files) and bytes, and how many of them are
-    stale (exports made with other library versions)."""
+    stale (exports made with other library versions or in an earlier layout)."""
 
     name: str
     path: Path
@@ -139,7 +139,7 @@ def measure(name: str) -> CacheSize:
         size = sum(_size(f) for f in _sqlite_files(path))
         return CacheSize(name, path, rows or 0, size, damaged=rows is None)
     entries = list(_entries(name))
-    stale = [e for e in entries if name == "exports" and made_for_other_libraries(e)]
+    stale = [e for e in entries if name == "exports" and stale_export(e)]
     return CacheSize(
         name,
         data_dir() / FOLDERS[name].location,
@@ -203,8 +203,8 @@ def _forget_in_memory(name: str) -> None:
 
 
 def remove_stale_exports() -> CacheSize:
-    """Remove the exports made with other library versions than these; what was removed."""
-    stale = [e for e in _entries("exports") if made_for_other_libraries(e)]
+    """Remove the exports made with other library versions than these or in an earlier layout; what was removed."""
+    stale = [e for e in _entries("exports") if stale_export(e)]
     size = sum(_size(e) for e in stale)
     for entry in stale:
         _remove(entry)

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from conftest import STAND_IN_CE
 from ranklens import caches
 from ranklens.backends import calibration
-from ranklens.backends.exports import MANIFEST, cached_export, export, library_versions
+from ranklens.backends.exports import LAYOUT, MANIFEST, cached_export, export, library_versions
 from ranklens.cli import main
 from ranklens.models.files import fingerprint
 from ranklens.pair_tokens import PairTokenizer
@@ -61,26 +61,32 @@ def test_a_damaged_cache_file_is_said_and_cleared_and_the_cache_made_again(tmp_p
     assert not after.damaged and after.entries == 1
 
 
-def test_exports_of_other_library_versions_are_removed_alone(tmp_path, monkeypatch, reranker, capsys):
+def test_exports_of_other_library_versions_or_an_earlier_layout_are_removed_alone(
+    tmp_path, monkeypatch, reranker, capsys
+):
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path))
     model = reranker.model
     made, _ = export(model.transformers_model, model.tokenizer, fingerprint(reranker.name), "onnx", 64, pair=True)
     manifest = json.loads((made.parent / MANIFEST).read_text())
-    assert manifest["libraries"] == library_versions() and manifest["window"] == 64
-    # what an upgrade leaves behind: the same export under the key of other library versions
+    assert manifest["libraries"] == library_versions() and manifest["window"] == 64 and manifest["layout"] == LAYOUT
+    assert made.with_name("model.onnx.data").stat().st_size > 50 * made.stat().st_size, "the weights beside the graph"
+    # what an upgrade leaves behind: the same export under the key of other library versions, or of an earlier layout
     upgraded = made.parent.with_name("made-before-an-upgrade")
     shutil.copytree(made.parent, upgraded)
     (upgraded / MANIFEST).write_text(json.dumps({**manifest, "libraries": "torch=2.0.0"}))
+    earlier = made.parent.with_name("made-in-the-first-layout")
+    shutil.copytree(made.parent, earlier)
+    (earlier / MANIFEST).write_text(json.dumps({k: v for k, v in manifest.items() if k != "layout"}))
     unknown = made.parent.with_name("made-before-manifests")  # cannot tell: kept
     shutil.copytree(made.parent, unknown)
     (unknown / MANIFEST).unlink()
 
     exports = caches.measure("exports")
-    assert (exports.entries, exports.stale) == (3, 1) and 0 < exports.stale_size < exports.size
+    assert (exports.entries, exports.stale) == (4, 2) and 0 < exports.stale_size < exports.size
     assert main(["cache", "--stale"]) == 0
     out = capsys.readouterr().out
-    assert "removed 1 stale exports" in out and "exports" in out
-    assert not upgraded.exists() and unknown.exists()
+    assert "removed 2 stale exports" in out and "exports" in out
+    assert not upgraded.exists() and not earlier.exists() and unknown.exists()
     assert cached_export(fingerprint(reranker.name), "onnx", 64) == made, "this version's export stays"
     assert main(["cache", "--clear", "exports"]) == 0
     assert caches.measure("exports").entries == 0 and cached_export(fingerprint(reranker.name), "onnx", 64) is None

@@ -21,6 +21,9 @@ from ranklens.backends.registry import BACKENDS, BackendUnavailable
 from ranklens.settings import data_dir
 
 MANIFEST = "made.json"
+# How an export's files are laid out; a change makes earlier exports stale. 2: the fp32 ONNX file keeps its weights in
+# a file beside the graph (ranklens.backends.onnx_runtime.keep_weights_beside)
+LAYOUT = 2
 LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime", "openvino", "nncf")
 # What each backend's file is made from: None is the plain ONNX export itself.
 MADE_FROM = {"onnx": None, "onnx-int8": "onnx", "openvino-int8": "onnx", "openvino-int8-static": "onnx"}
@@ -48,18 +51,19 @@ def library_versions(libraries: tuple[str, ...] = LIBRARIES) -> str:
 
 
 def export_key(fingerprint: str, backend: str, max_length: int) -> str:
-    """The export's folder name: the weights, the stored format, the window and the library versions."""
-    return hashlib.sha256(f"{fingerprint}|{backend}|{max_length}|{library_versions()}".encode()).hexdigest()[:24]
+    """The export's folder name: the weights, the stored format, the window, the library versions and the layout."""
+    key = f"{fingerprint}|{backend}|{max_length}|{library_versions()}|layout={LAYOUT}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def made_for_other_libraries(folder: Path) -> bool:
-    """Whether an export folder was made with other library versions than these (no load reads it again); False
-    where it does not say (made before exports kept a manifest)."""
+def stale_export(folder: Path) -> bool:
+    """Whether an export folder was made with other library versions than these or in an earlier layout (no load
+    reads it again); False where it does not say (made before exports kept a manifest)."""
     try:
         made = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(made, dict) and made.get("libraries") != library_versions()
+    return isinstance(made, dict) and (made.get("libraries") != library_versions() or made.get("layout") != LAYOUT)
 
 
 def require_runtime(backend: str) -> None:
@@ -145,7 +149,13 @@ def export(
     staging = cachedir.staging_folder(folder)
     try:
         _write(stored_as, module, tokenizer, pair, source, staging)
-        made = {"fingerprint": fingerprint, "format": stored_as, "window": max_length, "libraries": library_versions()}
+        made = {
+            "fingerprint": fingerprint,
+            "format": stored_as,
+            "window": max_length,
+            "libraries": library_versions(),
+            "layout": LAYOUT,
+        }
         (staging / MANIFEST).write_text(json.dumps(made, indent=1), encoding="utf-8")
         cachedir.install(staging, folder)  # a damaged export in the way is replaced
     except Exception as err:

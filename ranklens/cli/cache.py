@@ -1,8 +1,8 @@
 """`ranklens cache`: what RankLens keeps under $RANKLENS_HOME that it can make again, and clearing it.
 
-With no option, a table: each cache, its entries, its size, and the exports made for other library versions (an
-upgrade's leftovers). `--stale` removes those exports; `--clear NAME ...` empties caches by name (`all`: every one).
-Projects, labels, stored corpora and saved runs are data and are never touched.
+With no option, a table: each cache, its entries, its size, and the stale exports (an upgrade's leftovers: made for
+other library versions or in an earlier layout). `--stale` removes those exports; `--clear NAME ...` empties caches by
+name (`all`: every one). Projects, labels, stored corpora and saved runs are data and are never touched.
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ def register(commands) -> None:
         metavar="NAME",
         help=f"empty these caches (made again when needed): {', '.join(caches.CACHES)}, or all",
     )
-    parser.add_argument("--stale", action="store_true", help="remove the exports made for other library versions")
+    parser.add_argument(
+        "--stale",
+        action="store_true",
+        help="remove the stale exports (made for other library versions or in an earlier layout)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -37,9 +41,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"cleared {name}: {before.entries} entries, {caches.size_text(before.size)}")
     print(f"caches under {data_dir()}:")
     for cache in caches.measure_all():
-        stale = (
-            f" ({cache.stale} for other library versions, {caches.size_text(cache.stale_size)})" if cache.stale else ""
-        )
+        stale = f" ({cache.stale} stale, {caches.size_text(cache.stale_size)})" if cache.stale else ""
         if cache.damaged:
             stale = " (damaged: SQLite cannot read it; --clear removes it)"
         print(f"  {cache.name:<15} {cache.entries:>9} entries {caches.size_text(cache.size):>10}{stale}")
