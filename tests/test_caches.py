@@ -1,5 +1,6 @@
 """The caches under $RANKLENS_HOME: measured, emptied in place while held open, and an upgrade's exports removed."""
 
+import hashlib
 import json
 import re
 import shutil
@@ -9,7 +10,7 @@ from dataclasses import asdict
 from conftest import STAND_IN_CE
 from ranklens import caches
 from ranklens.backends import calibration
-from ranklens.backends.exports import LAYOUT, MANIFEST, cached_export, export, library_versions
+from ranklens.backends.exports import LAYOUTS, MANIFEST, cached_export, export, export_key, library_versions
 from ranklens.cli import main
 from ranklens.models.files import fingerprint
 from ranklens.pair_tokens import PairTokenizer
@@ -68,28 +69,46 @@ def test_exports_of_other_library_versions_or_an_earlier_layout_are_removed_alon
     model = reranker.model
     made, _ = export(model.transformers_model, model.tokenizer, fingerprint(reranker.name), "onnx", 64, pair=True)
     manifest = json.loads((made.parent / MANIFEST).read_text())
-    assert manifest["libraries"] == library_versions() and manifest["window"] == 64 and manifest["layout"] == LAYOUT
+    assert (
+        manifest["libraries"] == library_versions()
+        and manifest["window"] == 64
+        and manifest["layout"] == LAYOUTS["onnx"] == 2
+    )
     assert made.with_name("model.onnx.data").stat().st_size > 50 * made.stat().st_size, "the weights beside the graph"
     # what an upgrade leaves behind: the same export under the key of other library versions, or of an earlier layout
     upgraded = made.parent.with_name("made-before-an-upgrade")
     shutil.copytree(made.parent, upgraded)
     (upgraded / MANIFEST).write_text(json.dumps({**manifest, "libraries": "torch=2.0.0"}))
+    before_layouts = {k: v for k, v in manifest.items() if k != "layout"}
     earlier = made.parent.with_name("made-in-the-first-layout")
     shutil.copytree(made.parent, earlier)
-    (earlier / MANIFEST).write_text(json.dumps({k: v for k, v in manifest.items() if k != "layout"}))
+    (earlier / MANIFEST).write_text(json.dumps(before_layouts))
+    int8 = made.parent.with_name("int8-made-before-layouts")  # its format's layout never changed: still read
+    shutil.copytree(made.parent, int8)
+    (int8 / MANIFEST).write_text(json.dumps({**before_layouts, "format": "onnx-int8"}))
     unknown = made.parent.with_name("made-before-manifests")  # cannot tell: kept
     shutil.copytree(made.parent, unknown)
     (unknown / MANIFEST).unlink()
 
     exports = caches.measure("exports")
-    assert (exports.entries, exports.stale) == (4, 2) and 0 < exports.stale_size < exports.size
+    assert (exports.entries, exports.stale) == (5, 2) and 0 < exports.stale_size < exports.size
     assert main(["cache", "--stale"]) == 0
     out = capsys.readouterr().out
     assert "removed 2 stale exports" in out and "exports" in out
-    assert not upgraded.exists() and not earlier.exists() and unknown.exists()
+    assert not upgraded.exists() and not earlier.exists() and unknown.exists() and int8.exists()
     assert cached_export(fingerprint(reranker.name), "onnx", 64) == made, "this version's export stays"
     assert main(["cache", "--clear", "exports"]) == 0
     assert caches.measure("exports").entries == 0 and cached_export(fingerprint(reranker.name), "onnx", 64) is None
+
+
+def test_a_format_whose_layout_never_changed_keeps_the_key_it_had_before_layouts():
+    """An upgrade must not re-make an int8 export (NNCF's static quantization takes 12-13 s) for nothing."""
+    before = hashlib.sha256(f"model|onnx-int8|192|{library_versions()}".encode()).hexdigest()[:24]
+    assert export_key("model", "onnx-int8", 192) == before
+    assert (
+        export_key("model", "onnx", 192)
+        != hashlib.sha256(f"model|onnx|192|{library_versions()}".encode()).hexdigest()[:24]
+    )
 
 
 def test_bm25_indexes_and_milvus_lite_collections_are_listed_and_only_ours_are_cleared(

@@ -21,9 +21,10 @@ from ranklens.backends.registry import BACKENDS, BackendUnavailable
 from ranklens.settings import data_dir
 
 MANIFEST = "made.json"
-# How an export's files are laid out; a change makes earlier exports stale. 2: the fp32 ONNX file keeps its weights in
-# a file beside the graph (ranklens.backends.onnx_runtime.keep_weights_beside)
-LAYOUT = 2
+# How a stored format's files are laid out, where not as first made (1); a change makes that format's earlier exports
+# stale, and leaves the others (the int8 files made from an fp32 ONNX file do not depend on how it was laid out).
+# onnx 2: its weights are in a file beside the graph (ranklens.backends.onnx_runtime.keep_weights_beside).
+LAYOUTS = {"onnx": 2}
 LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime", "openvino", "nncf")
 # What each backend's file is made from: None is the plain ONNX export itself.
 MADE_FROM = {"onnx": None, "onnx-int8": "onnx", "openvino-int8": "onnx", "openvino-int8-static": "onnx"}
@@ -51,8 +52,11 @@ def library_versions(libraries: tuple[str, ...] = LIBRARIES) -> str:
 
 
 def export_key(fingerprint: str, backend: str, max_length: int) -> str:
-    """The export's folder name: the weights, the stored format, the window, the library versions and the layout."""
-    key = f"{fingerprint}|{backend}|{max_length}|{library_versions()}|layout={LAYOUT}"
+    """The export's folder name: the weights, the stored format, the window, the library versions and the layout
+    (where not the first: the keys made before layouts changed stay as they were)."""
+    key = f"{fingerprint}|{backend}|{max_length}|{library_versions()}"
+    if LAYOUTS.get(backend, 1) != 1:
+        key += f"|layout={LAYOUTS[backend]}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
@@ -63,7 +67,9 @@ def stale_export(folder: Path) -> bool:
         made = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(made, dict) and (made.get("libraries") != library_versions() or made.get("layout") != LAYOUT)
+    if not isinstance(made, dict):
+        return False
+    return made.get("libraries") != library_versions() or made.get("layout", 1) != LAYOUTS.get(made.get("format"), 1)
 
 
 def require_runtime(backend: str) -> None:
@@ -154,7 +160,7 @@ def export(
             "format": stored_as,
             "window": max_length,
             "libraries": library_versions(),
-            "layout": LAYOUT,
+            "layout": LAYOUTS.get(stored_as, 1),
         }
         (staging / MANIFEST).write_text(json.dumps(made, indent=1), encoding="utf-8")
         cachedir.install(staging, folder)  # a damaged export in the way is replaced
