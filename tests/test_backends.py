@@ -10,7 +10,7 @@ import pytest
 from conftest import STAND_IN_CE
 from ranklens.backends import registry
 from ranklens.backends.calibration import measured_backend
-from ranklens.backends.exports import export
+from ranklens.backends.exports import cached_export, export
 from ranklens.backends.openvino_runtime import quantize_static_int8
 from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, fp32_reference, gpu_missing, offered
 from ranklens.compare import spearman
@@ -100,6 +100,19 @@ def test_a_second_load_reuses_the_export(backend, adi_pairs):
     assert second.score(adi_pairs[:5]) == pytest.approx(first.score(adi_pairs[:5]))
     assert second.runnable and not second.exported and messages == []  # run from the export alone, if deferred
     assert exports() == before, "nothing exported or rewritten"
+
+
+def test_an_export_missing_its_weights_file_is_made_again(adi_pairs, torch_scores):
+    """The fp32 ONNX export is two files; one left alone (a partial copy, a hand-made cleanup) is a damaged export."""
+    first = load_reranker(str(STAND_IN_CE), fallbacks=[], backend="onnx")
+    first.score(adi_pairs[:2])
+    graph = cached_export(fingerprint(first.name), "onnx", first.max_tokens)
+    weights = graph.with_name("model.onnx.data")
+    weights.unlink()
+    forget("onnx")
+    again = load_reranker(str(STAND_IN_CE), fallbacks=[], backend="onnx")
+    assert again.score(adi_pairs) == pytest.approx(torch_scores, abs=1e-3)
+    assert weights.is_file() and cached_export(fingerprint(first.name), "onnx", first.max_tokens) == graph
 
 
 @pytest.mark.parametrize(
