@@ -38,6 +38,11 @@ RUNTIMES = {
 }
 
 
+def layout(stored_as: str) -> int:
+    """The layout a stored format's exports are made in now (1: as first made)."""
+    return LAYOUTS.get(stored_as, 1)
+
+
 @functools.cache  # read once per process: the metadata of a few packages takes ~70 ms, and every model load asks
 def library_versions(libraries: tuple[str, ...] = LIBRARIES) -> str:
     """'torch=2.13.0,transformers=...,...' (from the packages' metadata, nothing imported): part of every export's
@@ -55,8 +60,8 @@ def export_key(fingerprint: str, backend: str, max_length: int) -> str:
     """The export's folder name: the weights, the stored format, the window, the library versions and the layout
     (where not the first: the keys made before layouts changed stay as they were)."""
     key = f"{fingerprint}|{backend}|{max_length}|{library_versions()}"
-    if LAYOUTS.get(backend, 1) != 1:
-        key += f"|layout={LAYOUTS[backend]}"
+    if layout(backend) != 1:
+        key += f"|layout={layout(backend)}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
@@ -69,7 +74,7 @@ def stale_export(folder: Path) -> bool:
         return False
     if not isinstance(made, dict):
         return False
-    return made.get("libraries") != library_versions() or made.get("layout", 1) != LAYOUTS.get(made.get("format"), 1)
+    return made.get("libraries") != library_versions() or made.get("layout", 1) != layout(made.get("format"))
 
 
 def require_runtime(backend: str) -> None:
@@ -160,7 +165,7 @@ def export(
             "format": stored_as,
             "window": max_length,
             "libraries": library_versions(),
-            "layout": LAYOUTS.get(stored_as, 1),
+            "layout": layout(stored_as),
         }
         (staging / MANIFEST).write_text(json.dumps(made, indent=1), encoding="utf-8")
         cachedir.install(staging, folder)  # a damaged export in the way is replaced
