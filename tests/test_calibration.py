@@ -86,6 +86,30 @@ def test_a_fast_backend_that_loses_the_ranking_does_not_end_the_others_timing(pa
     assert choose(measured) == "torch-bf16"
 
 
+class ScalingClock(Clock):
+    """Loads one backend whose logits are all scaled up, as OpenVINO 2026.4.1 computed a weight-compressed int8
+    model in two streams: the same ranking, every score wrong."""
+
+    def __init__(self, cost: dict[str, float], scaled: str) -> None:
+        super().__init__(cost)
+        self.scaled = scaled
+
+    def load(self, backend: str):
+        timed = super().load(backend)
+        if backend == self.scaled:
+            score = timed.score
+            timed.score = lambda pairs: score(pairs) * 1500
+        return timed
+
+
+def test_a_backend_whose_logits_are_scaled_wrong_is_not_chosen_though_it_keeps_the_ranking(pairs):
+    clock = ScalingClock({"torch": 0.5, "torch-bf16": 0.3, "onnx": 0.1}, scaled="onnx")
+    measured = {m.backend: m for m in measure(clock.load, pairs, backends=["onnx", "torch-bf16", "torch"], timer=clock)}
+    assert "computed wrong" in measured["onnx"].error and clock.readings["onnx"] == 0, "ruled out before timing"
+    assert measured["torch-bf16"].keeps_ranking and choose(measured.values()) == "torch-bf16"
+    assert calibration.logits_astray([0.0, 1.0, 2.0], [0.1, 1.2, 1.9]) is None, "lower precision is not astray"
+
+
 class SlowingClock(Clock):
     """A machine that gets slower with every timed call (by a fifth of the first cost), as a busy neighbour makes it."""
 

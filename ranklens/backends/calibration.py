@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ranklens import cachedir
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import library_versions
@@ -114,6 +116,18 @@ def choose(measured: Sequence[Measured]) -> str:
     return max(tied, key=lambda m: m.spearman).backend  # the first, the fastest, of equal ones
 
 
+def logits_astray(reference: Sequence[float], scores: Sequence[float]) -> str | None:
+    """Why a backend's logits cannot be torch fp32's computed in lower precision, or None: one strays from fp32's
+    further than fp32's own logits spread. Spearman cannot see a runtime that scales every logit wrong (OpenVINO
+    2026.4.1 did so for one model in several streams, ranklens.backends.openvino_runtime), but the hybrid's sigmoid
+    and the grades' thresholds would."""
+    reference, scores = np.asarray(reference, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    spread, off = float(np.ptp(reference)), float(np.max(np.abs(scores - reference)))
+    if off <= spread:
+        return None
+    return f"its logits stray up to {off:.3g} from torch fp32's, whose own spread is {spread:.3g}: computed wrong"
+
+
 def measure(
     load: Callable[[str], object],
     pairs: Sequence[Pair],
@@ -146,8 +160,10 @@ def measure(
             reranker = load(backend)
             if reranker.backend != backend:
                 raise RuntimeError(getattr(reranker, "backend_note", None) or f"runs as {reranker.backend}")
-            if backend != "torch":
-                reranker.score(pairs)  # the warm-up: first calls allocate, compile and pick kernels
+            if backend != "torch":  # the warm-up (first calls allocate, compile and pick kernels), checked
+                stray = logits_astray(reference, reranker.score(pairs))
+                if stray:
+                    raise RuntimeError(stray)
             ready[backend] = reranker
         except Exception as err:  # noqa: BLE001 - any runtime's failure only rules that backend out
             errors[backend] = first_line(err)[:200]
