@@ -7,7 +7,7 @@ judged query once (top-N candidates; the scores come from the shared score cache
 run). The pairs to judge are every query's pool, the union of the first stage's, the reranked
 and the hybrid top-10. A simulated labeller judges them one at a time, answering with the
 dataset's qrels (a pair the qrels do not hold is not relevant), in the active order
-(ranklens.queue.ACTIVE_RULE) and in the blind order (a seeded shuffle over all queries; the
+(ranklens.labelling.queue.ACTIVE_RULE) and in the blind order (a seeded shuffle over all queries; the
 median over --seeds shuffles). After every 5 % of the pool: the nDCG@10 of the first stage and
 of the reranked list estimated from the judgements so far (unjudged = not relevant,
 trec_eval's nDCG through pytrec_eval), their error against the figures on the full qrels, the
@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.beir import load_beir
-from ranklens.evaluate import SWEEP_ALPHAS, ranked_run
+from ranklens.corpus.beir import load_beir
+from ranklens.evaluation.evaluate import SWEEP_ALPHAS, ranked_run
+from ranklens.index.registry import FirstStageSettings, build_first_stage
+from ranklens.labelling.queue import QueueItem, active_queue, blind_queue
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
-from ranklens.queue import QueueItem, active_queue, blind_queue
-from ranklens.retrievers.registry import FirstStageSettings, build_first_stage
-from ranklens.search import Searcher
+from ranklens.ranking.search import Searcher
 from ranklens.settings import data_dir, datasets_dir
 
 STEPS = 20  # checkpoints: every 5 % of the pool

@@ -55,10 +55,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import COMPACT_CAPTION, free_port, launch, serving_app, wait_until_idle
 
-from ranklens.backends.calibration import cached_choice
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, in_use
+from ranklens.speed.calibration import cached_choice
 
 QUERY = "what do pythons eat"
 

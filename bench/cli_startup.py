@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.first_result import QUESTIONS, ranklens_search
+from ranklens.speed.first_result import QUESTIONS, ranklens_search
 
 BASELINE = "torch-bf16"
 

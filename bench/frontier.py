@@ -8,7 +8,7 @@ For each dataset: the bi-encoder (FAISS flat) retrieves the top-N of every judge
 them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (trec_eval's, linear
 gain); the latency is the median of 5 rerankings of 100 of those candidates, beside the seed's code
 (CrossEncoder.predict, torch fp32) timed in the same run. The work of those 100 pairs is counted from the model's
-shape and their token counts (ranklens.peak), so each backend's GFLOP/s is also a share of the matmul peak of its
+shape and their token counts (ranklens.speed.peak), so each backend's GFLOP/s is also a share of the matmul peak of its
 precision measured here (the better of a measurement before the run and one after it). The time to a first result
 from a cold and a warm start is bench/cli_startup.py's (CLI) and bench/app_startup.py's (browser).
 
@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.beir import load_beir
-from ranklens.bench import seed_reranker, with_peak_shares
-from ranklens.evaluate import judged, score_runs, strictly_decreasing
+from ranklens.corpus.beir import load_beir
+from ranklens.evaluation.evaluate import judged, score_runs, strictly_decreasing
+from ranklens.index.registry import FirstStageSettings, build_first_stage
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
-from ranklens.peak import best_peaks, described, matmul_peaks, precision_of, reranker_flops
-from ranklens.retrievers.registry import FirstStageSettings, build_first_stage
 from ranklens.settings import data_dir, datasets_dir
+from ranklens.speed.bench import seed_reranker, with_peak_shares
+from ranklens.speed.peak import best_peaks, described, matmul_peaks, precision_of, reranker_flops
 
 KEEP = 0.995  # a budget keeps the quality when its nDCG@10 is at least this share of the full window's
 REPEATS = 5

@@ -137,8 +137,8 @@ def main() -> None:
     for setting, options in (("Streamlit default", ("--runner.postScriptGC", "true")), ("RankLens config", ())):
         with tempfile.TemporaryDirectory(prefix="ranklens-bench-") as home:
             os.environ["RANKLENS_HOME"] = home
-            from ranklens.labels import LabelStore
-            from ranklens.projects import project_folder
+            from ranklens.labelling.labels import LabelStore
+            from ranklens.labelling.projects import project_folder
 
             LabelStore(project_folder(PROJECT))
             rows += [(setting, how, times) for how, times in measure(home, args.grades, options).items()]

@@ -2,7 +2,7 @@
 
     python bench/guard_pairs.py [--datasets med scifact] [--queries 20]
 
-`auto` (ranklens.backends.calibration) rules a backend out when its Spearman with torch fp32 on 48 measuring pairs
+`auto` (ranklens.speed.calibration) rules a backend out when its Spearman with torch fp32 on 48 measuring pairs
 falls under 0.99. Those pairs are the loaded corpus's queries against its documents joined to about 150 words, so
 that each fills the model's window as an abstract does (a speed measured on one-sentence documents would say little).
 This scores the same pairs and others with every low-precision backend, and gives its Spearman with torch fp32 on:
@@ -30,12 +30,12 @@ import pandas as pd
 from int8_calibration import reranking_sets
 from shared_datasets import datasets_or_exit
 
-from ranklens.backends.calibration import calibration_pairs
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.registry import offered
-from ranklens.compare import spearman
-from ranklens.corpus import load_builtin
+from ranklens.corpus.loading import load_builtin
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
+from ranklens.ranking.compare import spearman
+from ranklens.speed.calibration import calibration_pairs
 
 BUILT_IN = ("python", "negation")
 

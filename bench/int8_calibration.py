@@ -29,15 +29,15 @@ from shared_datasets import datasets_or_exit
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import cached_export
 from ranklens.backends.openvino_runtime import openvino_forward, quantize_static_int8
-from ranklens.beir import load_beir
-from ranklens.compare import spearman
-from ranklens.embeddings import corpus_passages
-from ranklens.evaluate import judged, score_runs
+from ranklens.corpus.beir import load_beir
+from ranklens.evaluation.evaluate import judged, score_runs
+from ranklens.index.embeddings import corpus_passages
+from ranklens.index.lexical import BM25Retriever
 from ranklens.models.embedder import Embedder
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
-from ranklens.retrievers.lexical import BM25Retriever
+from ranklens.ranking.compare import spearman
 
 BACKEND = "openvino-int8-static"
 CANDIDATES = 30

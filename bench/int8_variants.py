@@ -2,7 +2,7 @@
 
     python bench/int8_variants.py [--datasets med scifact] [--queries 30]
 
-`auto` (ranklens.backends.calibration) rules a backend out when its Spearman with torch fp32 on its measuring pairs
+`auto` (ranklens.speed.calibration) rules a backend out when its Spearman with torch fp32 on its measuring pairs
 (the built-in corpus's queries against its documents joined to full windows) falls under 0.99. This quantizes the
 cross-encoder's fp32 ONNX export several ways and gives, for each: that Spearman; the Spearman and nDCG@10 against
 fp32 on BM25's top 30 of the first N judged queries of real datasets (abstracts, as they are); the seconds per 100
@@ -34,14 +34,15 @@ import pandas as pd
 from int8_calibration import onnx_file, reranking_quality, reranking_sets
 from shared_datasets import datasets_or_exit
 
-from ranklens.backends.calibration import PAIRS, calibration_pairs
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.openvino_runtime import import_nncf_quietly, openvino_forward, quantize_static_int8
-from ranklens.bench import median_times
-from ranklens.compare import spearman
-from ranklens.corpus import builtin_names, load_builtin
+from ranklens.corpus.corpus import builtin_names
+from ranklens.corpus.loading import load_builtin
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
+from ranklens.ranking.compare import spearman
+from ranklens.speed.bench import median_times
+from ranklens.speed.calibration import PAIRS, calibration_pairs
 
 BACKEND = "openvino-int8-static"
 MEASURED_ON = "python"  # the app's and `make run`'s built-in corpus, where `auto` measures first

@@ -69,7 +69,7 @@ def plain_load(path: Path) -> int:
 
 
 def ranklens_load(path: Path) -> int:
-    from ranklens.readers import load_paths
+    from ranklens.corpus.loading import load_paths
 
     return len(load_paths([path]))
 
@@ -85,7 +85,7 @@ def run_one(name: str, path: Path) -> None:
     import resource
     import time
 
-    import ranklens.readers  # noqa: F401 -- imported before the baseline is taken, like the plain way's json
+    import ranklens.corpus.readers  # noqa: F401 -- imported before the baseline is taken, like the plain way's json
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()

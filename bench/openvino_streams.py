@@ -33,15 +33,15 @@ from shared_datasets import datasets_or_exit
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.exports import cached_export, stored_format
 from ranklens.backends.openvino_runtime import ONE_STREAM, openvino_forward
-from ranklens.beir import load_beir
-from ranklens.bench import SEED, median_times, seed_reranker
-from ranklens.compare import spearman
-from ranklens.embeddings import corpus_passages
-from ranklens.evaluate import judged
+from ranklens.corpus.beir import load_beir
+from ranklens.evaluation.evaluate import judged
+from ranklens.index.embeddings import corpus_passages
+from ranklens.index.lexical import BM25Retriever
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
-from ranklens.retrievers.lexical import BM25Retriever
+from ranklens.ranking.compare import spearman
+from ranklens.speed.bench import SEED, median_times, seed_reranker
 
 OPENVINO = ("openvino", "openvino-bf16", "openvino-int8", "openvino-int8-static")
 BACKENDS = [backend for backend in OPENVINO if backend not in ONE_STREAM]  # ONE_STREAM's run in one stream either way

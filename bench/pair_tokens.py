@@ -5,7 +5,7 @@
 For each dataset, the first N documents against one judged query, a new query each round (as a new search is):
 
 - whole pairs, transformers: the model's fast tokenizer on (query, passage) pairs, cut at the window (the baseline);
-- whole pairs, ranklens.tokens: the torch-free tokenizer, the same way;
+- whole pairs, ranklens.models.tokens: the torch-free tokenizer, the same way;
 - cached ids, first time: nothing cached yet (passages tokenized and written to a fresh cache);
 - cached ids, from disk: a new process's first call (read from passage_tokens.sqlite);
 - cached ids, in memory: any later call;
@@ -31,18 +31,18 @@ import pandas as pd
 from shared_datasets import datasets_or_exit
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.beir import load_beir
-from ranklens.bench import median_times
+from ranklens.corpus.beir import load_beir
 from ranklens.models.files import local_folder
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, load_reranker
-from ranklens.pair_tokens import PairTokenizer
-from ranklens.tokens import Tokens
+from ranklens.models.pair_tokens import PairTokenizer
+from ranklens.models.tokens import Tokens
+from ranklens.speed.bench import median_times
 
 BASELINE = "whole pairs, transformers"
 
 
 def medians(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median milliseconds of each function over interleaved rounds (ranklens.bench's, round 0 dropped)."""
+    """Median milliseconds of each function over interleaved rounds (ranklens.speed.bench's, round 0 dropped)."""
     return {name: seconds * 1000 for name, seconds in median_times(functions, repeats).items()}
 
 
@@ -74,7 +74,7 @@ def measure(dataset: Path, candidates: int, repeats: int, backend: str, home: st
     tokenizing = medians(
         {
             BASELINE: lambda: transformers_tokenizer(*zip(*pairs()), truncation=True, max_length=limit),
-            "whole pairs, ranklens.tokens": lambda: tokens(*zip(*pairs()), truncation=True, max_length=limit),
+            "whole pairs, ranklens.models.tokens": lambda: tokens(*zip(*pairs()), truncation=True, max_length=limit),
             "cached ids, first time": first_time,
             "cached ids, from disk": from_disk,
             "cached ids, in memory": lambda: in_memory.encode(pairs(), limit),

@@ -57,8 +57,8 @@ def bench_folder() -> Path:
 
 def real_vectors() -> tuple[np.ndarray, np.ndarray]:
     """Every shared dataset's passage vectors and query vectors (embedded once, then from the cache)."""
-    from ranklens.beir import load_beir
-    from ranklens.embeddings import embed_corpus
+    from ranklens.corpus.beir import load_beir
+    from ranklens.index.embeddings import embed_corpus
     from ranklens.models.loading import load_embedder
 
     embedder = load_embedder()
@@ -105,7 +105,7 @@ def _disk(path: Path) -> int:
 def _faiss(engine: str, vectors: np.ndarray, work: Path):
     import faiss
 
-    from ranklens.retrievers.dense import AnnSettings, build_faiss
+    from ranklens.index.dense import AnnSettings, build_faiss
 
     kind = {"faiss": "flat", "faiss-hnsw": "hnsw", "faiss-ivf": "ivf"}[engine]
     index = build_faiss(kind, vectors, AnnSettings())
@@ -203,7 +203,7 @@ def run_one(engine: str, size: int) -> None:
 
 def ingest_one(path: Path) -> None:
     """In a fresh process: ingest a file (bf16 bi-encoder) and print documents/s and peak memory."""
-    from ranklens.ingest import ingest
+    from ranklens.index.ingest import ingest
     from ranklens.models.loading import load_embedder
 
     embedder = load_embedder(backend="torch-bf16")

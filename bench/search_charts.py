@@ -1,5 +1,5 @@
 """What the Search tab's charts cost each of its runs: the rank flow and the two heat strips of "Why it moved", drawn
-from their plain Vega-Lite specifications (ranklens.charts.rank_flow and heat_strip, as the app does) against the
+from their plain Vega-Lite specifications (ranklens.reports.charts.rank_flow and heat_strip, as the app does) against the
 same charts built with altair (as the app did until 2026-12-03, kept here as the baseline).
 
     python bench/search_charts.py [--runs 30]
@@ -24,8 +24,8 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.charts import FLOW_STAGES, movement
-from ranklens.corpus import load_builtin
+from ranklens.corpus.loading import load_builtin
+from ranklens.reports.charts import FLOW_STAGES, movement
 
 TOP_K = 10
 
@@ -62,7 +62,7 @@ def draw_spec(rows: list[dict], top_k: int, strip: list[dict]) -> None:
     import pandas as pd
     import streamlit as st
 
-    from ranklens.charts import PICK, heat_strip, rank_flow
+    from ranklens.reports.charts import PICK, heat_strip, rank_flow
 
     spec = rank_flow(top_k, 230)
     st.vega_lite_chart(
@@ -78,7 +78,7 @@ def draw_altair(rows: list[dict], top_k: int, strip: list[dict]) -> None:
     import pandas as pd
     import streamlit as st
 
-    from ranklens.charts import FLOW_STAGES, MOVEMENT_COLOURS, PICK
+    from ranklens.reports.charts import FLOW_STAGES, MOVEMENT_COLOURS, PICK
 
     pick = alt.selection_point(fields=["doc_id"], name=PICK, on="click")
     colour = alt.Color(
@@ -128,7 +128,7 @@ def main() -> None:
     rows, strip = flow_rows(), strip_rows()
     apps = {
         "altair (the app until 2026-12-03)": AppTest.from_function(draw_altair, args=(rows, TOP_K, strip)),
-        "plain specifications (ranklens.charts)": AppTest.from_function(draw_spec, args=(rows, TOP_K, strip)),
+        "plain specifications (ranklens.reports.charts)": AppTest.from_function(draw_spec, args=(rows, TOP_K, strip)),
     }
     times: dict[str, list[float]] = {name: [] for name in apps}
     for app in apps.values():

@@ -30,10 +30,10 @@ import pandas as pd
 from shared_datasets import datasets_or_exit
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
-from ranklens.beir import load_beir
-from ranklens.bench import SEED, median_times, seed_reranker
-from ranklens.compare import spearman
+from ranklens.corpus.beir import load_beir
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, forget_loaded, load_reranker
+from ranklens.ranking.compare import spearman
+from ranklens.speed.bench import SEED, median_times, seed_reranker
 
 EAGER = "torch-bf16 (eager, as RankLens runs it)"
 

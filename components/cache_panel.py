@@ -8,8 +8,8 @@ import streamlit as st
 from components import model_settings
 from components.text import literal
 from ranklens import caches
-from ranklens.score_cache import unusable_files
 from ranklens.settings import data_dir
+from ranklens.sqlite_cache import unusable_files
 
 CLEARED = "caches_cleared"  # what the last click cleared, said after the rerun
 # Cleared from the command line only: this app may hold the Milvus Lite file open for a first stage, and an

@@ -9,8 +9,8 @@ import streamlit as st
 
 from components.grading import label_of
 from components.text import shorten
-from ranklens.fusion import sigmoid
-from ranklens.results import SearchResult, SideRanking
+from ranklens.ranking.fusion import sigmoid
+from ranklens.ranking.results import SearchResult, SideRanking
 
 EXPLAIN_DOC = "explain_doc"  # the document the explain panel shows
 TITLE_CHARS = 48

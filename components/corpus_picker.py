@@ -1,7 +1,7 @@
 """Sidebar panel: a built-in corpus, files to upload, or a corpus stored earlier; a bad upload keeps the previous one.
 
 Uploads are checked by size before they are read, tables are previewed before Load, and a
-loaded upload is stored on the server under its identity (ranklens.corpus_store), so links and
+loaded upload is stored on the server under its identity (ranklens.corpus.stored), so links and
 reloads can reopen it.
 """
 
@@ -13,10 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from components.text import literal
-from ranklens.corpus import Corpus, CorpusError, builtin_names, load_builtin
-from ranklens.corpus_store import open_corpus, save_corpus, stored_corpora
-from ranklens.readers import SUPPORTED_SUFFIXES, TABLE_SUFFIXES, Source, check_sizes, corpus_name, load_uploads
-from ranklens.tables import ID_COLUMN_NAMES, TITLE_COLUMN_NAMES, TableColumns, named_column, preview_table
+from ranklens.corpus.corpus import Corpus, CorpusError, builtin_names
+from ranklens.corpus.loading import load_builtin
+from ranklens.corpus.readers import SUPPORTED_SUFFIXES, TABLE_SUFFIXES, check_sizes, corpus_name, load_uploads
+from ranklens.corpus.sources import Source
+from ranklens.corpus.stored import open_corpus, save_corpus, stored_corpora
+from ranklens.corpus.tables import ID_COLUMN_NAMES, TITLE_COLUMN_NAMES, TableColumns, named_column, preview_table
 
 CORPUS = "corpus"  # the Corpus in use
 SOURCE = "corpus_source"  # what it was loaded from, to know when to load again

@@ -10,13 +10,12 @@ from components.model_settings import Settings
 from components.project_settings import Project
 from components.results_view import ALPHA, FUSION
 from components.text import literal
-from ranklens import fusion
-from ranklens.alpha import cross_validated_alpha
 from ranklens.backends.registry import fp32_reference
-from ranklens.beir import check_qrels, parse_qrels
-from ranklens.charts import alpha_sweep
-from ranklens.corpus import CorpusError
-from ranklens.evaluate import (
+from ranklens.corpus.beir import check_qrels, parse_qrels
+from ranklens.corpus.corpus import CorpusError
+from ranklens.corpus.textclean import clean_name, decode
+from ranklens.evaluation.alpha import cross_validated_alpha
+from ranklens.evaluation.evaluate import (
     METRICS,
     NDCG_GAIN,
     RANKER_LABELS,
@@ -29,12 +28,13 @@ from ranklens.evaluate import (
     significance,
     trec_run,
 )
-from ranklens.imports import check_import_size
-from ranklens.labels import LabelError
+from ranklens.evaluation.runs import RunStore
+from ranklens.index.base import FirstStage
+from ranklens.labelling.imports import check_import_size
+from ranklens.labelling.labels import LabelError
 from ranklens.models.loading import ModelError
-from ranklens.retrievers.base import FirstStage
-from ranklens.runs import RunStore
-from ranklens.textclean import clean_name, decode
+from ranklens.ranking import fusion
+from ranklens.reports.charts import alpha_sweep
 
 EVALUATION = "evaluation"
 EVALUATION_FOR = "evaluation_for"

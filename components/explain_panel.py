@@ -10,12 +10,12 @@ import streamlit as st
 from components import grading
 from components.compact_view import EXPLAIN_DOC
 from components.text import literal, shorten
-from ranklens.charts import heat_strip
-from ranklens.corpus import Document
-from ranklens.explain import DEFAULT_WORDS, Explanation, Token, explain
+from ranklens.corpus.corpus import Document
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import Reranker
-from ranklens.results import SearchResult
+from ranklens.ranking.explain import DEFAULT_WORDS, Explanation, Token, explain
+from ranklens.ranking.results import SearchResult
+from ranklens.reports.charts import heat_strip
 
 EXPLAIN_QUERY = "explain_query"
 STRONG, WEAK = 0.5, 0.2  # shares of the largest contribution that colour a word's background, or its letters

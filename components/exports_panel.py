@@ -10,12 +10,12 @@ import streamlit as st
 
 from components.project_settings import Project
 from components.text import literal
-from ranklens.corpus import Corpus
-from ranklens.export import FORMATS, beir_zip, export_text
-from ranklens.imports import check_import_size, import_qrels, import_raw
-from ranklens.labels import AGGREGATION_RULE, LabelError
-from ranklens.raters import agreement
-from ranklens.textclean import clean_name
+from ranklens.corpus.corpus import Corpus
+from ranklens.corpus.textclean import clean_name
+from ranklens.labelling.export import FORMATS, beir_zip, export_text
+from ranklens.labelling.imports import check_import_size, import_qrels, import_raw
+from ranklens.labelling.labels import AGGREGATION_RULE, LabelError
+from ranklens.labelling.raters import agreement
 
 MIME = {
     "pairs-csv": "text/csv",

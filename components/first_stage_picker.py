@@ -13,14 +13,14 @@ from pathlib import Path
 import streamlit as st
 
 from components.text import literal
-from ranklens.imports import check_import_size
-from ranklens.labels import LabelError
-from ranklens.retrievers.dense import AnnSettings
-from ranklens.retrievers.lexical import BM25Settings
-from ranklens.retrievers.milvus import MilvusSettings
-from ranklens.retrievers.registry import DEFAULT_FIRST_STAGE, FIRST_STAGES, FirstStageSettings
+from ranklens.corpus.textclean import clean_name
+from ranklens.index.dense import AnnSettings
+from ranklens.index.lexical import BM25Settings
+from ranklens.index.milvus import MilvusSettings
+from ranklens.index.registry import DEFAULT_FIRST_STAGE, FIRST_STAGES, FirstStageSettings
+from ranklens.labelling.imports import check_import_size
+from ranklens.labelling.labels import LabelError
 from ranklens.settings import data_dir
-from ranklens.textclean import clean_name
 
 FIRST_STAGE = "first_stage"
 COMPARE = "compare_first_stage"

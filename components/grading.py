@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ranklens.corpus import Document
-from ranklens.labels import GRADES, LabelStore
+from ranklens.corpus.corpus import Document
+from ranklens.labelling.labels import GRADES, LabelStore
 
 CANT_RATE = "Can't rate"
 OPTIONS = [name for name, _ in GRADES.values()] + [CANT_RATE]

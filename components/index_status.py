@@ -12,12 +12,12 @@ from components import resources
 from components.model_settings import Settings
 from components.text import literal
 from ranklens.backends.registry import MIN_INDEX_COSINE
-from ranklens.corpus import Corpus
-from ranklens.index_tokens import fill_passage_tokens
+from ranklens.corpus.corpus import Corpus
+from ranklens.index.base import FirstStage, RetrievalError
+from ranklens.index.dense import ann_recall, recall_queries
+from ranklens.index.passage_tokens import fill_passage_tokens
 from ranklens.models.embedder import embedding_agreement
 from ranklens.models.loading import ModelError
-from ranklens.retrievers.base import FirstStage, RetrievalError
-from ranklens.retrievers.dense import ann_recall, recall_queries
 
 AGREEMENT_SAMPLE = 32  # passages embedded twice to measure a backend against fp32; about a second
 RECALL_AT = 100

@@ -10,10 +10,11 @@ from components import grading, query_set_panel, search_panel
 from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
-from ranklens.labels import GRADES, Judgement, query_id_for
-from ranklens.projects import ProjectError, guidelines, save_guidelines
-from ranklens.queue import ACTIVE_RULE, QueueItem, active_queue, pool
-from ranklens.retrievers.base import FirstStage
+from ranklens.corpus.corpus import query_id_for
+from ranklens.index.base import FirstStage
+from ranklens.labelling.labels import GRADES, Judgement
+from ranklens.labelling.projects import ProjectError, guidelines, save_guidelines
+from ranklens.labelling.queue import ACTIVE_RULE, QueueItem, active_queue, pool
 
 ORDER = "label_order"
 ORDERS = {

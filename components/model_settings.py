@@ -10,15 +10,15 @@ import streamlit as st
 from components import first_stage_picker
 from components.project_settings import Project
 from components.text import literal
-from ranklens.backends.calibration import AUTO, Choice, forget_known_choice, known_choice, measured_backend
 from ranklens.backends.registry import BACKENDS, offered
-from ranklens.corpus import Corpus
+from ranklens.corpus.corpus import Corpus
+from ranklens.index.registry import FirstStageSettings
 from ranklens.models.allowed import check_allowed
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks, in_use
 from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH
-from ranklens.retrievers.registry import FirstStageSettings
-from ranklens.search import DEFAULT_TOP_N
-from ranklens.train import tuned_models
+from ranklens.ranking.search import DEFAULT_TOP_N
+from ranklens.speed.calibration import AUTO, Choice, forget_known_choice, known_choice, measured_backend
+from ranklens.training.train import tuned_models
 
 DEFAULT_BUDGET = "window"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ranklens.corpus import Corpus
-from ranklens.labels import LabelError, LabelStore
-from ranklens.projects import DEFAULT_PROJECT, ProjectError, project_folder, project_names
+from ranklens.corpus.corpus import Corpus
+from ranklens.labelling.labels import LabelError, LabelStore
+from ranklens.labelling.projects import DEFAULT_PROJECT, ProjectError, project_folder, project_names
 
 PROJECT = "project_name"
 RATER = "rater"

@@ -9,16 +9,16 @@ import streamlit as st
 from components import resources, share
 from components.model_settings import Settings
 from components.text import literal
-from ranklens.compare import mean_agreement
-from ranklens.corpus import CorpusError
-from ranklens.imports import check_import_size
-from ranklens.labels import LabelError
+from ranklens.corpus.corpus import CorpusError
+from ranklens.corpus.textclean import clean_name
+from ranklens.evaluation.queryset import disagreement, parse_query_list, run_query_set
+from ranklens.index.base import FirstStage
+from ranklens.labelling.imports import check_import_size
+from ranklens.labelling.labels import LabelError
 from ranklens.models.loading import ModelError
-from ranklens.queryset import disagreement, parse_query_list, run_query_set
-from ranklens.results import SearchResult
-from ranklens.retrievers.base import FirstStage
-from ranklens.search import SearchError
-from ranklens.textclean import clean_name
+from ranklens.ranking.compare import mean_agreement
+from ranklens.ranking.results import SearchResult
+from ranklens.ranking.search import SearchError
 
 RESULTS = "query_set_results"
 RESULTS_FOR = "query_set_for"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.compact_view import EXPLAIN_DOC
-from ranklens.charts import PICK, rank_flow, rank_flow_data
-from ranklens.results import SearchResult
+from ranklens.ranking.results import SearchResult
+from ranklens.reports.charts import PICK, rank_flow, rank_flow_data
 
 KEY = "rank_flow"
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from components import grading
 from components.text import literal, shorten
-from ranklens.corpus import Corpus, Document
-from ranklens.results import SearchResult, SideRanking
+from ranklens.corpus.corpus import Corpus, Document
+from ranklens.ranking.results import SearchResult, SideRanking
 
 SCORE_LABELS = {"ce": "logit", "hybrid": "score"}  # the first stage's is its own (cosine, BM25, ...)
 PREVIEW_CHARS = 220

@@ -9,14 +9,14 @@ from dataclasses import replace
 import streamlit as st
 
 from components.model_settings import Settings
-from ranklens.corpus import Corpus
+from ranklens.corpus.corpus import Corpus
+from ranklens.index.base import FirstStage
+from ranklens.index.registry import build_first_stage
 from ranklens.models.embedder import Embedder
 from ranklens.models.loading import load_embedder, load_reranker
 from ranklens.models.reranker import Reranker
 from ranklens.progress import OnProgress
-from ranklens.retrievers.base import FirstStage
-from ranklens.retrievers.registry import build_first_stage
-from ranklens.search import Searcher
+from ranklens.ranking.search import Searcher
 
 MAX_STAGES = 6
 

@@ -10,13 +10,13 @@ import streamlit as st
 from components import compact_view, explain_panel, grading, layout, rank_flow, ranking_view, resources, share
 from components.model_settings import Settings
 from components.text import literal
-from ranklens import fusion
-from ranklens.compare import agreement
-from ranklens.labels import query_id_for
+from ranklens.corpus.corpus import query_id_for
+from ranklens.index.base import FirstStage, RetrievalError
 from ranklens.models.loading import ModelError
-from ranklens.results import SearchResult, SideRanking
-from ranklens.retrievers.base import FirstStage, RetrievalError
-from ranklens.search import SearchError, side_ranking
+from ranklens.ranking import fusion
+from ranklens.ranking.compare import agreement
+from ranklens.ranking.results import SearchResult, SideRanking
+from ranklens.ranking.search import SearchError, side_ranking
 
 ALPHA = "alpha"
 FUSION = "fusion_method"

@@ -10,14 +10,13 @@ from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
 from ranklens.backends.registry import MIN_SPEARMAN, fp32_reference
-from ranklens.compare import spearman
-from ranklens.corpus import Corpus
-from ranklens.labels import query_id_for
+from ranklens.corpus.corpus import Corpus, query_id_for
+from ranklens.index.base import FirstStage
+from ranklens.index.registry import NEEDS_EMBEDDINGS
 from ranklens.models.loading import ModelError
-from ranklens.results import SearchResult
-from ranklens.retrievers.base import FirstStage
-from ranklens.retrievers.registry import NEEDS_EMBEDDINGS
-from ranklens.search import Searcher, SearchError, load_ahead
+from ranklens.ranking.compare import spearman
+from ranklens.ranking.results import SearchResult
+from ranklens.ranking.search import Searcher, SearchError, load_ahead
 
 RESULT = "search_result"
 RESULT_FOR = "search_result_for"
@@ -139,7 +138,7 @@ def current_query(corpus: Corpus) -> str:
 def load_models_ahead(corpus: Corpus, settings: Settings) -> None:
     """Called before the index loads: where the open Search tab will embed a query the cache does not hold (a new
     query after a relaunch), both models start loading their exports on a thread of their own
-    (ranklens.search.load_ahead), so that the first stage's column waits less for the bi-encoder and the
+    (ranklens.ranking.search.load_ahead), so that the first stage's column waits less for the bi-encoder and the
     reranking less for the cross-encoder. Where the bi-encoder is not remembered (a first start), it loads here
     in full, as the index would load it, and nothing loads ahead."""
     open_tab = st.session_state.get(TAB) or st.query_params.get(TAB) or "Search"

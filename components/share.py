@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from components.model_settings import Settings
-from ranklens.corpus import Corpus
-from ranklens.report import ReportInput, build_html, comparison_csv
-from ranklens.results import SearchResult
-from ranklens.retrievers.base import FirstStage
+from ranklens.corpus.corpus import Corpus
+from ranklens.index.base import FirstStage
+from ranklens.ranking.results import SearchResult
+from ranklens.reports.report import ReportInput, build_html, comparison_csv
 
 
 def link() -> str:

@@ -8,9 +8,9 @@ import streamlit as st
 from components import resources
 from components.model_settings import Settings
 from components.text import literal
-from ranklens.bench import DEFAULT_SIZES, SEED, index_speed, ranklens_reranker, rerank_speed, seed_reranker
+from ranklens.index.base import FirstStage
 from ranklens.models.loading import ModelError
-from ranklens.retrievers.base import FirstStage
+from ranklens.speed.bench import DEFAULT_SIZES, SEED, index_speed, ranklens_reranker, rerank_speed, seed_reranker
 
 THROUGHPUT = "throughput_rows"
 INDEX_SAMPLE = 64  # documents embedded per indexing round: a few seconds per implementation

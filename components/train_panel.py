@@ -1,5 +1,5 @@
 """Fine-tuning panel: training data from the labels or qrels, knobs, a background run with live progress, base vs
-tuned. The run is the process's one training job (ranklens.training_jobs), so a refreshed page finds it again."""
+tuned. The run is the process's one training job (ranklens.training.jobs), so a refreshed page finds it again."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from components import resources
 from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
-from ranklens.corpus import Qrels
-from ranklens.evaluate import judged
+from ranklens.corpus.corpus import Qrels
+from ranklens.evaluation.evaluate import judged
+from ranklens.index.base import FirstStage
 from ranklens.models.loading import ModelError
-from ranklens.retrievers.base import FirstStage
-from ranklens.train import default_output
-from ranklens.training_data import LOSSES, TrainingError, TrainSettings, build_training_data, split_queries
-from ranklens.training_jobs import TrainingBusy, TrainingJob, current_job, start_training
+from ranklens.training.data import LOSSES, TrainingError, TrainSettings, build_training_data, split_queries
+from ranklens.training.jobs import TrainingBusy, TrainingJob, current_job, start_training
+from ranklens.training.train import default_output
 
 SOURCES = ("labels in this project", "the corpus's own qrels")
 SEEN_DONE = "training_seen_done"  # the finished job this session has already refreshed the model list for

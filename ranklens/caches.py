@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ranklens import score_cache
-from ranklens.backends import calibration
+from ranklens import sqlite_cache
 from ranklens.backends.exports import stale_export
-from ranklens.retrievers.milvus import checkpointed_collections, drop_collections, lite_file
-from ranklens.score_cache import CACHE_FILES, connect_cache
+from ranklens.index.milvus import checkpointed_collections, drop_collections, lite_file
+from ranklens.ranking import score_cache
 from ranklens.settings import data_dir
+from ranklens.speed import calibration
+from ranklens.sqlite_cache import CACHE_FILES, connect_cache
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def clear(name: str) -> CacheSize:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     _forget_in_memory(name)
     if name in TABLES:
-        score_cache.forget_unusable(before.path)
+        sqlite_cache.forget_unusable(before.path)
     return before
 
 
@@ -197,7 +198,7 @@ def _forget_in_memory(name: str) -> None:
     if name == "scores":
         score_cache.forget_in_memory()
     elif name == "explanations":
-        from ranklens import explain  # numpy, the retrievers: only where explanations are cleared
+        from ranklens.ranking import explain  # numpy, the retrievers: only where explanations are cleared
 
         explain.forget_in_memory()
 

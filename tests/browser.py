@@ -96,9 +96,9 @@ def serving_app(
 def measure_default_backend() -> str:
     """The default cross-encoder's backend on this machine, measured on the built-in corpus as the app's first start
     does (about a minute), unless measured already."""
-    from ranklens.backends.calibration import measured_backend
-    from ranklens.corpus import load_builtin
+    from ranklens.corpus.loading import load_builtin
     from ranklens.models.loading import DEFAULT_CROSS_ENCODER
+    from ranklens.speed.calibration import measured_backend
 
     corpus = load_builtin("python")
     queries, passages = list(corpus.queries.values()), [d.text for d in corpus.documents]

@@ -58,38 +58,38 @@ def reranker():
 
 @pytest.fixture(scope="session")
 def adi():
-    from ranklens.beir import load_beir
+    from ranklens.corpus.beir import load_beir
 
     return load_beir(dataset("adi"))
 
 
 @pytest.fixture(scope="session")
 def adi_embeddings(adi, embedder, ranklens_home):
-    from ranklens.embeddings import embed_corpus
+    from ranklens.index.embeddings import embed_corpus
 
     return embed_corpus(adi, embedder)
 
 
 @pytest.fixture(scope="session")
 def adi_dense(adi_embeddings, embedder):
-    from ranklens.retrievers.dense import DenseRetriever
+    from ranklens.index.dense import DenseRetriever
 
     return DenseRetriever(adi_embeddings, embedder)
 
 
 @pytest.fixture(scope="session")
 def adi_searcher(adi_dense, reranker):
-    from ranklens.score_cache import ScoreCache
-    from ranklens.search import Searcher
+    from ranklens.ranking.score_cache import ScoreCache
+    from ranklens.ranking.search import Searcher
 
     return Searcher(adi_dense, reranker, score_cache=ScoreCache())  # its own, in memory: calls are counted
 
 
 def measured_backend_of(name: str) -> str:
     """The cross-encoder backend "auto" chose for model `name` on this machine (the app must have measured it)."""
-    from ranklens.backends.calibration import cached_choice
     from ranklens.models.files import fingerprint
     from ranklens.models.loading import in_use
+    from ranklens.speed.calibration import cached_choice
 
     choice = cached_choice(fingerprint(in_use(name)[0]))
     assert choice is not None, f"no measured backend for {name} yet"
@@ -97,7 +97,7 @@ def measured_backend_of(name: str) -> str:
 
 
 def kept_passages(home: Path) -> int:
-    """How many passages' token ids the cache file in `home` holds (ranklens.pair_tokens)."""
+    """How many passages' token ids the cache file in `home` holds (ranklens.models.pair_tokens)."""
     path = home / "cache" / "passage_tokens.sqlite"
     if not path.exists():
         return 0
@@ -107,8 +107,8 @@ def kept_passages(home: Path) -> int:
 
 def make_project(name: str):
     """A project that exists (its database made), so the app's project picker lists it; returns its folder."""
-    from ranklens.labels import LabelStore
-    from ranklens.projects import project_folder
+    from ranklens.labelling.labels import LabelStore
+    from ranklens.labelling.projects import project_folder
 
     folder = project_folder(name)
     LabelStore(folder)

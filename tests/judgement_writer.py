@@ -2,8 +2,8 @@
 
 import sys
 
-from ranklens.corpus import Document
-from ranklens.labels import LabelStore
+from ranklens.corpus.corpus import Document
+from ranklens.labelling.labels import LabelStore
 
 db, rater, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = LabelStore(db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ranklens.alpha import choose_alpha, fold_ids
+from ranklens.evaluation.alpha import choose_alpha, fold_ids
 
 
 def test_folds_deal_every_query_once():

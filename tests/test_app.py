@@ -15,10 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from components.text import literal
 from conftest import ROOT, STAND_IN_CE, kept_passages, measured_backend_of, open_tab
-from ranklens.backends.calibration import known_choice
-from ranklens.bench import SEED, SEED_INDEX
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, in_use, load_embedder, load_reranker
+from ranklens.speed.bench import SEED, SEED_INDEX
+from ranklens.speed.calibration import known_choice
 
 ROW = re.compile(r"^\*\*(\d+)\.\*\* ")
 
@@ -266,7 +266,7 @@ assert any("with fp32 (onnx)" in c for c in captions), "the accuracy guard ran"
 assert any("Cross-encoder logit" in c for c in captions), "the top document was explained"
 assert "torch" not in sys.modules, "the page imported torch"
 assert "huggingface_hub.file_download" not in sys.modules, "its HTTP stack: 50 ms (ranklens.models.files)"
-assert "ranklens-load-ahead" in started, "a new query's models load ahead of the index (ranklens.search.load_ahead)"
+assert "ranklens-load-ahead" in started, "a new query's models load ahead of the index (ranklens.ranking.search.load_ahead)"
 """
 
 

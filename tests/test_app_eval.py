@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
-from ranklens.corpus import load_builtin
-from ranklens.runs import RunStore
+from ranklens.corpus.loading import load_builtin
+from ranklens.evaluation.runs import RunStore
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
-from ranklens.compare import agreement
+from ranklens.ranking.compare import agreement
 
 
 @pytest.fixture(autouse=True)

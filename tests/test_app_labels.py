@@ -9,9 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from components.text import literal
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
-from ranklens.corpus import load_builtin
-from ranklens.export import export_text
-from ranklens.labels import LabelStore
+from ranklens.corpus.loading import load_builtin
+from ranklens.labelling.export import export_text
+from ranklens.labelling.labels import LabelStore
 
 PYTHON = load_builtin("python")
 QUERY = "is a python bite dangerous"

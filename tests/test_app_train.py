@@ -10,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from components.model_settings import short_name
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
-from ranklens.corpus import load_builtin
-from ranklens.labels import Judgement, LabelStore
-from ranklens.train import tuned_models
-from ranklens.training_jobs import TrainingBusy, current_job, start_training
+from ranklens.corpus.loading import load_builtin
+from ranklens.labelling.labels import Judgement, LabelStore
+from ranklens.training.jobs import TrainingBusy, current_job, start_training
+from ranklens.training.train import tuned_models
 
 
 @pytest.fixture(autouse=True)

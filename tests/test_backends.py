@@ -9,15 +9,15 @@ import pytest
 
 from conftest import STAND_IN_CE
 from ranklens.backends import registry
-from ranklens.backends.calibration import measured_backend
 from ranklens.backends.exports import cached_export, export, stored_format
 from ranklens.backends.openvino_runtime import openvino_forward, quantize_static_int8
 from ranklens.backends.registry import DEFAULT_MIN_SPEARMAN, MIN_SPEARMAN, fp32_reference, gpu_missing, offered
-from ranklens.batching import pad
-from ranklens.compare import spearman
+from ranklens.models.batching import pad
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import forget_loaded, load_embedder, load_reranker
+from ranklens.ranking.compare import spearman
 from ranklens.settings import data_dir
+from ranklens.speed.calibration import measured_backend
 
 LOWER_PRECISION = [b for b in offered() if b != "torch"]
 # Each bi-encoder backend's embeddings against torch fp32's, as the lowest cosine over real abstracts.

@@ -8,8 +8,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import AutoModelForSequenceClassification
 
-from ranklens.bench import SEED, candidate_pairs, with_achieved_rates, with_peak_shares
-from ranklens.peak import best_peaks, reranker_flops
+from ranklens.speed.bench import SEED, candidate_pairs, with_achieved_rates, with_peak_shares
+from ranklens.speed.peak import best_peaks, reranker_flops
 
 
 def test_the_counted_flops_are_what_torch_counts_in_the_cross_encoders_forward_pass(reranker, adi):

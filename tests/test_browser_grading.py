@@ -10,8 +10,8 @@ from browser import COMPACT_CAPTION, launch, wait_until_idle
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import make_project
-from ranklens.corpus import load_builtin
-from ranklens.labels import GRADES, LabelStore
+from ranklens.corpus.loading import load_builtin
+from ranklens.labelling.labels import GRADES, LabelStore
 
 PROJECT = "browser-grading"
 CONTROL = re.compile(

@@ -9,13 +9,13 @@ import sqlite3
 import numpy as np
 import pytest
 
-from ranklens import explain as explaining
-from ranklens import query_vectors
 from ranklens.cache_bounds import Bound
-from ranklens.corpus import load_builtin
-from ranklens.explain import explain
-from ranklens.query_vectors import query_vector
-from ranklens.score_cache import cache_key
+from ranklens.corpus.loading import load_builtin
+from ranklens.index import query_vectors
+from ranklens.index.query_vectors import query_vector
+from ranklens.ranking import explain as explaining
+from ranklens.ranking.explain import explain
+from ranklens.sqlite_cache import cache_key
 
 
 def _rows(path, table: str) -> int:

@@ -9,22 +9,15 @@ from dataclasses import asdict
 
 from conftest import STAND_IN_CE
 from ranklens import caches
-from ranklens.backends import calibration
 from ranklens.backends.exports import LAYOUTS, MANIFEST, cached_export, export, export_key, library_versions
 from ranklens.cli import main
+from ranklens.index.lexical import BM25Retriever
+from ranklens.index.milvus import MilvusCollection, MilvusRetriever, MilvusSettings, client, close_clients, lite_file
 from ranklens.models.files import fingerprint
-from ranklens.pair_tokens import PairTokenizer
-from ranklens.retrievers.lexical import BM25Retriever
-from ranklens.retrievers.milvus import (
-    MilvusCollection,
-    MilvusRetriever,
-    MilvusSettings,
-    client,
-    close_clients,
-    lite_file,
-)
-from ranklens.score_cache import ScoreCache
-from ranklens.tokens import Tokens
+from ranklens.models.pair_tokens import PairTokenizer
+from ranklens.models.tokens import Tokens
+from ranklens.ranking.score_cache import ScoreCache
+from ranklens.speed import calibration
 
 
 def test_a_cache_is_emptied_in_place_and_a_process_holding_it_goes_on(tmp_path, monkeypatch, adi):

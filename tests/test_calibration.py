@@ -10,11 +10,11 @@ from dataclasses import asdict
 import pytest
 
 from conftest import STAND_IN_CE
-from ranklens.backends import calibration
-from ranklens.backends.calibration import Choice, Measured, cached_choice, calibrate, choice_key, choose, measure
 from ranklens.models.loading import load_reranker
-from ranklens.score_cache import ScoreCache, score_key
-from ranklens.search import Searcher
+from ranklens.ranking.score_cache import ScoreCache, score_key
+from ranklens.ranking.search import Searcher
+from ranklens.speed import calibration
+from ranklens.speed.calibration import Choice, Measured, cached_choice, calibrate, choice_key, choose, measure
 
 
 @pytest.fixture(scope="module")

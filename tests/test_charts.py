@@ -8,7 +8,7 @@ import altair as alt
 import pytest
 from jsonschema import ValidationError
 
-from ranklens.charts import FLOW_STAGES, PICK, heat_strip, rank_flow
+from ranklens.reports.charts import FLOW_STAGES, PICK, heat_strip, rank_flow
 
 ROWS = [
     {"doc_id": d, "title": f"title {d}", "stage": s, "rank": r, "drawn at": min(r, 4), "score": 0.5, "movement": m}

@@ -1,8 +1,8 @@
 import pytest
 
-from ranklens.chunking import ChunkSettings, chunk_documents
-from ranklens.corpus import Document
-from ranklens.docstore import DocStore
+from ranklens.corpus.chunking import ChunkSettings, chunk_documents
+from ranklens.corpus.corpus import Document
+from ranklens.corpus.docstore import DocStore
 
 
 def test_long_document_becomes_overlapping_passages_within_the_window(embedder):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau, spearmanr
 
-from ranklens.compare import agreement, jaccard, kendall_tau, mean_agreement, overlap, rbo, spearman
+from ranklens.ranking.compare import agreement, jaccard, kendall_tau, mean_agreement, overlap, rbo, spearman
 
 
 def test_overlap_and_jaccard_by_hand():

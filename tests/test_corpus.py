@@ -4,11 +4,13 @@ import pytest
 
 from conftest import dataset
 from pdfmaker import make_pdf
-from ranklens import readers as corpus_module
-from ranklens.beir import load_beir
-from ranklens.corpus import CorpusError
-from ranklens.readers import Source, load_files, load_paths
-from ranklens.tables import TableColumns, preview_table
+from ranklens.corpus import readers as corpus_module
+from ranklens.corpus.beir import load_beir
+from ranklens.corpus.corpus import CorpusError
+from ranklens.corpus.loading import load_paths
+from ranklens.corpus.readers import load_files
+from ranklens.corpus.sources import Source
+from ranklens.corpus.tables import TableColumns, preview_table
 
 
 def jsonl(*records) -> bytes:

@@ -1,9 +1,9 @@
 from dataclasses import replace
 
-from ranklens.chunking import ChunkSettings
-from ranklens.corpus import Corpus
-from ranklens.embeddings import cache_key, embed_corpus
-from ranklens.retrievers.dense import DenseRetriever
+from ranklens.corpus.chunking import ChunkSettings
+from ranklens.corpus.corpus import Corpus
+from ranklens.index.dense import DenseRetriever
+from ranklens.index.embeddings import cache_key, embed_corpus
 
 
 def test_embeddings_hold_every_passage_and_report_progress(adi, embedder, tmp_path):

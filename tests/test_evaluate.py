@@ -10,9 +10,9 @@ import pytrec_eval
 from ranx import Qrels, Run, evaluate
 
 from conftest import ROOT, dataset
-from ranklens.alpha import cross_validated_alpha
-from ranklens.beir import load_beir
-from ranklens.evaluate import (
+from ranklens.corpus.beir import load_beir
+from ranklens.evaluation.alpha import cross_validated_alpha
+from ranklens.evaluation.evaluate import (
     METRICS,
     SWEEP_ALPHAS,
     collect,
@@ -25,7 +25,7 @@ from ranklens.evaluate import (
     strictly_decreasing,
     trec_run,
 )
-from ranklens.runs import RunStore
+from ranklens.evaluation.runs import RunStore
 
 # ranx, the independent figures here, warns from inside its own numba kernels; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:unsafe cast from uint64 to int64")

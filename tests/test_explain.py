@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from conftest import ROOT, STAND_IN_CE, dataset, kept_passages
-from ranklens import explain as explaining
-from ranklens.corpus import load_builtin
-from ranklens.explain import _without, explain
-from ranklens.fusion import Shift
+from ranklens.corpus.loading import load_builtin
+from ranklens.ranking import explain as explaining
+from ranklens.ranking.explain import _without, explain
+from ranklens.ranking.fusion import Shift
 
 
 def test_removing_the_top_word_lowers_the_score_by_its_contribution(reranker, embedder):

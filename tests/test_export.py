@@ -5,11 +5,11 @@ import pytrec_eval
 from ranx import Qrels
 
 from conftest import STAND_IN_CE
-from ranklens.beir import load_beir
-from ranklens.corpus import load_builtin
-from ranklens.export import beir_zip, export_text, trec_qrels, write_beir
-from ranklens.imports import import_qrels, import_raw
-from ranklens.labels import LabelError, LabelStore
+from ranklens.corpus.beir import load_beir
+from ranklens.corpus.loading import load_builtin
+from ranklens.labelling.export import beir_zip, export_text, trec_qrels, write_beir
+from ranklens.labelling.imports import import_qrels, import_raw
+from ranklens.labelling.labels import LabelError, LabelStore
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_csv_exports_neutralise_formulas_and_the_raw_import_restores_them(tmp_pa
     import csv
     import io
 
-    from ranklens.corpus import Document
+    from ranklens.corpus.corpus import Document
 
     store = LabelStore(tmp_path / "a")
     texts = [

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ranklens import fusion
+from ranklens.ranking import fusion
 
 
 def test_hybrid_is_the_seed_formula():

@@ -17,9 +17,9 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRe
 from conftest import ROOT
 from hostile import CASES, Case
 from ranklens.cli import main
-from ranklens.corpus import CorpusError
-from ranklens.readers import MAX_FILES, MAX_TOTAL_BYTES, load_uploads
-from ranklens.textclean import clean_name
+from ranklens.corpus.corpus import CorpusError
+from ranklens.corpus.readers import MAX_FILES, MAX_TOTAL_BYTES, load_uploads
+from ranklens.corpus.textclean import clean_name
 
 
 def upload(name: str, data: bytes) -> UploadedFile:

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from conftest import dataset
-from ranklens.beir import load_beir
-from ranklens.corpus import CorpusError
-from ranklens.corpus_store import stored_corpora
-from ranklens.embeddings import embed_corpus
-from ranklens.ingest import IngestSettings, ingest
+from ranklens.corpus.beir import load_beir
+from ranklens.corpus.corpus import CorpusError
+from ranklens.corpus.stored import stored_corpora
+from ranklens.index.embeddings import embed_corpus
+from ranklens.index.ingest import IngestSettings, ingest
 
 
 def test_an_interrupted_ingestion_resumes_to_the_same_index_as_an_unbroken_one(embedder, tmp_path, monkeypatch):

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from conftest import ROOT
-from ranklens.corpus import Document
-from ranklens.labels import LabelError, LabelStore, aggregate, query_id_for
-from ranklens.raters import agreement
+from ranklens.corpus.corpus import Document, query_id_for
+from ranklens.labelling.labels import LabelError, LabelStore, aggregate
+from ranklens.labelling.raters import agreement
 
 DOC = Document(id="d1", title="Pythons", text="Pythons are constrictors.")
 WRITER = [sys.executable, str(ROOT / "tests" / "judgement_writer.py")]
@@ -126,7 +126,7 @@ def test_a_version_0_database_is_backed_up_migrated_and_its_labels_claimed_by_ma
     """A database from before corpora had identities: rows keyed by the corpus's name."""
     import sqlite3
 
-    from ranklens.corpus import load_builtin
+    from ranklens.corpus.loading import load_builtin
 
     path = tmp_path / "labels.sqlite"
     with sqlite3.connect(path) as db:
@@ -163,7 +163,7 @@ def test_a_version_0_database_is_backed_up_migrated_and_its_labels_claimed_by_ma
 
 
 def test_two_uploads_with_the_same_ids_never_share_labels(tmp_path):
-    from ranklens.readers import load_files
+    from ranklens.corpus.readers import load_files
 
     first = load_files([("a.csv", b"id,text\n1,how to brew espresso\n2,grinding beans\n")])
     second = load_files([("b.csv", b"id,text\n1,electric cars\n2,charging stations\n")])

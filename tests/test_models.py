@@ -8,13 +8,13 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from conftest import SHARED, STAND_IN_CE
+from ranklens.index.query_vectors import query_vector
 from ranklens.models import loading
 from ranklens.models.embedder import QUERY_ENCODER_TEXTS
 from ranklens.models.files import local_folder, model_kind
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, ModelError, forget_loaded, load_embedder, load_reranker
-from ranklens.query_vectors import query_vector
-from ranklens.search import load_ahead
-from ranklens.tokens import Tokens
+from ranklens.models.tokens import Tokens
+from ranklens.ranking.search import load_ahead
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
 

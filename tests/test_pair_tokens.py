@@ -9,13 +9,14 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE, kept_passages
-from ranklens import index_tokens, pair_tokens
 from ranklens.cache_bounds import Bound
-from ranklens.index_tokens import fill_passage_tokens
+from ranklens.index import passage_tokens as index_tokens
+from ranklens.index.passage_tokens import fill_passage_tokens
+from ranklens.models import pair_tokens
 from ranklens.models.files import local_folder
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER
-from ranklens.pair_tokens import PairTokenizer, cut_lengths
-from ranklens.tokens import Tokens
+from ranklens.models.pair_tokens import PairTokenizer, cut_lengths
+from ranklens.models.tokens import Tokens
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -76,7 +77,7 @@ def test_a_passage_is_tokenized_once_in_any_process(adi):
     assert counted.texts == 1 + len(passages) + 1  # only the new query: the passages are in memory
 
     again = PairTokenizer.of(AutoTokenizer.from_pretrained(str(STAND_IN_CE)))  # as a new process: nothing in memory
-    assert again.key == first.key, "the same tokenizer.json, read by transformers or by ranklens.tokens"
+    assert again.key == first.key, "the same tokenizer.json, read by transformers or by ranklens.models.tokens"
     counted = again._tokenizer = CountingTokenizer(again._tokenizer)
     ids = again.passage_ids(passages)
     assert counted.texts == 0, "read from $RANKLENS_HOME/cache/passage_tokens.sqlite"

@@ -14,13 +14,13 @@ import pytest
 
 from conftest import STAND_IN_CE
 from ranklens import inference
+from ranklens.index.query_vectors import query_vector
+from ranklens.labelling.projects import ProjectError, project_folder
 from ranklens.models.allowed import MODEL_ROOTS_ENV, check_allowed
 from ranklens.models.loading import ModelError
-from ranklens.projects import ProjectError, project_folder
-from ranklens.query_vectors import query_vector
-from ranklens.score_cache import FILE_LIMIT, FILE_LIMIT_ENV, ScoreCache, file_limit_from_env, score_key
-from ranklens.train import train
-from ranklens.training_data import TrainingData, TrainingError, TrainSettings
+from ranklens.ranking.score_cache import FILE_LIMIT, FILE_LIMIT_ENV, ScoreCache, file_limit_from_env, score_key
+from ranklens.training.data import TrainingData, TrainingError, TrainSettings
+from ranklens.training.train import train
 
 
 def test_projects_are_names_under_the_home_never_paths(ranklens_home):

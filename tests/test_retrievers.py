@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 
 from conftest import dataset
-from ranklens.beir import load_beir
-from ranklens.embeddings import corpus_passages, embed_corpus
-from ranklens.evaluate import collect_first_stage_runs, judged, score_runs, strictly_decreasing, trec_run
-from ranklens.query_vectors import query_vector
-from ranklens.retrievers.base import RetrievalError
-from ranklens.retrievers.dense import AnnSettings, DenseRetriever, ann_recall, recall_queries
-from ranklens.retrievers.fused import RRF_K, FusedRetriever
-from ranklens.retrievers.lexical import BM25Retriever, BM25Settings, analyze
-from ranklens.retrievers.milvus import MilvusCollection, MilvusRetriever, MilvusSettings, close_clients
-from ranklens.retrievers.runfile import RunRetriever
-from ranklens.score_cache import ScoreCache
-from ranklens.search import Searcher, side_ranking
+from ranklens.corpus.beir import load_beir
+from ranklens.evaluation.evaluate import collect_first_stage_runs, judged, score_runs, strictly_decreasing, trec_run
+from ranklens.index.base import RetrievalError
+from ranklens.index.dense import AnnSettings, DenseRetriever, ann_recall, recall_queries
+from ranklens.index.embeddings import corpus_passages, embed_corpus
+from ranklens.index.fused import RRF_K, FusedRetriever
+from ranklens.index.lexical import BM25Retriever, BM25Settings, analyze
+from ranklens.index.milvus import MilvusCollection, MilvusRetriever, MilvusSettings, close_clients
+from ranklens.index.query_vectors import query_vector
+from ranklens.index.runfile import RunRetriever
+from ranklens.ranking.score_cache import ScoreCache
+from ranklens.ranking.search import Searcher, side_ranking
 
 
 def ndcg(stage, corpus, top_n: int = 100) -> float:

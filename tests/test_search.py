@@ -3,11 +3,11 @@ import itertools
 import numpy as np
 import pytest
 
-from ranklens.corpus import Corpus, Document
-from ranklens.embeddings import embed_corpus
-from ranklens.retrievers.dense import DenseRetriever
-from ranklens.score_cache import ScoreCache
-from ranklens.search import Searcher, SearchError
+from ranklens.corpus.corpus import Corpus, Document
+from ranklens.index.dense import DenseRetriever
+from ranklens.index.embeddings import embed_corpus
+from ranklens.ranking.score_cache import ScoreCache
+from ranklens.ranking.search import Searcher, SearchError
 
 QUERY = "automatic indexing of documents by computer"
 

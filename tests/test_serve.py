@@ -33,7 +33,7 @@ import serve
 assert serve.app.script_path.resolve() == Path({str(ROOT / "app.py")!r}), serve.app.script_path
 assert "components.search_panel" not in sys.modules
 serve.import_page_modules()
-wanted = ("components.search_panel", "components.eval_panel", "ranklens.charts", "pandas", *serve.FIRST_RESULTS_NEED)
+wanted = ("components.search_panel", "components.eval_panel", "ranklens.reports.charts", "pandas", *serve.FIRST_RESULTS_NEED)
 missing = [name for name in wanted if name not in sys.modules]
 assert not missing, missing
 # 0.2 s the first page need not wait for: the Search tab's charts are plain specifications, the others import it

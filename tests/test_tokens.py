@@ -6,9 +6,9 @@ import pytest
 from transformers import AutoTokenizer
 
 from conftest import STAND_IN_CE
-from ranklens.batching import pad
+from ranklens.models.batching import pad
 from ranklens.models.files import local_folder
-from ranklens.tokens import Tokens, TokensError
+from ranklens.models.tokens import Tokens, TokensError
 
 BI = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -7,15 +7,15 @@ import random
 import pytest
 
 from conftest import STAND_IN_CE, dataset
-from ranklens.beir import load_beir
-from ranklens.corpus import Corpus
-from ranklens.embeddings import embed_corpus
-from ranklens.evaluate import judged
+from ranklens.corpus.beir import load_beir
+from ranklens.corpus.corpus import Corpus
+from ranklens.evaluation.evaluate import judged
+from ranklens.index.dense import DenseRetriever
+from ranklens.index.embeddings import embed_corpus
 from ranklens.models.loading import load_reranker
-from ranklens.retrievers.dense import DenseRetriever
-from ranklens.search import Searcher
-from ranklens.train import TrainingProgress, train, tuned_models
-from ranklens.training_data import TrainSettings, build_training_data, split_queries
+from ranklens.ranking.search import Searcher
+from ranklens.training.data import TrainSettings, build_training_data, split_queries
+from ranklens.training.train import TrainingProgress, train, tuned_models
 
 QUERIES = 40
 DISTRACTORS = 200

@@ -57,7 +57,8 @@ def compress_weights_int8(source: Path, target: Path) -> None:
 def calibration_texts(pair: bool, count: int = CALIBRATION_SAMPLES) -> list[tuple[str, str]] | list[str]:
     """Real inputs to calibrate activations on: the built-in corpora's queries against their documents (pairs),
     or their documents alone; the same every time, so an export is reproducible."""
-    from ranklens.corpus import builtin_names, load_builtin
+    from ranklens.corpus.corpus import builtin_names
+    from ranklens.corpus.loading import load_builtin
 
     pairs = []
     for name in builtin_names():

@@ -1,5 +1,4 @@
-"""The backends by name, which of them this machine offers, what each must keep of the ranking, and the forward
-pass each one builds.
+"""The backends by name, which of them this machine offers, and what each must keep of the ranking.
 
 A forward pass is a callable from one padded batch of token ids (numpy) to the model's first
 output: logits for a cross-encoder, token embeddings for a bi-encoder.
@@ -41,7 +40,7 @@ MIN_SPEARMAN = {
     "cuda": 0.99,
 }
 # "auto" takes the fastest backend measured on this machine among those reaching DEFAULT_MIN_SPEARMAN on the
-# calibration pairs (ranklens.backends.calibration); bench/rerank_speed.py checks them against the seed's nDCG@10.
+# calibration pairs (ranklens.speed.calibration); bench/rerank_speed.py checks them against the seed's nDCG@10.
 DEFAULT_MIN_SPEARMAN = 0.99
 # A bi-encoder backend whose embeddings fall below this cosine with fp32's somewhere in the
 # corpus gets a warning: its index may retrieve other documents (onnx-int8 reaches only 0.90).
@@ -92,44 +91,3 @@ def fp32_reference(backend: str) -> str:
 def offered() -> list[str]:
     """The backends worth offering and measuring here: every one, but cuda only where there is a GPU."""
     return [backend for backend in BACKENDS if gpu_missing(backend) is None]
-
-
-def make_forward(
-    backend: str,
-    module,
-    tokenizer,
-    fingerprint: str,
-    max_length: int,
-    pair: bool,
-    notify: Callable[[str], None] | None = None,
-) -> tuple[Forward, bool]:
-    """The forward pass for `backend` over `module`, and whether an export had to be made now.
-
-    For the torch backends `module` must already be in the wanted dtype and on its device; the others export it
-    (once, cached on disk) and run the export.
-    """
-    if backend in IN_TORCH:
-        from ranklens.backends.torch_runtime import torch_forward
-
-        return torch_forward(module), False
-    from ranklens.backends.exports import export
-
-    path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify)
-    try:
-        return run_export(backend, path), exported
-    except Exception:  # any runtime's load error on a cached file means it is damaged
-        if exported:
-            raise
-    path, exported = export(module, tokenizer, fingerprint, backend, max_length, pair, notify=notify, force=True)
-    return run_export(backend, path), exported
-
-
-def run_export(backend: str, path) -> Forward:
-    """The forward pass of an exported model file on `backend`'s runtime (ONNX Runtime or OpenVINO)."""
-    if backend.startswith("onnx"):
-        from ranklens.backends.onnx_runtime import onnx_forward
-
-        return onnx_forward(path)
-    from ranklens.backends.openvino_runtime import openvino_forward
-
-    return openvino_forward(path, backend)

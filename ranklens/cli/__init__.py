@@ -1,4 +1,7 @@
-"""Command line: `python -m ranklens COMMAND ...`, one module per subcommand (its parser and its run)."""
+"""Command line: `ranklens COMMAND ...` (or `python -m ranklens`), one module per subcommand (its parser and its run).
+
+`common` holds the options and input resolution the subcommands share, `output` the printing. The top room: it may
+import every other."""
 
 from __future__ import annotations
 
@@ -7,11 +10,11 @@ import sys
 from collections.abc import Sequence
 
 from ranklens.cli import bench, cache, check, evaluate, explain, export, imports, index, ingest, report, search, train
-from ranklens.corpus import CorpusError
-from ranklens.labels import LabelError
+from ranklens.corpus.corpus import CorpusError
+from ranklens.corpus.textclean import one_line
+from ranklens.labelling.labels import LabelError
 from ranklens.models.loading import ModelError
-from ranklens.search import SearchError
-from ranklens.textclean import one_line
+from ranklens.ranking.search import SearchError
 
 COMMANDS = (check, index, ingest, search, explain, evaluate, report, export, imports, train, bench, cache)
 # What a command may fail with and report in one line; anything else is a bug and keeps its traceback.

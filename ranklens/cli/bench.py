@@ -8,11 +8,11 @@ from pathlib import Path
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.backends.registry import BACKENDS, offered
-from ranklens.bench import speed_benchmark
 from ranklens.cli.common import dataset_folder, say
 from ranklens.cli.output import print_frame
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_reranker
 from ranklens.settings import DATASETS_ENV, data_dir
+from ranklens.speed.bench import speed_benchmark
 
 
 def register(commands) -> None:
@@ -80,8 +80,8 @@ def _defaults(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens bench` with the parsed options."""
     _defaults(args)
-    from ranklens.bench import with_peak_shares
-    from ranklens.peak import best_peaks, described, matmul_peaks
+    from ranklens.speed.bench import with_peak_shares
+    from ranklens.speed.peak import best_peaks, described, matmul_peaks
 
     resolved = load_reranker(args.ce_model).name  # the configured fallback, where the default cannot be had
 
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> None:
     peaks = best_peaks(before, after)
     rows = with_peak_shares(rows, peaks)
     if args.start_runs > 0:
-        from ranklens.first_result import first_result_rows
+        from ranklens.speed.first_result import first_result_rows
 
         rows += first_result_rows("auto", args.bi_model, resolved, args.start_runs, say)
     import pandas as pd  # here, not at the top: every command's start would pay half a second for it

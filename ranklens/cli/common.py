@@ -10,34 +10,34 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ranklens import fusion
-from ranklens.backends.calibration import AUTO, measured_backend
 from ranklens.backends.registry import BACKENDS
-from ranklens.beir import load_beir, parse_qrels
-from ranklens.corpus import Corpus, CorpusError, Qrels, builtin_names, load_builtin
-from ranklens.corpus_store import open_corpus
-from ranklens.index_tokens import fill_passage_tokens
-from ranklens.labels import LabelStore
-from ranklens.models.embedder import Embedder
-from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
-from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH, Reranker
-from ranklens.progress import OnProgress
-from ranklens.readers import load_paths
-from ranklens.retrievers.base import FirstStage
-from ranklens.retrievers.dense import AnnSettings
-from ranklens.retrievers.lexical import BM25Settings
-from ranklens.retrievers.milvus import URI_ENV, MilvusSettings
-from ranklens.retrievers.registry import (
+from ranklens.corpus.beir import load_beir, parse_qrels
+from ranklens.corpus.corpus import Corpus, CorpusError, Qrels, builtin_names
+from ranklens.corpus.loading import load_builtin, load_paths
+from ranklens.corpus.stored import open_corpus
+from ranklens.corpus.tables import TableColumns
+from ranklens.corpus.textclean import decode
+from ranklens.index.base import FirstStage
+from ranklens.index.dense import AnnSettings
+from ranklens.index.lexical import BM25Settings
+from ranklens.index.milvus import URI_ENV, MilvusSettings
+from ranklens.index.passage_tokens import fill_passage_tokens
+from ranklens.index.registry import (
     DEFAULT_FIRST_STAGE,
     FIRST_STAGES,
     NEEDS_EMBEDDINGS,
     FirstStageSettings,
     build_first_stage,
 )
-from ranklens.search import DEFAULT_TOP_N, Searcher, load_ahead
+from ranklens.labelling.labels import LabelStore
+from ranklens.models.embedder import Embedder
+from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, load_embedder, load_reranker
+from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH, Reranker
+from ranklens.progress import OnProgress
+from ranklens.ranking import fusion
+from ranklens.ranking.search import DEFAULT_TOP_N, Searcher, load_ahead
 from ranklens.settings import DATASETS_ENV, datasets_dir
-from ranklens.tables import TableColumns
-from ranklens.textclean import decode
+from ranklens.speed.calibration import AUTO, measured_backend
 
 
 def say(message: str) -> None:
@@ -253,7 +253,7 @@ def passage_tokens(stage: FirstStage, ce_model: str) -> None:
 
 def searcher(args: argparse.Namespace, corpus: Corpus, rerank: bool = True, query: str | None = None) -> Searcher:
     """First stage, bi-encoder and (unless `rerank` is False) cross-encoder for the command's options. `query`: the
-    one query the command searches, whose models load ahead while the index loads (ranklens.search.load_ahead)."""
+    one query the command searches, whose models load ahead while the index loads (ranklens.ranking.search.load_ahead)."""
     bi_encoder = embedder(args)
     cross_encoder = reranker(args, corpus) if rerank else None
     if query is not None and args.first_stage in NEEDS_EMBEDDINGS:
@@ -312,7 +312,9 @@ def dataset_folder(name: str) -> Path:
 def judged_inputs(args: argparse.Namespace) -> Judged:
     """The corpus and judgements of `--dataset`, or of `--corpus` with `--labels`, `--qrels` or its own qrels;
     only queries with a relevant judgement, the first `--max-queries` of them."""
-    from ranklens.evaluate import judged  # not at the top: it imports pandas, and `search` should start without it
+    from ranklens.evaluation.evaluate import (
+        judged,  # not at the top: it imports pandas, and `search` should start without it
+    )
 
     if args.dataset:
         folder = dataset_folder(args.dataset)

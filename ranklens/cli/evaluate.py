@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
-from ranklens.results import RANKER_LABELS
+from ranklens.ranking.results import RANKER_LABELS
 
 if TYPE_CHECKING:
-    from ranklens.evaluate import Evaluation
+    from ranklens.evaluation.evaluate import Evaluation
 
 
 def register(commands) -> None:
@@ -31,7 +31,7 @@ def register(commands) -> None:
 
 
 def _write_runs(folder: Path, runs: dict) -> None:
-    from ranklens.evaluate import trec_run
+    from ranklens.evaluation.evaluate import trec_run
 
     folder.mkdir(parents=True, exist_ok=True)
     for ranker, run in runs.items():
@@ -40,8 +40,8 @@ def _write_runs(folder: Path, runs: dict) -> None:
 
 
 def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
-    from ranklens.alpha import cross_validated_alpha
-    from ranklens.evaluate import significance
+    from ranklens.evaluation.alpha import cross_validated_alpha
+    from ranklens.evaluation.evaluate import significance
 
     print()
     print_frame(evaluation.coverage(), digits=2)
@@ -70,7 +70,7 @@ def _extras(args: argparse.Namespace, evaluation: Evaluation) -> None:
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens eval` with the parsed options."""
     # Here, not at the top: they import pandas (half a second), which every other command's start would pay for.
-    from ranklens.evaluate import NDCG_GAIN, collect, collect_first_stage_runs, score_runs
+    from ranklens.evaluation.evaluate import NDCG_GAIN, collect, collect_first_stage_runs, score_runs
 
     inputs = common.judged_inputs(args)
     searcher = common.searcher(args, inputs.corpus, rerank=not args.no_rerank)

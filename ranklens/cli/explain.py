@@ -6,8 +6,8 @@ import argparse
 import json
 
 from ranklens.cli import common
-from ranklens.explain import DEFAULT_WORDS, explain
-from ranklens.search import SearchError
+from ranklens.ranking.explain import DEFAULT_WORDS, explain
+from ranklens.ranking.search import SearchError
 
 
 def register(commands) -> None:

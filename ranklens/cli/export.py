@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ranklens.cli.common import say
-from ranklens.export import FORMATS, export_text, write_beir
-from ranklens.labels import LabelError, LabelStore
+from ranklens.labelling.export import FORMATS, export_text, write_beir
+from ranklens.labelling.labels import LabelError, LabelStore
 
 
 def register(commands) -> None:

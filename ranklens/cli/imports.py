@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ranklens.cli import common
-from ranklens.imports import check_import_size, import_qrels, import_raw
-from ranklens.labels import LabelError
+from ranklens.labelling.imports import check_import_size, import_qrels, import_raw
+from ranklens.labelling.labels import LabelError
 
 
 def register(commands) -> None:

@@ -7,7 +7,7 @@ import math
 import sys
 
 from ranklens.cli import common
-from ranklens.ingest import IngestProgress, IngestSettings, ingest
+from ranklens.index.ingest import IngestProgress, IngestSettings, ingest
 
 
 def register(commands) -> None:

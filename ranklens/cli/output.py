@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from ranklens.results import Candidate, SearchResult
+from ranklens.ranking.results import Candidate, SearchResult
 
 if TYPE_CHECKING:  # importing pandas takes half a second, and printing a ranking does not need it
     import pandas as pd

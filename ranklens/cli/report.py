@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ranklens.cli import common
-from ranklens.labels import query_id_for
-from ranklens.search import SearchError
+from ranklens.corpus.corpus import query_id_for
+from ranklens.ranking.search import SearchError
 
 
 def register(commands) -> None:
@@ -27,8 +27,8 @@ def register(commands) -> None:
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens report` with the parsed options."""
     # Here, not at the top: they import pandas and altair (a second), which every other command's start would pay.
-    from ranklens.queryset import run_query_set
-    from ranklens.report import ReportInput, build_html, comparison_csv
+    from ranklens.evaluation.queryset import run_query_set
+    from ranklens.reports.report import ReportInput, build_html, comparison_csv
 
     corpus = common.load_corpus(args)
     if args.all_queries:

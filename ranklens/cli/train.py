@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ranklens.cli import common
 from ranklens.cli.output import print_frame
-from ranklens.labels import default_project
+from ranklens.labelling.labels import default_project
 
 
 def register(commands) -> None:
@@ -35,8 +35,8 @@ def _epoch_line(row: dict) -> None:
 def run(args: argparse.Namespace) -> None:
     """Carry out `ranklens train` with the parsed options."""
     # Here, not at the top: training's modules import pandas (half a second), which every command would pay for.
-    from ranklens.train import TrainingProgress, default_output, train
-    from ranklens.training_data import TrainSettings, build_training_data
+    from ranklens.training.data import TrainSettings, build_training_data
+    from ranklens.training.train import TrainingProgress, default_output, train
 
     inputs = common.judged_inputs(args)
     if args.labels:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ranklens import inference
 from ranklens.backends.registry import Forward
-from ranklens.batching import batches_by_length, pad
+from ranklens.models.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
 from ranklens.models.loaded import LoadedModel
 

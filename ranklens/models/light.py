@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ranklens.backends.exports import cached_export, export, runtime_installed
-from ranklens.backends.registry import IN_TORCH, BackendUnavailable, Forward, run_export
+from ranklens.backends.forward import run_export
+from ranklens.backends.registry import IN_TORCH, BackendUnavailable, Forward
 from ranklens.models.embedder import pooling_mode
 from ranklens.models.files import fingerprint, local_folder
 from ranklens.models.loaded import LightLoad
 from ranklens.models.remembered import RememberedLoad
-from ranklens.tokens import Tokens
+from ranklens.models.tokens import Tokens
 
 QUERY_ENCODER = "onnx"  # what embeds a query for a torch fp32 bi-encoder left on disk: its fp32 export, same weights
 

@@ -4,7 +4,7 @@ many times it was called (the tests and the page count calls to show what the ca
 A model can also be built from a remembered load (ranklens.models.remembered) with its weights still on disk: it
 knows its name, backend, fingerprint and window, and loads at the first call that needs the weights. Where the
 backend runs an export that is on disk, that first call loads only the export and a torch-free tokenizer
-(ranklens.tokens): a forward pass needs no more, and the full sentence-transformers model (torch, seconds to import)
+(ranklens.models.tokens): a forward pass needs no more, and the full sentence-transformers model (torch, seconds to import)
 loads only if something asks for `model` itself."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from ranklens.backends.registry import Forward
-from ranklens.tokens import Tokens
+from ranklens.models.tokens import Tokens
 
 LightLoad = Callable[[], "tuple[Tokens, Forward] | None"]  # an export's forward pass and tokenizer, or None
 
@@ -95,7 +95,7 @@ class LoadedModel:
     def load_ahead(self) -> None:
         """Load the export now, on the calling thread, where it can be had and is not loaded yet (never the full
         model: importing torch would hold the interpreter for seconds). For a thread that readies a model before a
-        call needs it (ranklens.search.load_ahead); such a call waits for it, and only that wait counts as its
+        call needs it (ranklens.ranking.search.load_ahead); such a call waits for it, and only that wait counts as its
         loading."""
         with self._loading:
             self._load_light()

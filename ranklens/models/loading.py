@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ranklens.backends.cpu import configure_threads
 from ranklens.backends.exports import runtime_installed
-from ranklens.backends.registry import BACKENDS, IN_TORCH, BackendUnavailable, gpu_missing, make_forward
+from ranklens.backends.forward import make_forward
+from ranklens.backends.registry import BACKENDS, IN_TORCH, BackendUnavailable, gpu_missing
 from ranklens.backends.torch_runtime import torch_forward
 from ranklens.models.embedder import Embedder, pooling_mode
 from ranklens.models.files import fingerprint, local_folder, looks_like_a_path, model_kind
@@ -212,7 +213,7 @@ def load_reranker(
     where that runtime is missing, torch fp32 runs it and `backend_note` says why. Where the
     same load was done before on this machine, the weights stay on disk until a pair has to
     be scored: a query whose scores are all in the score cache loads no model, and an export
-    backend then loads only its export and a torch-free tokenizer (ranklens.tokens).
+    backend then loads only its export and a torch-free tokenizer (ranklens.models.tokens).
     """
     _check_backend(backend)
     fallbacks = configured_fallbacks("cross") if fallbacks is None else list(fallbacks)

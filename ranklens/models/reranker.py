@@ -8,10 +8,10 @@ import numpy as np
 
 from ranklens import inference
 from ranklens.backends.registry import IN_TORCH, Forward
-from ranklens.batching import batches_by_length, pad
+from ranklens.models.batching import batches_by_length, pad
 from ranklens.models.files import fingerprint
 from ranklens.models.loaded import LoadedModel
-from ranklens.pair_tokens import PairTokenizer
+from ranklens.models.pair_tokens import PairTokenizer
 from ranklens.progress import OnProgress
 
 # Pairs per cross-encoder batch: 16 was fastest on med's 100 candidates here (32 pads more, 8 starves the cores)
@@ -61,7 +61,7 @@ class Reranker(LoadedModel):
         self, pairs: Sequence[tuple[str, str]], max_tokens: int | None = None, keep_passages: bool = True
     ) -> tuple[dict[str, list], np.ndarray]:
         """The pairs' token ids cut at the budget (the model's window by default), and which pairs it cut: put
-        together from cached passage ids where the tokenizer allows (ranklens.pair_tokens; `keep_passages` False:
+        together from cached passage ids where the tokenizer allows (ranklens.models.pair_tokens; `keep_passages` False:
         passages made for this call only, whose ids are not worth keeping), else in one tokenizer pass (tokenizing
         100 abstracts whole costs 5-10 % of reranking them here)."""
         limit = self.budget(max_tokens)
