@@ -33,15 +33,24 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-$(VENV)/.installed: requirements.txt
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+# What the app needs, and RankLens itself (editable: the `ranklens` command runs this checkout)
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check $(FIND_LINKS) -r requirements.txt
+	$(PIP) $(FIND_LINKS) -r requirements.txt
+	$(PIP) --no-deps --no-build-isolation --editable .
+	touch $@
+
+# The test runner, the linter and the browser driver, for `make test` only
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) $(FIND_LINKS) -r requirements-dev.txt
 	touch $@
 
 run: setup
 	$(PY) -m streamlit run serve.py
 
-test: setup $(CHROMIUM)
+test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest

@@ -23,7 +23,7 @@ EXPECTED_ERRORS = (CorpusError, ModelError, SearchError, LabelError, OSError, Va
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(prog="python -m ranklens", description="RankLens: inspect two-stage search.")
+    parser = argparse.ArgumentParser(prog="ranklens", description="RankLens: inspect two-stage search.")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(commands)
