@@ -1,21 +1,12 @@
-"""Active against blind labelling order, with the shared datasets' qrels as the labeller.
+"""Active against blind labelling order, with the shared datasets' qrels playing the labeller.
 
     python bench/active_labelling.py [--datasets adi med cranfield] [--top-n 30] [--seeds 5] [--out DIR]
 
-For each dataset: the bi-encoder (FAISS flat) and the configured cross-encoder search every
-judged query once (top-N candidates; the scores come from the shared score cache on a second
-run). The pairs to judge are every query's pool, the union of the first stage's, the reranked
-and the hybrid top-10. A simulated labeller judges them one at a time, answering with the
-dataset's qrels (a pair the qrels do not hold is not relevant), in the active order
-(ranklens.labelling.queue.ACTIVE_RULE) and in the blind order (a seeded shuffle over all queries; the
-median over --seeds shuffles). After every 5 % of the pool: the nDCG@10 of the first stage and
-of the reranked list estimated from the judgements so far (unjudged = not relevant,
-trec_eval's nDCG through pytrec_eval), their error against the figures on the full qrels, the
-error of the estimated difference (the decision: does reranking help?), and the best alpha
-of the hybrid sweep against the best alpha on the full qrels.
-
-Prints a table per dataset and writes the chart (PNG and SVG) to --out, by default
-$RANKLENS_HOME/bench/.
+The bi-encoder and the configured cross-encoder search every judged query; the pairs to judge are each query's pool
+(the first stage's, the reranked and the hybrid top-10). A simulated labeller answers from the qrels in the active
+order (ranklens.labelling.queue.ACTIVE_RULE) and in a blind shuffle (median of --seeds). After every 5 % of the pool
+it compares the estimated "does reranking help?" (the nDCG@10 difference) and the best alpha with the full qrels'.
+About 10 minutes on 2 cores; prints a table per dataset and writes the chart to --out ($RANKLENS_HOME/bench).
 """
 
 from __future__ import annotations

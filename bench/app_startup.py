@@ -1,38 +1,12 @@
-"""Time to first results in a real browser: from `streamlit run app.py` to the page showing them.
+"""Time to results in a real browser, from launching the server as `make run` does to the page showing them.
 
-    python bench/app_startup.py [--runs 3] [--backend auto]
+    python bench/app_startup.py [--runs 3] [--backend auto]        # about 3 minutes on 2 cores
 
-Starts the app on a fresh RANKLENS_HOME (a temporary folder, removed afterwards) and opens it in Debian's Chromium
-on the built-in `python` corpus, once per start:
-
-- cold: the first start on an empty RANKLENS_HOME (the index is built, both models load, `auto` measures the
-  backends, the query is embedded and reranked; the page then stays open until its script run is over, the check
-  against fp32 included, as a user who watched the page finish saw it);
-- relaunch, new query: the server stopped and started again on the same folder, with a query never asked (index,
-  exports, backend choice cached; the bi-encoder's fp32 export embeds it without torch, and the cross-encoder
-  loads, or with an export backend runs its export, to rerank it);
-- relaunch, repeated query: the same again with the query the cold start asked (its embedding, its scores and the
-  check's fp32 scores are cached too: no model loads). Before 2026-12-04 the cold start's page closed at the
-  finished results, which cut the check short, so every relaunch of this query ran the check's fp32 reranking
-  again, beside the browser's drawing of the results.
-
-- new session, running server: after the repeated query, a second browser page opens the same view on the server
-  still running (its models and first stage in memory: what a reload or a shared link costs).
-
-Each relaunch is timed twice, with two browsers:
-
-- browser open: one Chromium with a profile of its own (under the temporary RANKLENS_HOME), started before the first
-  server and kept open, as a user's browser is while they restart the app: it holds Streamlit's page in its cache.
-  Every server of a run listens on the same port, as `make run`'s does (8501): the cache is kept per origin, and
-  before 2026-12-03 each server had a port of its own, so this browser fetched and compiled the page anew each time;
-- fresh browser: Chromium launched once the server answers, with an empty cache, inside the time measured (how this
-  bench measured until 2026-12-02).
-
-Two times each, from launching the server (from opening the page for the new session): until the first stage's
-column and the "Reranked" heading are drawn (first results; a query whose scores are all cached goes straight to the
-finished page), and until the finished page (the reranked and hybrid columns filled). Both are read from the page's
-own clock, as its text changes (before 2026-12-03, from Playwright's checks, which poll up to a second apart). The
-relaunches are run --runs times; medians are printed, with the cold start as the baseline.
+On a fresh home (a scratch folder under $RANKLENS_HOME/bench, removed afterwards), on the built-in `python` corpus:
+a cold start (index, exports and `auto`'s measurement made on the way), relaunches with a new query and with a
+repeated one, and a new browser session on the running server. Each relaunch is timed with a browser kept open (as
+a user's is) and with a fresh one. Two times each, read from the page's own clock: the first results (the first
+stage drawn, the reranking under way) and the finished page. Prints medians of --runs relaunches.
 """
 
 from __future__ import annotations
@@ -58,6 +32,7 @@ from browser import COMPACT_CAPTION, free_port, launch, serving_app, wait_until_
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.models.files import fingerprint
 from ranklens.models.loading import DEFAULT_CROSS_ENCODER, in_use
+from ranklens.speed.bench import bench_folder
 from ranklens.speed.calibration import cached_choice
 
 QUERY = "what do pythons eat"
@@ -129,7 +104,10 @@ def main() -> None:
     parser.add_argument("--backend", default="auto", help="the cross-encoder backend the view asks for")
     args = parser.parse_args()
     times: dict[str, list[tuple[float, float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="ranklens-app-startup-") as home, sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory(prefix="app-startup-", dir=bench_folder()) as home,
+        sync_playwright() as playwright,
+    ):
         browser = launch(playwright, Path(home) / "chromium-profile")
         port = free_port()
         cold, _ = start(home, port, QUERY, args.backend, playwright, browser, settle=True)

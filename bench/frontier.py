@@ -1,18 +1,12 @@
-"""The speed-quality frontier of the cross-encoder: latency against nDCG@10 per backend and token budget, each
-backend's share of this machine's matmul peak.
+"""The speed-quality frontier of the cross-encoder: latency against nDCG@10 per backend and token budget.
 
     python bench/frontier.py [--datasets adi med] [--top-n 30] [--max-queries N] [--budgets 64 96 128 192]
                              [--backends torch torch-bf16 openvino-bf16 openvino-int8-static] [--out DIR]
 
-For each dataset: the bi-encoder (FAISS flat) retrieves the top-N of every judged query; every backend reranks
-them at every budget (tokens per pair, at most the model's window) and gives nDCG@10 (trec_eval's, linear
-gain); the latency is the median of 5 rerankings of 100 of those candidates, beside the seed's code
-(CrossEncoder.predict, torch fp32) timed in the same run. The work of those 100 pairs is counted from the model's
-shape and their token counts (ranklens.speed.peak), so each backend's GFLOP/s is also a share of the matmul peak of its
-precision measured here (the better of a measurement before the run and one after it). The time to a first result
-from a cold and a warm start is bench/cli_startup.py's (CLI) and bench/app_startup.py's (browser).
-
-Prints the tables and writes frontier.png / frontier.svg / frontier.csv to --out (default $RANKLENS_HOME/bench).
+For each dataset the bi-encoder retrieves the top-N of every judged query; every backend reranks them at every
+budget (tokens per pair) and gives nDCG@10; the latency is the median of 5 rerankings of 100 candidates, beside the
+tutorial's code (CrossEncoder.predict, torch fp32) in the same run, with each backend's share of this machine's
+matmul peak. 10-20 minutes on 2 cores. Writes frontier.png / .svg / .csv to --out ($RANKLENS_HOME/bench).
 """
 
 from __future__ import annotations

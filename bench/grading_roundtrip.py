@@ -1,20 +1,12 @@
 """How long one grade takes, from the key press or click to the server's answer, in a real browser.
 
-    python bench/grading_roundtrip.py [--grades 12] [--out FILE]
+    python bench/grading_roundtrip.py [--grades 12] [--out FILE]        # about 2 minutes
 
-Starts `streamlit run app.py` on a fresh RANKLENS_HOME (a temporary folder, removed afterwards), opens the built-in
-`python` corpus in Debian's Chromium with a project and a rater in the URL, and grades:
-
-- baseline: a grade clicked in the Search tab's cards view, which reruns the whole app (what every grade cost
-  before the Label tab had its own fragment);
-- keyboard: a grade key (0-3) pressed in the Label tab, which reruns that tab's fragment only.
-
-Each twice: with the project's .streamlit/config.toml (runner.postScriptGC = false) and with Streamlit's default
-(a full gc.collect() after every run, which walks every object torch and transformers hold), one server each.
-
-The time of a grade is from the press to the ForwardMsg `script_finished` the server sends back on the page's
-websocket (the page is greyed out until then; seen to within the 5 ms the bench polls at), and, for the keyboard, also to the progress bar showing the new
-count. Prints medians over --grades grades of each kind (after two warm-up grades) and their ratio.
+On a fresh home (a scratch folder under $RANKLENS_HOME/bench, removed afterwards) and the built-in `python` corpus:
+a grade clicked in the Search tab's cards (the whole app reruns: the baseline) and a grade key pressed in the Label
+tab (its fragment reruns), each with the project's .streamlit/config.toml and with Streamlit's defaults. The time is
+from the press to the server's `script_finished` message on the page's websocket, and for a key also to the
+progress bar showing the new count. Prints medians over --grades grades and the ratio to the baseline.
 """
 
 from __future__ import annotations
@@ -38,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser import launch, serving_app, wait_until_idle
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
+from ranklens.speed.bench import bench_folder
 
 PROJECT, QUERY = "bench-grading", "what do pythons eat"
 PER_RATER = 8  # fewer than the query's pool, so that no key press is a regrade
@@ -135,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for setting, options in (("Streamlit default", ("--runner.postScriptGC", "true")), ("RankLens config", ())):
-        with tempfile.TemporaryDirectory(prefix="ranklens-bench-") as home:
+        with tempfile.TemporaryDirectory(prefix="grading-", dir=bench_folder()) as home:
             os.environ["RANKLENS_HOME"] = home
             from ranklens.labelling.labels import LabelStore
             from ranklens.labelling.projects import project_folder

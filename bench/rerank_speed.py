@@ -1,9 +1,11 @@
-"""Reranking and indexing speed: the seed's code path against each RankLens backend, in one interleaved run.
+"""Reranking and indexing speed: the tutorial's code against each RankLens backend, in one interleaved run.
 
-    python bench/rerank_speed.py [--datasets med scifact] [--sizes 10 100 1000] [--repeats 5]
+    python bench/rerank_speed.py [--datasets med scifact] [--sizes 10 100 1000] [--repeats 5]   # ~8 min; --long more
 
-Prints a table and writes a CSV. Medians of interleaved rounds; ratios are against the
-seed's figure measured in the same run (this machine is shared and noisy).
+The same as `ranklens bench`: 10 and 100 candidates of med reranked by the tutorial's `CrossEncoder.predict` and by
+each backend, every implementation once per round, medians of the rounds; nDCG@10 against the tutorial's; indexing
+200 documents; the time to a first result in a new process. Ratios are against the tutorial's code in the same run.
+Prints a table and writes $RANKLENS_HOME/bench/rerank_speed.csv (or --csv FILE).
 """
 
 from __future__ import annotations

@@ -1,24 +1,13 @@
 """First stages at scale: FAISS flat, HNSW, IVF and Milvus Lite at 10k, 100k and 1M passages, and ingestion.
 
     python bench/scale.py [--sizes 10000 100000 1000000] [--engines faiss faiss-hnsw faiss-ivf milvus]
-                          [--queries 200] [--ingest-lines 25000 100000]
+                          [--queries 200] [--ingest-lines 25000 100000]        # about an hour with 1M
 
-Vectors: the real all-MiniLM-L6-v2 passage embeddings of every shared dataset (adi, med,
-cranfield, scifact: about 9.5k passages, embedded once and cached) for the smallest size; for
-the larger sizes, each real vector again with Gaussian noise (sigma 0.3 per dimension before
-re-normalising), so the corpus keeps real clusters but has no duplicates. Queries: the real
-embeddings of the datasets' own queries. Each engine and size is built and searched in a
-fresh process, which reports its build time, size on disk, peak memory (resident, above the
-process's baseline; Milvus Lite's own server process is not counted), query latency p50/p95
-(top-100, one query at a time) and recall@100 against the exact (flat) search of the same
-vectors.
-
-Ingestion: a generated JSON Lines corpus of short documents, streamed through `ranklens
-ingest` (read, validate, chunk, embed with the bi-encoder in bf16, write, checkpoint) at each
-of --ingest-lines: documents/s and peak memory, the largest against the smallest, to see
-whether it grows with the input. `--sizes` with no value runs the ingestion alone. The
-vectors are written under $RANKLENS_HOME/bench/scale and removed at the end; each ingestion
-runs with a temporary RANKLENS_HOME of its own, removed with it.
+10k passages are the real all-MiniLM-L6-v2 vectors of the shared datasets; larger sizes are those vectors again with
+Gaussian noise, so the clusters stay real and nothing repeats. Each engine and size is built and searched in a fresh
+process: build time, size on disk, peak memory, latency p50/p95 (top-100) and recall@100 against the exact search.
+Ingestion streams generated JSON Lines through `ranklens ingest` at each of --ingest-lines (documents/s, peak
+memory); `--sizes` with no value runs it alone. Writes under $RANKLENS_HOME/bench/scale, removed at the end.
 """
 
 from __future__ import annotations
@@ -26,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -39,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load_memory import write_corpus  # the same synthetic short documents as the loading bench
 
 from ranklens.backends.cpu import cpu_cores, cpu_name
 from ranklens.settings import data_dir, datasets_dir
@@ -47,6 +36,38 @@ from ranklens.settings import data_dir, datasets_dir
 DATASETS = ("adi", "med", "cranfield", "scifact")
 NOISE = 0.3
 TOP = 100
+
+
+# short synthetic documents for the ingestion runs
+WORDS = [
+    "search",
+    "rank",
+    "model",
+    "query",
+    "document",
+    "score",
+    "passage",
+    "index",
+    "vector",
+    "token",
+    "cross",
+    "encoder",
+    "dense",
+    "sparse",
+    "lexical",
+    "relevance",
+    "judgement",
+    "label",
+    "corpus",
+]
+
+
+def write_corpus(path: Path, lines: int) -> None:
+    rng = random.Random(0)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(lines):
+            words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 8)))
+            out.write(json.dumps({"_id": f"d{i:07d}", "text": words}) + "\n")
 
 
 def bench_folder() -> Path:
@@ -259,7 +280,7 @@ def main() -> None:
             write_corpus(path, lines)
             print(f"ingesting {lines:,} lines…", file=sys.stderr)
             # a home of its own: the ingested corpus, its checkpoints and embeddings are the bench's, not the user's
-            with tempfile.TemporaryDirectory(prefix="ranklens-scale-ingest-") as home:
+            with tempfile.TemporaryDirectory(prefix="scale-ingest-", dir=bench_folder()) as home:
                 ingested.append(_child("--ingest-one", str(path), home=home))
     finally:
         shutil.rmtree(bench_folder(), ignore_errors=True)

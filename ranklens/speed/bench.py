@@ -15,12 +15,20 @@ from pathlib import Path
 
 from ranklens.models.embedder import Embedder
 from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
+from ranklens.settings import data_dir
 
 DEFAULT_SIZES = (10, 100, 1000)
 SEED = "seed (CrossEncoder.predict, unsorted, torch fp32)"
 SEED_INDEX = "seed (model.encode + FAISS)"
 
 Rows = list[dict]
+
+
+def bench_folder() -> Path:
+    """$RANKLENS_HOME/bench: where the benches write, their scratch folders included."""
+    folder = data_dir() / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def seed_reranker(name: str):
@@ -169,7 +177,7 @@ def index_speed(
 
     def ranklens_index(embedder: Embedder) -> Callable[[], None]:
         def run() -> None:
-            with tempfile.TemporaryDirectory() as folder:
+            with tempfile.TemporaryDirectory(prefix="index-", dir=bench_folder()) as folder:
                 DenseRetriever(embed_corpus(sample, embedder, cache_dir=Path(folder)), embedder)
 
         return run
