@@ -166,7 +166,7 @@ def _budget() -> int | None:
         key="ce_max_tokens",
         bind="query-params",
         help="Tokens of each (query, passage) pair the cross-encoder reads, at most its window: fewer is less work "
-        "and may cost quality (README, Performance: the speed-quality frontier).",
+        "and may cost quality.",
     )
     return None if budget == "window" else int(budget)
 

@@ -46,8 +46,8 @@ assert "pandas.io.formats.style" not in sys.modules, "pandas' Styler is imported
 
 
 def test_the_start_imports_the_page_and_loads_no_model_even_where_they_were_loaded_before(ranklens_home, embedder):
-    """On two cores, readying the default models beside Chromium's page load and the first script run made every
-    first page slower (README): the page loads the models its query needs, and a cached query needs none."""
+    """Readying the default models beside the browser's page load and the first script run made every first page
+    slower on two cores: the page loads the models its query needs, and a cached query needs none."""
     backend = measure_default_backend()  # and `embedder` has loaded the default bi-encoder on torch fp32 here
     load_reranker(DEFAULT_CROSS_ENCODER, backend=backend)  # as the page's first query does: this load is remembered
     _run(
@@ -73,27 +73,6 @@ assert not load_reranker(DEFAULT_CROSS_ENCODER, backend={backend!r}).runnable
 assert not load_embedder(DEFAULT_BI_ENCODER).runnable
 """,
         ranklens_home,
-    )
-
-
-def test_the_server_skips_streamlits_component_scan_and_there_is_nothing_it_would_find(tmp_path):
-    from streamlit.components.v2.manifest_scanner import scan_component_manifests
-
-    assert scan_component_manifests() == [], "a package with Streamlit components is installed: let serve.py scan"
-    _run(
-        """
-from streamlit.components.v2 import manifest_scanner
-from streamlit.components.v2.component_manager import BidiComponentManager
-
-import serve
-
-
-scans = []
-manifest_scanner.scan_component_manifests = lambda *args, **options: scans.append(1) or []
-BidiComponentManager().discover_and_register_components()
-assert not scans, "the installed packages were scanned"  # raised inside, Streamlit would log it and go on
-""",
-        tmp_path,
     )
 
 

@@ -20,9 +20,8 @@ PRECISION = {"openvino": "f32", "openvino-bf16": "bf16"}
 # (logits about 1500 times too large on the AMX Xeon, even in one synchronous request; right in one stream, or in
 # f32): it stays in one. tests/test_backends.py compares each backend's streams with one stream.
 ONE_STREAM = {"openvino-int8"}
-# Inputs NNCF measures activation ranges on. Its own default is 300; 150 kept the stand-in's Spearman with fp32
-# (0.9952 vs 0.9954 on med, 0.9939 vs 0.9940 on scifact), nDCG@10 and the bi-encoder's cosines, and quantized in
-# 12-13 s instead of 18-20 here (bench/int8_calibration.py; the README quotes its run)
+# Inputs NNCF measures activation ranges on: half its default of 300 keeps the same quality and quantizes in two
+# thirds of the time (docs/performance.md)
 CALIBRATION_SAMPLES = 150
 
 
@@ -81,7 +80,7 @@ def quantize_static_int8(
 ) -> None:
     """NNCF post-training quantization of an ONNX model to int8 weights and activations (its transformer preset:
     attention scores and softmax stay in floating point), the activation ranges measured on `samples` real
-    inputs (`texts`, where given, instead: bench/int8_variants.py; `options` go to nncf.quantize)."""
+    inputs (`texts`, where given, instead; `options` go to nncf.quantize)."""
     import openvino as ov
 
     nncf = import_nncf_quietly()
@@ -105,8 +104,7 @@ def openvino_forward(path: Path, backend: str, precision: str | None = None, str
 
     `streams` (one per core by default; one for ONE_STREAM): a batch is split into that many parts, run at once, a
     core each. In one stream the layers that are not matmuls (softmax, layer norms, GELU) leave a core idle while
-    its partner works through them; on the 2-core AMX Xeon (2026-12-06) two streams reranked med's 100 candidates
-    1.1-1.2x sooner in bf16 (bench/openvino_streams.py; the README quotes its run)."""
+    its partner works through them (1.1-1.2x faster in bf16 on 2 cores: docs/performance.md)."""
     import openvino as ov
 
     core = ov.Core()

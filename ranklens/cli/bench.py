@@ -1,4 +1,4 @@
-"""`ranklens bench`: reranking and indexing speed, the seed's code path against each backend, in one run."""
+"""`ranklens bench`: reranking and indexing speed, the tutorial's code (the seed) against each backend, in one run."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from ranklens.speed.bench import speed_benchmark
 
 def register(commands) -> None:
     """Add `ranklens bench` and its options to the subcommands."""
-    parser = commands.add_parser("bench", help="reranking and indexing speed: the seed's code path vs each backend")
+    parser = commands.add_parser(
+        "bench", help="reranking and indexing speed: the tutorial's code (the seed) vs each backend"
+    )
     parser.add_argument(
         "--datasets",
         nargs="+",
@@ -29,14 +31,14 @@ def register(commands) -> None:
         "--backends",
         nargs="+",
         choices=list(BACKENDS),
-        help="cross-encoder backends to compare with the seed (default: every one this machine offers; cuda only "
+        help="cross-encoder backends to compare with the tutorial's code (default: every one this machine offers; cuda only "
         "with a GPU)",
     )
     parser.add_argument(
         "--bi-backends",
         nargs="+",
         choices=list(BACKENDS),
-        help="bi-encoder backends whose indexing speed to compare with the seed's (default: torch torch-bf16; "
+        help="bi-encoder backends whose indexing speed to compare with the tutorial's (default: torch torch-bf16; "
         "--long: all)",
     )
     parser.add_argument(

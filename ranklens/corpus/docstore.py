@@ -2,7 +2,7 @@
 
 Two million short documents as Python objects cost several times their text (a str, a
 Document and a dict entry each); in columns they cost about the text itself, which is what
-keeps a loaded corpus within a small multiple of its file (README, "Reliability").
+keeps a loaded corpus within a small multiple of its file.
 
 Over 300 lines: the builder, the store, the content hashes and `write_store` (the file, a part
 at a time, for ingestion) share one column layout, and apart they would each have to know it.

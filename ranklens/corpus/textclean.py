@@ -1,8 +1,8 @@
 """Text hygiene: bytes into valid text, and every text normalised the same way whatever file it came from.
 
 What is refused (a `CorpusError` naming the file and line) and what is repaired (with a
-warning that counts the repairs and names the first place) is listed in the README's
-"Reliability" section; `Repairs` collects the warnings.
+warning that counts the repairs and names the first place) is listed in docs/reliability.md;
+`Repairs` collects the warnings.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ def pooling_mode(model) -> str | None:
 
 
 # The most texts a torch fp32 bi-encoder left on disk embeds with its query encoder (its ONNX export); more load it.
-# torch embeds 1.15-1.5x faster than the export here (300 and 66 med abstracts, 2026-12-02), but importing and
-# loading it costs 6-8 s: that pays from about 500 texts (an explanation embeds 66, an index thousands).
+# torch embeds somewhat faster than the export, but importing and loading it costs seconds: that pays from about 500
+# texts (an explanation embeds 66, an index thousands).
 QUERY_ENCODER_TEXTS = 512
 
 

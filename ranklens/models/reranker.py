@@ -100,9 +100,8 @@ class Reranker(LoadedModel):
     def warm_up(self) -> None:
         """On torch, forward passes at two typical shapes, outside the call count: its first calls (bf16 above
         all) pick kernels and allocate, several times slower than the rest, and no person should wait for that. An
-        export is not warmed up: on a 2-core Zen 4 (2026-12-06) its first 44 pairs took 20-60 ms longer than later
-        ones (OpenVINO int8 and bf16, ONNX Runtime int8), while the two batches cost 250-430 ms, which a new
-        query after a relaunch waited for."""
+        export is not warmed up: its first calls are barely slower, and the warm-up would cost a relaunched app's
+        new query more than it saves (docs/performance.md)."""
         if self.backend not in IN_TORCH:
             return
         for words in (40, 150):

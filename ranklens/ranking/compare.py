@@ -5,9 +5,8 @@ For two ranked lists of document ids: overlap@k (documents both top-k lists shar
 extrapolated to the lists' full depth as their RBO_ext), and Kendall's tau over the documents
 both lists rank. Spearman's rho compares two score lists over the same items.
 
-Both correlations are computed here with NumPy rather than scipy.stats: importing scipy.stats takes about a second
-on this 2-core Xeon, and the app's first results wait for it (the agreement table under the rankings).
-tests/test_compare.py holds both to scipy's on random rankings and on scores with ties.
+Both correlations are computed with NumPy: importing scipy.stats takes about a second, which the app's first
+results would wait for. tests/test_compare.py holds both to scipy's, ties included.
 """
 
 from __future__ import annotations

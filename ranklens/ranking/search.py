@@ -41,11 +41,8 @@ def _check_query(query: str, top_n: int) -> None:
 
 
 def load_ahead(query: str, embedder: Embedder | None, reranker: Reranker | None) -> threading.Thread | None:
-    """Where a search of `query` will embed it (its vector is not cached) and so, almost surely, score its
-    candidates too, load both models' exports now on a thread of their own, the bi-encoder's first, while the
-    caller loads the index or draws a page: ONNX Runtime's session and OpenVINO's compile run outside the
-    interpreter's lock, on the other core. The search then waits only for what is left of them. Nothing loads for
-    a query the cache answers, or a model already runnable; returns the thread, if one started."""
+    """Load both models on a thread while the caller loads the index, where a search of `query` will need them (its
+    vector is not cached); the search then waits only for what is left. Returns the thread, if one started."""
     models = [model for model in (embedder, reranker) if model is not None and not model.runnable]
     if not models or embedder is None or not query.strip() or is_cached(embedder, query.strip()):
         return None

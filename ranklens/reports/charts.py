@@ -98,9 +98,8 @@ def rank_flow(top_k: int, height: int = 300) -> dict:
     across the stages, coloured by how it moved; clicking a point selects it (PICK).
 
     Written as the specification itself rather than built with altair: altair checks every channel against the
-    Vega-Lite schema each time a chart is made, which cost every rerun of the Search tab (an alpha move included)
-    about 55 ms here for this chart and the two heat strips, whose shapes never change, against 6 ms now
-    (bench/search_charts.py)."""
+    Vega-Lite schema each time a chart is made, which cost every rerun of the Search tab about ten times as much
+    (docs/performance.md)."""
     points = {**_flow_layer({"type": "circle", "size": 120}, top_k), "name": "points"}
     return {
         "$schema": VEGA_LITE,

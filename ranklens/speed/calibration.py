@@ -3,11 +3,9 @@
 Every backend reranks the same few dozen real pairs; those that keep the ranking (Spearman with torch fp32 of at
 least DEFAULT_MIN_SPEARMAN on those pairs, and logits not astray from fp32's: logits_astray) compete on their median
 time, and the fastest is the choice, except that a backend running an export is preferred to a torch one less than
-START_MARGIN faster: a new process runs an export without importing torch, which takes 6-8 s here
-(ranklens.models.light), and the two are often within a few per cent of each other from one measurement to the
-next. Backends within SAME_SPEED of the fastest are told apart
-by their Spearman instead: a difference that small swaps sides from one measurement to the next (openvino-int8 and
-openvino-bf16 on a Zen 4), and the closer ranking stays the choice wherever it is measured. The choice is kept in
+START_MARGIN faster (a new process runs an export without importing torch, which takes seconds). Backends within
+SAME_SPEED of the fastest are told apart by their Spearman instead, since a difference that small swaps sides from
+one measurement to the next. The choice is kept in
 $RANKLENS_HOME/cache/backends.json under a key naming the CPU, its core count, the model's weights and the runtimes'
 versions, so one machine measures once per model and a changed library measures again.
 """
