@@ -1,16 +1,22 @@
 """Focused labelling: one (query, document) pair at a time with scores and ranks hidden, graded by a click or a key,
 in the blind order (this query's pool, shuffled; the default) or the active one (every query, where the rankers
-disagree most first). The project's guidelines sit beside the document."""
+disagree most first). The project's guidelines sit beside the document.
+
+Every control's key names its pair, and a grade is stored for the pair its control names: a key pressed while the page
+still shows a pair the server has moved past grades that pair, never the next one (see `_late_controls`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
 from components import grading, query_set_panel, search_panel
+from components.layout import LATE_KEYS
 from components.model_settings import Settings
 from components.project_settings import Project
 from components.text import literal
-from ranklens.corpus.corpus import query_id_for
+from ranklens.corpus.corpus import Document, query_id_for
 from ranklens.index.base import FirstStage
 from ranklens.labelling.labels import GRADES, Judgement
 from ranklens.labelling.projects import ProjectError, guidelines, save_guidelines
@@ -29,6 +35,9 @@ TRADE_OFF = (
 )
 POSITION = "label_position"
 POSITION_FOR = "label_position_for"
+SHOWN = "label_shown"  # the pairs the latest runs showed, newest last
+KEEP_SHOWN = 3  # a key pressed before the page redrew names one of these; more than one redraw behind is not seen
+REGRADED = "label_regraded"
 KEYS = {"Poor": "0", "Fair": "1", "Good": "2", "Perfect": "3", grading.CANT_RATE: "s"}
 LATER_KEY = "l"
 
@@ -92,14 +101,80 @@ def _next_open(items: list[QueueItem], mine: dict[tuple[str, str], Judgement], a
     return min(after + 1, len(items) - 1)
 
 
-def _act(context, doc, choice: str | None, note_key: str, items, project: Project, corpus_key: str) -> None:
-    note = st.session_state.get(note_key, "")
+@dataclass(frozen=True)
+class Regraded:
+    """A key pressed on a pair the page had already moved past changed the grade given there."""
+
+    number: int  # the pair's place in the queue, from 1
+    context: grading.LabelContext
+    doc: Document
+    before: Judgement
+    after: Judgement
+
+
+def _pair(corpus_key: str, item: QueueItem) -> str:
+    return f"{corpus_key}|{item.query_id}|{item.doc_id}"
+
+
+def _mine_for(context: grading.LabelContext, doc_id: str) -> Judgement | None:
+    return next(
+        (j for j in context.store.judgements(context.corpus, context.query_id, context.rater) if j.doc_id == doc_id),
+        None,
+    )
+
+
+def _act(context, doc, choice: str | None, note_key: str, items, project: Project, corpus_key: str, pair: str) -> None:
+    """Grade (or mark for later) the pair the pressed control names. On the pair at the position, move on; on one the
+    position has left (a key pressed before the page redrew), stay, and say so where it changed a grade given."""
+    position = st.session_state[POSITION]
+    on_screen = _pair(corpus_key, items[min(position, len(items) - 1)]) == pair
+    before = _mine_for(context, doc.id)
+    note = st.session_state.get(note_key, "") if on_screen else (before.note if before else "")
     if choice is None:
         grading.mark_later(context, doc, note)
     else:
         grading.record(context, doc, choice, note)
-    st.session_state.pop(note_key, None)
-    st.session_state[POSITION] = _next_open(items, _mine(project, corpus_key), st.session_state[POSITION])
+    if on_screen:
+        st.session_state.pop(note_key, None)
+        st.session_state.pop(REGRADED, None)
+        st.session_state[POSITION] = _next_open(items, _mine(project, corpus_key), position)
+        return
+    after = _mine_for(context, doc.id)
+    if before is not None and after is not None and (before.grade, before.later) != (after.grade, after.later):
+        number = next(i for i, item in enumerate(items) if _pair(corpus_key, item) == pair) + 1
+        st.session_state[REGRADED] = Regraded(number, context, doc, before, after)
+
+
+def _shown_as(judgement: Judgement) -> str:
+    return "judge later" if judgement.grade is None and judgement.later else grading.label_of(judgement.grade)
+
+
+def _undo(regraded: Regraded) -> None:
+    before = regraded.before
+    regraded.context.store.judge(
+        before.corpus,
+        before.query_id,
+        before.query,
+        regraded.doc,
+        before.grade,
+        before.rater,
+        before.note,
+        before.later,
+    )
+    st.session_state.pop(REGRADED, None)
+
+
+def _say_regraded() -> None:
+    regraded = st.session_state.get(REGRADED)
+    if regraded is None:
+        return
+    text, undo, keep = st.columns([6, 1, 1], vertical_alignment="center")
+    text.warning(
+        f"Pair {regraded.number} regraded from {_shown_as(regraded.before)} to {_shown_as(regraded.after)}: a key "
+        "reached it after the page had moved on."
+    )
+    undo.button("Undo", key="label_undo_regrade", on_click=_undo, args=(regraded,), width="stretch")
+    keep.button("Keep", key="label_keep_regrade", on_click=st.session_state.pop, args=(REGRADED, None), width="stretch")
 
 
 def _mine(project: Project, corpus_key: str) -> dict[tuple[str, str], Judgement]:
@@ -110,19 +185,40 @@ def _move(step: int, count: int) -> None:
     st.session_state[POSITION] = min(max(st.session_state[POSITION] + step, 0), count - 1)
 
 
-def _controls(context, doc, note_key: str, items, project: Project, corpus_key: str) -> None:
-    grades = st.columns(len(grading.OPTIONS) + 1)
-    for column, choice in zip(grades, [*grading.OPTIONS, None]):
+def _grade_buttons(
+    context, doc, note_key: str, items, project: Project, corpus_key: str, pair: str, live: bool
+) -> None:
+    """The grade controls of one pair, keyed by the pair; `live`: with their shortcuts, in columns."""
+    choices = [*grading.OPTIONS, None]
+    for column, choice in zip(st.columns(len(choices)) if live else [st] * len(choices), choices):
         name = "Judge later" if choice is None else choice
         column.button(
             name,
-            key=f"focus|{name}",
+            key=f"focus|{name}|{pair}",
             help="come back to it after the rest" if choice is None else dict(GRADES.values()).get(choice, "unsure"),
             width="stretch",
-            shortcut=LATER_KEY if choice is None else KEYS[choice],
+            shortcut=(LATER_KEY if choice is None else KEYS[choice]) if live else None,
             on_click=_act,
-            args=(context, doc, choice, note_key, items, project, corpus_key),
+            args=(context, doc, choice, note_key, items, project, corpus_key, pair),
         )
+
+
+def _late_controls(items, project: Project, corpus, current: str) -> None:
+    """The controls of the pairs shown just before this one, hidden and without shortcuts: a key pressed while the
+    page still showed one of them (before it redrew) reaches a control the server knows, which grades that pair."""
+    by_pair = {_pair(corpus.key, item): item for item in items}
+    earlier = [pair for pair in st.session_state.get(SHOWN, []) if pair != current and pair in by_pair]
+    st.session_state[SHOWN] = [*earlier, current][-KEEP_SHOWN:]
+    with st.container(key=LATE_KEYS):
+        for pair in earlier:
+            item = by_pair[pair]
+            context = grading.LabelContext(project.store, corpus.key, item.query_id, item.query, project.rater)
+            note_key = f"note|{item.query_id}|{item.doc_id}"
+            _grade_buttons(context, corpus.get(item.doc_id), note_key, items, project, corpus.key, pair, live=False)
+
+
+def _controls(context, doc, note_key: str, items, project: Project, corpus_key: str, pair: str) -> None:
+    _grade_buttons(context, doc, note_key, items, project, corpus_key, pair, live=True)
     moves = st.columns(4)
     for column, (label, step, key) in zip(
         moves, [("◀ Previous", -1, "k"), ("Next ▶", 1, "j"), ("←", -1, "Left"), ("→", 1, "Right")]
@@ -143,6 +239,7 @@ def _judge(items: list[QueueItem], stage: FirstStage, project: Project) -> None:
     """The pair at the position, its controls and the progress; a grade reruns this fragment only."""
     corpus = stage.corpus
     mine = _mine(project, corpus.key)
+    _say_regraded()
     queue_id = (corpus.key, project.name, project.rater, tuple((i.query_id, i.doc_id) for i in items))
     if st.session_state.get(POSITION_FOR) != queue_id:
         st.session_state[POSITION_FOR] = queue_id
@@ -159,7 +256,7 @@ def _judge(items: list[QueueItem], stage: FirstStage, project: Project) -> None:
     context = grading.LabelContext(project.store, corpus.key, item.query_id, item.query, project.rater)
     document_column, guide_column = st.columns([3, 2])
     with document_column, st.container(border=True):
-        st.caption(f"Pair {position + 1} of {len(items)} · query")
+        st.caption(f"Pair {position + 1} of {len(items)} · document {literal(item.doc_id)} · query")
         st.markdown(f"**{literal(item.query)}**")
         if item.reasons:
             st.caption("Next because: " + "; ".join(item.reasons))
@@ -174,7 +271,9 @@ def _judge(items: list[QueueItem], stage: FirstStage, project: Project) -> None:
         _guidelines(project)
     note_key = f"note|{item.query_id}|{doc.id}"
     st.text_input("Note (optional, saved with the grade)", key=note_key)
-    _controls(context, doc, note_key, items, project, corpus.key)
+    pair = _pair(corpus.key, item)
+    _controls(context, doc, note_key, items, project, corpus.key, pair)
+    _late_controls(items, project, corpus, pair)
     st.caption(
         "Keys: 0–3 grade (Poor … Perfect), s can't rate, l judge later, j / → next, k / ← previous (not while "
         "typing a note)."

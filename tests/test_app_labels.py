@@ -52,6 +52,12 @@ def control(at: AppTest, place: str, doc_id: str):
     return found[0]
 
 
+def focus_button(at: AppTest, name: str):
+    """The Label tab's control `name` for the pair on screen: its key names the pair, and the controls of the pairs
+    shown just before it (hidden) come after it."""
+    return next(b for b in at.button if b.key.startswith(f"focus|{name}|"))
+
+
 def snapshot(folder) -> list:
     return LabelStore(folder).judgements()
 
@@ -158,13 +164,45 @@ def test_focused_labelling_walks_the_pool(project):
     total = int(progress.split(" of ")[1].split()[0])
     assert 10 <= total <= 30, "the union of three top-10s"
     at.text_input(key=next(t.key for t in at.text_input if t.key.startswith("note|"))).set_value("about diet")
-    at.button(key="focus|Perfect").click().run()
-    at.button(key="focus|Poor").click().run()
-    at.button(key="focus|Fair").click().run()
+    focus_button(at, "Perfect").click().run()
+    focus_button(at, "Poor").click().run()
+    focus_button(at, "Fair").click().run()
     assert at.get("progress")[0].proto.text.startswith("3 of ")
     judgements = LabelStore(folder).judgements(PYTHON.key, "q5", "cy")
     assert sorted(j.grade for j in judgements) == [0, 1, 3]
     assert [j.note for j in judgements if j.grade == 3] == ["about diet"]
+
+
+def shown_doc(at: AppTest) -> str:
+    caption = next(c.value for c in at.caption if c.value.startswith("Pair "))
+    return caption.split(" · document ")[1].split(" · ")[0].replace("\\", "")
+
+
+def test_a_key_that_reaches_a_pair_the_page_moved_past_grades_that_pair_and_says_so(project):
+    """A key pressed while the page still shows pair N, arriving after the server moved on, presses pair N's
+    control, which the server keeps (hidden) for one more run: the grade goes to N, the position stays at N + 1."""
+    name, folder = project
+    at = open_tab(open_as(name, "lou", "what do pythons eat"), "Label")
+    first = shown_doc(at)
+    focus_button(at, "Good").click().run()
+    second = shown_doc(at)
+    assert second != first
+    late = at.button(key=f"focus|Poor|{PYTHON.key}|q5|{first}")  # the control of the pair the page still showed
+    late.click().run()
+    assert not at.exception
+    grades = {j.doc_id: j.grade for j in LabelStore(folder).judgements(PYTHON.key, "q5", "lou")}
+    assert grades == {first: 0}, "the pair the key named, and no other"
+    assert shown_doc(at) == second, "the late key does not move the page again"
+    warning = next(w.value for w in at.warning if "regraded" in w.value)
+    assert warning.startswith("Pair 1 regraded from Good to Poor"), warning
+    at.button(key="label_undo_regrade").click().run()
+    assert {j.doc_id: j.grade for j in LabelStore(folder).judgements(PYTHON.key, "q5", "lou")} == {first: 2}
+    assert not any("regraded" in w.value for w in at.warning)
+
+    at.button(key=f"focus|Good|{PYTHON.key}|q5|{first}").click().run()
+    assert not any("regraded" in w.value for w in at.warning), "the same grade again changes nothing to say"
+    focus_button(at, "Fair").click().run()
+    assert {j.doc_id: j.grade for j in LabelStore(folder).judgements(PYTHON.key, "q5", "lou")} == {first: 2, second: 1}
 
 
 def test_labels_tab_exports_and_imports(project):
@@ -187,8 +225,8 @@ def test_labels_tab_exports_and_imports(project):
 def test_judge_later_is_stored_and_round_trips_through_the_raw_export(project):
     name, folder = project
     at = open_tab(open_as(name, "ida", "what do pythons eat"), "Label")
-    at.button(key="focus|Judge later").click().run()
-    at.button(key="focus|Good").click().run()
+    focus_button(at, "Judge later").click().run()
+    focus_button(at, "Good").click().run()
     assert ", 1 for later" in at.get("progress")[0].proto.text
     marked = [j for j in LabelStore(folder).judgements(PYTHON.key, "q5", "ida") if j.later]
     assert len(marked) == 1 and marked[0].grade is None, "marked, not graded"
@@ -238,10 +276,10 @@ def test_the_active_queue_follows_its_stated_rule(project):
     expected.sort()
     first = expected[0]
     caption = next(c.value for c in at.caption if c.value.startswith("Pair 1 of"))
-    assert caption == f"Pair 1 of {len(expected)} · query"
+    assert caption == f"Pair 1 of {len(expected)} · document {literal(first[2])} · query"
     assert f"**{literal(results[first[1]].query)}**" in [m.value for m in at.markdown], "its query is shown"
     assert any(m.value == f"##### {literal(PYTHON.get(first[2]).title)}" for m in at.markdown), "the top pair first"
-    at.button(key="focus|Fair").click().run()
+    focus_button(at, "Fair").click().run()
     second = expected[1]
     assert any(m.value == f"##### {literal(PYTHON.get(second[2]).title)}" for m in at.markdown), "then the next"
     assert any(c.value.startswith("Next because: ") for c in at.caption), "why it is next, in words"

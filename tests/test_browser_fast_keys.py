@@ -1,0 +1,77 @@
+"""A grade belongs to the pair on screen: each grade key pressed twice within 50 ms, on ten consecutive pairs of the
+Label tab, in a real browser, five rounds. A listener in the page records which pair was on screen at every press;
+every stored judgement must belong to a pair on screen when a key giving that grade was pressed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import quote_plus
+
+from browser import launch, wait_until_idle
+from playwright.sync_api import expect, sync_playwright
+
+from conftest import make_project
+from ranklens.corpus.corpus import query_id_for
+from ranklens.corpus.loading import load_builtin
+from ranklens.labelling.labels import LabelStore
+
+PROJECT = "browser-fast-keys"
+QUERY = "what do pythons eat"
+ROUNDS, PAIRS = 5, 10
+GRADE_OF_KEY = {"0": 0, "1": 1, "2": 2, "3": 3, "s": None}
+# In the capture phase, before Streamlit's own shortcut handler: the pair the page shows as the key goes down.
+LISTENER = """() => {
+  window.presses = [];
+  document.addEventListener('keydown', (event) => {
+    const caption = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+      .map((element) => element.innerText).find((text) => /^Pair \\d+ of \\d+/.test(text));
+    window.presses.push({key: event.key, shown: caption || ''});
+  }, true);
+}"""
+SHOWN_DOC = re.compile(r"· document (\S+) ·")
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(250)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=30_000)
+
+
+def grade_fast(browser, app_url: str, rater: str) -> list[dict]:
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.goto(f"{app_url}/?project_name={PROJECT}&rater={rater}&tab=Label&query={quote_plus(QUERY)}")
+    expect(page.get_by_text(re.compile(r"^Pair 1 of \d+"))).to_be_visible(timeout=120_000)
+    wait_until_idle(page)
+    page.get_by_test_id("stMain").get_by_text("Guidelines", exact=True).click()  # focus off any text box
+    page.evaluate(LISTENER)
+    keys = list(GRADE_OF_KEY)
+    for pair in range(PAIRS):
+        key = keys[pair % len(keys)]
+        page.keyboard.press(key)
+        page.wait_for_timeout((pair * 17) % 50)  # 0-49 ms: a double press
+        page.keyboard.press(key)
+        settle(page)
+    presses = page.evaluate("window.presses")
+    page.context.close()
+    return presses
+
+
+def test_a_double_pressed_key_grades_only_the_pair_on_screen(app_url):
+    folder = make_project(PROJECT)
+    corpus = load_builtin("python")
+    query_id = query_id_for(QUERY, corpus.queries)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for round_ in range(ROUNDS):
+            rater = f"fast{round_}-{uuid.uuid4().hex[:6]}"
+            presses = grade_fast(browser, app_url, rater)
+            assert len(presses) == 2 * PAIRS, presses
+            seen = [(SHOWN_DOC.search(p["shown"]), p["key"]) for p in presses]
+            assert all(match for match, _ in seen), [p["shown"] for p in presses]
+            pressed_on = {(match.group(1).replace("\\", ""), GRADE_OF_KEY[key]) for match, key in seen}
+            stored = {(j.doc_id, j.grade) for j in LabelStore(folder).judgements(corpus.key, query_id, rater)}
+            assert stored <= pressed_on, f"round {round_}: graded without being on screen: {stored - pressed_on}"
+            assert len({doc for doc, _ in pressed_on}) >= PAIRS, "ten consecutive pairs, each shown"
+            assert len(stored) >= PAIRS
+        browser.close()
