@@ -9,9 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from components.text import literal
 from conftest import ROOT, STAND_IN_CE, make_project, open_tab
+from ranklens.corpus.corpus import query_id_for
 from ranklens.corpus.loading import load_builtin
 from ranklens.labelling.export import export_text
 from ranklens.labelling.labels import LabelStore
+from ranklens.labelling.queue import active_queue
 
 PYTHON = load_builtin("python")
 QUERY = "is a python bite dangerous"
@@ -133,8 +135,13 @@ def test_two_sessions_labelling_different_uploads_lose_and_mix_nothing(project):
     by_name = {corpus_name: key for key, corpus_name in keys.items()}
     assert store.documents(by_name["a.csv"])["1"].text.startswith("How to brew espresso")
     assert store.documents(by_name["b.csv"])["1"].text.startswith("Electric cars")
-    assert store.qrels(by_name["a.csv"]) == {store.judgements(by_name["a.csv"])[0].query_id: {"1": 3}}
-    assert [j.rater for j in store.judgements(by_name["b.csv"])] == ["bob"]
+    query_id = query_id_for("how do I brew espresso")
+    assert [(j.rater, j.query_id, j.doc_id, j.grade) for j in store.judgements(by_name["a.csv"])] == [
+        ("ann", query_id, "1", 3)
+    ]
+    assert [(j.rater, j.query_id, j.doc_id, j.grade) for j in store.judgements(by_name["b.csv"])] == [
+        ("bob", query_id, "1", 0)
+    ]
 
 
 def test_a_bad_upload_that_used_to_crash_is_refused_and_the_corpus_stays(project):
@@ -245,18 +252,7 @@ def test_judge_later_is_stored_and_round_trips_through_the_raw_export(project):
     ]
 
 
-def _rule_priority(candidate, top_k: int, first_scaled: float) -> float:
-    """ACTIVE_RULE, written out again here from its words, so the queue is checked against the rule it states."""
-    import math
-
-    p = 1.0 / (1.0 + math.exp(-candidate.ce_score))
-    in_one = (candidate.bi_rank <= top_k) != (candidate.ce_rank <= top_k)
-    shift = min(abs(candidate.bi_rank - candidate.ce_rank) / (2 * top_k), 1.0)
-    terms = float(in_one) + shift + (1 - abs(2 * p - 1)) + abs(first_scaled - p)
-    return terms / math.log2(1 + min(candidate.bi_rank, candidate.ce_rank))
-
-
-def test_the_active_queue_follows_its_stated_rule(project):
+def test_the_label_tab_shows_the_active_queue_in_its_order(project):
     name, _ = project
     at = open_as(name, "jo")
     at.session_state["tab"] = "Label"
@@ -265,15 +261,8 @@ def test_the_active_queue_follows_its_stated_rule(project):
     at.button(key="build_queue").click().run()
     assert not at.exception and not at.error
     results = at.session_state["query_set_results"]
-    expected = []
-    for qid, result in results.items():
-        scores = [c.bi_score for c in result.candidates]
-        low, high = min(scores), max(scores)
-        shown = {c.doc_id for r in ("bi", "ce", "hybrid") for c in result.ranking(r)[:10]}
-        for c in result.candidates:
-            if c.doc_id in shown:
-                expected.append((-_rule_priority(c, 10, (c.bi_score - low) / (high - low)), qid, c.doc_id))
-    expected.sort()
+    # the rule itself is held to hand-worked figures in tests/test_labels.py; here, the tab shows its order
+    expected = [(item.priority, item.query_id, item.doc_id) for item in active_queue(results, set(), 10)]
     first = expected[0]
     caption = next(c.value for c in at.caption if c.value.startswith("Pair 1 of"))
     assert caption == f"Pair 1 of {len(expected)} · document {literal(first[2])} · query"

@@ -121,6 +121,7 @@ def test_search_with_bm25_as_the_first_stage_and_a_run_file(tmp_path):
     assert [row.split()[2] for row in rows] == ["3", "7", "12"], "the run's documents, in its order"
 
 
+# assertions in a loop: over two literal commands, each checked the same way
 def test_a_repeated_query_and_a_repeated_eval_make_no_cross_encoder_call_in_a_new_process():
     """The score cache and the query embeddings live on disk under RANKLENS_HOME: a second process finds every
     pair scored and every query embedded by the first, so it loads no model at all (torch is never imported).

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -136,10 +137,22 @@ def test_too_many_files_and_bytes():
         load_files([("big.txt", b"x" * (2 * 2**20))], max_total_bytes=2**20)
 
 
-def test_huge_file_on_disk_is_refused_before_it_is_read(tmp_path):
+def never_opened(monkeypatch, path: Path) -> None:
+    """Opening `path` fails the test: what is refused by its size must be refused before a byte is read."""
+    opened = Path.open
+
+    def guarded(self, *args, **kwargs):
+        assert self != path, f"{path} was opened"
+        return opened(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded)
+
+
+def test_huge_file_on_disk_is_refused_before_it_is_read(tmp_path, monkeypatch):
     huge = tmp_path / "huge.txt"
     with huge.open("wb") as f:  # sparse: costs no disk, and would cost the memory if it were read
         f.truncate(corpus_module.MAX_TOTAL_BYTES + 1)
+    never_opened(monkeypatch, huge)
     with pytest.raises(CorpusError, match="more than the limit"):
         load_paths([huge])
 

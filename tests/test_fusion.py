@@ -39,7 +39,16 @@ def test_bad_alpha_and_method():
 
 @pytest.mark.parametrize(
     "before, after, top_k, label",
-    [(5, 2, 10, "▲3"), (1, 6, 10, "▼5"), (4, 4, 10, "="), (40, 3, 10, "new"), (10, 10, 10, "=")],
+    [
+        (5, 2, 10, "▲3"),
+        (1, 6, 10, "▼5"),
+        (4, 4, 10, "="),
+        (40, 3, 10, "new"),
+        (10, 10, 10, "="),
+        (40, 26, 10, "▲14"),  # outside the top-k before and after: it moved, it did not enter
+        (28, 28, 10, "="),
+        (3, 26, 10, "▼23"),  # left the top-k
+    ],
 )
 def test_rank_shift_labels(before, after, top_k, label):
     assert fusion.shift(before, after, top_k).label == label

@@ -9,7 +9,9 @@ import pytest
 from conftest import ROOT
 from ranklens.corpus.corpus import Document, query_id_for
 from ranklens.labelling.labels import LabelError, LabelStore, aggregate
+from ranklens.labelling.queue import active_queue
 from ranklens.labelling.raters import agreement
+from ranklens.ranking.results import Candidate, SearchResult, Timings
 
 DOC = Document(id="d1", title="Pythons", text="Pythons are constrictors.")
 WRITER = [sys.executable, str(ROOT / "tests" / "judgement_writer.py")]
@@ -66,7 +68,9 @@ def test_agreement_between_raters(tmp_path):
     table = agreement(store.judgements("c"))
     ann_bob = table[(table["rater A"] == "ann") & (table["rater B"] == "bob")].iloc[0]
     assert ann_bob["pairs both judged"] == 6 and ann_bob["exact agreement"] == pytest.approx(4 / 6, abs=1e-3)
-    assert 0.5 < ann_bob["weighted kappa"] < 1
+    # quadratic weights (unweighted 0.571 and linear 0.739 on the same grades): worked out by hand,
+    # 1 - sum(w * observed) / sum(w * expected) with w = (i - j)^2 / 9
+    assert ann_bob["weighted kappa"] == pytest.approx(0.8667, abs=1e-3)  # the table shows three decimals
     ann_cy = table[(table["rater A"] == "ann") & (table["rater B"] == "cy")].iloc[0]
     assert ann_cy["pairs both judged"] == 1 and math.isnan(ann_cy["weighted kappa"])
 
@@ -176,3 +180,26 @@ def test_two_uploads_with_the_same_ids_never_share_labels(tmp_path):
     assert store.qrels(first.key) == {"q1": {"1": 3}} and store.qrels(second.key) == {"q1": {"1": 0}}
     again = load_files([("renamed.csv", b"id,text\n2,grinding beans\n1,how to brew espresso\n")])
     assert again.key == first.key, "the same documents, in any order and under any name, are the same corpus"
+
+
+def hand_made(doc_id: str, bi_score: float, bi_rank: int, ce_score: float, ce_rank: int) -> Candidate:
+    return Candidate(doc_id, "", "", "", 1, False, bi_score, bi_rank, ce_score, ce_rank, 0.0, 0)
+
+
+def test_the_active_queue_orders_three_hand_made_pairs_as_worked_out_by_hand():
+    """top-k 2. sigmoid(0) = 0.5, sigmoid(ln 3) = 0.75, sigmoid(-ln 3) = 0.25; first-stage scores 1, 0.5, 0 scale to
+    themselves. Terms (in one top-k only, shift / 2k, undecided, |scaled first - sigmoid|) and discount:
+      a: first 1, reranked 2: 0 + 1/4 + 1 + 0.5 = 1.75, x 1/log2(2) = 1.75
+      b: first 2, reranked 3: 1 + 1/4 + 0.5 + 0.25 = 2.0, x 1/log2(3) = 1.2619
+      c: first 3, reranked 1: 1 + 2/4 + 0.5 + 0.75 = 2.75, x 1/log2(2) = 2.75"""
+    candidates = (
+        hand_made("a", 1.0, 1, 0.0, 2),
+        hand_made("b", 0.5, 2, -math.log(3), 3),
+        hand_made("c", 0.0, 3, math.log(3), 1),
+    )
+    result = SearchResult("q", candidates, Timings(0, 0, 0, 0, 0, 0), "bi", "ce", None, 0.5, "hybrid", "best", 3)
+    queue = active_queue({"q1": result.with_fusion(0.5)}, set(), top_k=2)
+    assert [(item.doc_id, round(item.priority, 4)) for item in queue] == [("c", 2.75), ("a", 1.75), ("b", 1.2619)]
+    assert queue[0].reasons[0] == "in one ranker's top-k only"
+    again = active_queue({"q1": result.with_fusion(0.5)}, {("q1", "c")}, top_k=2)
+    assert [item.doc_id for item in again] == ["a", "b"], "a judged pair leaves the queue"

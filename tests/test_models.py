@@ -205,25 +205,46 @@ def test_a_call_during_a_load_ahead_waits_for_it_and_counts_the_wait_as_loading(
     expected = load_reranker(ce, fallbacks=[], backend="onnx").score(PAIRS)
     _as_a_new_process("cross", ce, "onnx")
     again = load_reranker(ce, fallbacks=[], backend="onnx")
-    ahead = threading.Thread(target=again.load_ahead)
+    inside, go_on, loads = threading.Event(), threading.Event(), []
+    light = again._light  # the export's load, held on an event so that the load ahead surely holds the lock
+
+    def held_load():
+        loads.append(threading.current_thread().name)
+        inside.set()
+        assert go_on.wait(60)
+        return light()
+
+    again._light = held_load
+    ahead = threading.Thread(target=again.load_ahead, name="ahead")
     ahead.start()
-    assert again.score(PAIRS) == pytest.approx(expected, abs=1e-5), "scored once the export was ready"
+    assert inside.wait(60), "the load ahead is loading"
+    scored = []
+    call = threading.Thread(target=lambda: scored.append(again.score(PAIRS)), name="call")
+    call.start()
+    call.join(timeout=0.5)
+    assert call.is_alive(), "the call waits for the load ahead"
+    go_on.set()
     ahead.join()
-    assert again.calls == 1 and again.load_ms > 0 and not again.loaded
+    call.join()
+    assert loads == ["ahead"], "loaded once, by the load ahead"
+    assert scored[0] == pytest.approx(expected, abs=1e-5), "scored once the export was ready"
+    assert again.calls == 1 and again.load_ms >= 400 and not again.loaded, "the wait counts as loading"
 
 
 def test_only_torch_is_warmed_up_at_load(reranker):
     """torch's first calls are several times slower than the rest; an export's are 10-30 % slower per batch shape,
     less than the warm-up's two batches cost (Reranker.warm_up)."""
     export = load_reranker(str(STAND_IN_CE), fallbacks=[], backend="onnx")
-    for model, passes in ((reranker, 2), (export, 0)):
+    passes = {}
+    for model in (reranker, export):
         counted, forward = [], model.forward
         model.forward = lambda feed, forward=forward, counted=counted: counted.append(feed) or forward(feed)
         try:
             model.warm_up()
         finally:
             model.forward = forward
-        assert len(counted) == passes, model.backend
+        passes[model.backend] = len(counted)
+    assert passes == {reranker.backend: 2, "onnx": 0}
 
 
 def test_the_hub_cache_is_read_as_huggingface_hub_reads_it():

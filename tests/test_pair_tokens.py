@@ -59,12 +59,16 @@ def test_pairs_from_cached_ids_are_the_tokenizers_own(model, adi):
 def test_the_cut_is_the_tokenizers_longest_first_rule():
     tokenizer = Tokenizer.from_file(str(STAND_IN_CE / "tokenizer.json"))
     x, y = (tokenizer.token_to_id(word) for word in ("x", "y"))
+    differ, tried = [], 0
     for room in range(9):
         tokenizer.enable_truncation(room + 3, strategy="longest_first")
         for first in range(12):
             for second in range(12):
                 ids = tokenizer.encode(" ".join("x" * first), " ".join("y" * second)).ids
-                assert cut_lengths(first, second, room) == (ids.count(x), ids.count(y)), (first, second, room)
+                tried += 1
+                if cut_lengths(first, second, room) != (ids.count(x), ids.count(y)):
+                    differ.append((first, second, room))
+    assert tried == 9 * 12 * 12 and differ == []
 
 
 def test_a_passage_is_tokenized_once_in_any_process(adi):

@@ -13,14 +13,11 @@ import numpy as np
 import pytest
 
 from conftest import STAND_IN_CE
-from ranklens import inference
 from ranklens.index.query_vectors import query_vector
 from ranklens.labelling.projects import ProjectError, project_folder
 from ranklens.models.allowed import MODEL_ROOTS_ENV, check_allowed
 from ranklens.models.loading import ModelError
 from ranklens.ranking.score_cache import FILE_LIMIT, FILE_LIMIT_ENV, ScoreCache, file_limit_from_env, score_key
-from ranklens.training.data import TrainingData, TrainingError, TrainSettings
-from ranklens.training.train import train
 
 
 def test_projects_are_names_under_the_home_never_paths(ranklens_home):
@@ -44,21 +41,6 @@ def test_the_app_loads_only_hub_ids_listed_models_and_folders_under_the_roots(mo
     check_allowed(str(STAND_IN_CE))
     with pytest.raises(ModelError):
         check_allowed(str(STAND_IN_CE.parent / ".." / ".." / "datasets"))
-
-
-def test_training_never_deletes_a_folder_it_did_not_make(tmp_path):
-    precious = tmp_path / "precious"
-    precious.mkdir()
-    (precious / "thesis.tex").write_text("years of work")
-    data = TrainingData(["q1"], ["q2"], [("q", "p", 1.0)], {"q2": {"d": 1.0}}, {"q2": {"d": 1}}, 1)
-
-    class Named:
-        class reranker:
-            name = str(STAND_IN_CE)
-
-    with pytest.raises(TrainingError, match="already exists and is not empty"):
-        train(Named, {}, data, TrainSettings(), precious)
-    assert (precious / "thesis.tex").read_text() == "years of work"
 
 
 def test_one_forward_pass_at_a_time_across_threads(reranker, adi):
@@ -85,16 +67,6 @@ def test_one_forward_pass_at_a_time_across_threads(reranker, adi):
     spans.sort()
     assert len(spans) == 12
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans)), "no two passes overlapped"
-
-
-def test_a_training_step_holds_the_lock_and_releases_it_even_when_it_fails():
-    steps = inference.StepLock()
-    steps.acquire()
-    taken = threading.Event()
-    threading.Thread(target=lambda: (inference.LOCK.acquire(), taken.set(), inference.LOCK.release())).start()
-    assert not taken.wait(0.2), "a search waits while a step runs"
-    steps.release_all()  # what the trainer's finally does after a step that raised
-    assert taken.wait(5)
 
 
 def _pairs_on_disk(path) -> int:

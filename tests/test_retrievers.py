@@ -11,11 +11,11 @@ import pytest
 from conftest import dataset
 from ranklens.corpus.beir import load_beir
 from ranklens.evaluation.evaluate import collect_first_stage_runs, judged, score_runs, strictly_decreasing, trec_run
-from ranklens.index.base import RetrievalError
+from ranklens.index.base import FirstStage, Hit, RetrievalError, Retrieved
 from ranklens.index.dense import AnnSettings, DenseRetriever, ann_recall, recall_queries
 from ranklens.index.embeddings import corpus_passages, embed_corpus
-from ranklens.index.fused import RRF_K, FusedRetriever
-from ranklens.index.lexical import BM25Retriever, BM25Settings, analyze
+from ranklens.index.fused import FusedRetriever
+from ranklens.index.lexical import BM25Retriever, BM25Settings
 from ranklens.index.milvus import MilvusCollection, MilvusRetriever, MilvusSettings, close_clients
 from ranklens.index.query_vectors import query_vector
 from ranklens.index.runfile import RunRetriever
@@ -46,15 +46,21 @@ def milvus_file(tmp_path):
 
 def test_bm25_equals_a_plain_bm25s_run_on_med(med, embedder):
     import bm25s
+    import Stemmer
 
     stage = BM25Retriever(med, corpus_passages(med, embedder))
     ours = ndcg(stage, med)
+
+    def plain_terms(texts: list[str]) -> list[list[str]]:  # bm25s's own tokenizer and PyStemmer, not ours
+        stemmer = Stemmer.Stemmer("english")
+        return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+
     plain = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-    plain.index(analyze([d.full_text for d in med.documents], BM25Settings()), show_progress=False)
+    plain.index(plain_terms([d.full_text for d in med.documents]), show_progress=False)
     ids = med.documents.ids()
     run = {}
     for qid in judged(med.qrels):
-        scores = plain.get_scores([t for t in analyze([med.queries[qid]], BM25Settings())[0] if t in plain.vocab_dict])
+        scores = plain.get_scores([t for t in plain_terms([med.queries[qid]])[0] if t in plain.vocab_dict])
         top = np.argsort(-scores, kind="stable")[:100]
         run[qid] = strictly_decreasing((ids[i], float(scores[i])) for i in top if scores[i] > 0)
     assert ours == pytest.approx(float(score_runs(med.qrels, {"bi": run}, ("ndcg@10",)).iloc[0, 0]), abs=1e-9)
@@ -144,15 +150,42 @@ def test_a_run_from_another_engine_is_reranked_and_evaluated(adi, embedder, rera
         RunRetriever(adi, adi_embeddings.passages, tmp_path / "bad.trec")
 
 
+class Ranked(FirstStage):
+    """A first stage that answers every query with the same ranking: RRF's arithmetic, worked by hand below."""
+
+    name = label = score_name = "fixed"
+    embedder = corpus = passages = None
+
+    def __init__(self, key: str, doc_ids: list[str]) -> None:
+        self.key, self.doc_ids = key, doc_ids
+
+    def retrieve(self, query: str, top_n: int) -> Retrieved:
+        return Retrieved([Hit(d, 1.0 / rank) for rank, d in enumerate(self.doc_ids[:top_n], start=1)], 0.0, 0.0)
+
+    def describe(self) -> dict:
+        return {"first_stage": self.key}
+
+
 def test_rrf_fuses_the_two_rankings_by_their_ranks(adi, adi_dense, adi_embeddings):
+    # dense: a, b, c; lexical: c, a, d. With k = 60: a 1/61 + 1/62, c 1/63 + 1/61, b 1/62, d 1/63.
+    fused = FusedRetriever(Ranked("dense", ["a", "b", "c"]), Ranked("lexical", ["c", "a", "d"]))
+    hits = fused.retrieve("any query", 3).hits
+    assert [h.doc_id for h in hits] == ["a", "c", "b"], "d, found by one engine only and last, is cut at top-3"
+    assert [h.score for h in hits] == pytest.approx([1 / 61 + 1 / 62, 1 / 63 + 1 / 61, 1 / 62], abs=1e-12)
+
     bm25 = BM25Retriever(adi, adi_embeddings.passages)
-    fused = FusedRetriever(adi_dense, bm25)
-    query = "computer indexing of documents"
-    dense_rank = {h.doc_id: r for r, h in enumerate(adi_dense.retrieve(query, 20).hits, start=1)}
-    bm25_rank = {h.doc_id: r for r, h in enumerate(bm25.retrieve(query, 20).hits, start=1)}
-    for hit in fused.retrieve(query, 10).hits:
-        expected = sum(1 / (RRF_K + ranks[hit.doc_id]) for ranks in (dense_rank, bm25_rank) if hit.doc_id in ranks)
-        assert hit.score == pytest.approx(expected)
+    real = FusedRetriever(adi_dense, bm25).retrieve("computer indexing of documents", 10).hits
+    dense_rank = {h.doc_id: r for r, h in enumerate(adi_dense.retrieve("computer indexing of documents", 20).hits, 1)}
+    bm25_rank = {h.doc_id: r for r, h in enumerate(bm25.retrieve("computer indexing of documents", 20).hits, 1)}
+    expected = {
+        d: sum(1 / (60 + ranks[d]) for ranks in (dense_rank, bm25_rank) if d in ranks)
+        for d in {*dense_rank, *bm25_rank}
+    }
+    assert len(real) == 10
+    assert {h.doc_id: h.score for h in real} == pytest.approx({d: expected[d] for d in (h.doc_id for h in real)})
+    scores = [h.score for h in real]
+    assert scores == sorted(scores, reverse=True)
+    assert {d for d, score in expected.items() if score > scores[-1] + 1e-12} <= {h.doc_id for h in real}
 
 
 def test_an_unbounded_first_stage_is_scaled_in_the_hybrid_and_compared_side_by_side(

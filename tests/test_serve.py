@@ -15,17 +15,16 @@ from ranklens.models.loading import DEFAULT_CROSS_ENCODER, load_reranker
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(check: str, home: Path) -> None:
+def _run(check: str, home: Path) -> subprocess.CompletedProcess:
     """`check` in a new interpreter (this test process has imported the panels and loaded models already)."""
     env = {**os.environ, "RANKLENS_HOME": str(home)}
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_serve_serves_app_py_and_imports_every_panel_but_not_altair(tmp_path):
-    _run(
+    done = _run(
         f"""
 import sys
 from pathlib import Path
@@ -43,6 +42,7 @@ assert "pandas.io.formats.style" not in sys.modules, "pandas' Styler is imported
 """,
         tmp_path,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_the_start_imports_the_page_and_loads_no_model_even_where_they_were_loaded_before(ranklens_home, embedder):
@@ -50,7 +50,7 @@ def test_the_start_imports_the_page_and_loads_no_model_even_where_they_were_load
     slower on two cores: the page loads the models its query needs, and a cached query needs none."""
     backend = measure_default_backend()  # and `embedder` has loaded the default bi-encoder on torch fp32 here
     load_reranker(DEFAULT_CROSS_ENCODER, backend=backend)  # as the page's first query does: this load is remembered
-    _run(
+    done = _run(
         f"""
 import asyncio
 import sys
@@ -74,6 +74,7 @@ assert not load_embedder(DEFAULT_BI_ENCODER).runnable
 """,
         ranklens_home,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_make_runs_server_asks_no_outside_address_for_the_url_it_prints(tmp_path):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+import threading
+from dataclasses import replace
 
 import pytest
 
 from conftest import STAND_IN_CE, dataset
+from ranklens import inference
 from ranklens.corpus.beir import load_beir
 from ranklens.corpus.corpus import Corpus
 from ranklens.evaluation.evaluate import judged
@@ -14,7 +17,7 @@ from ranklens.index.dense import DenseRetriever
 from ranklens.index.embeddings import embed_corpus
 from ranklens.models.loading import load_reranker
 from ranklens.ranking.search import Searcher
-from ranklens.training.data import TrainSettings, build_training_data, split_queries
+from ranklens.training.data import TrainingData, TrainingError, TrainSettings, build_training_data, split_queries
 from ranklens.training.train import TrainingProgress, train, tuned_models
 
 QUERIES = 40
@@ -83,3 +86,68 @@ def test_fine_tune_keeps_the_best_heldout_epoch(scifact_sample, tmp_path, capsys
     assert tuned_models(tmp_path / "project") == [output]
     reloaded = load_reranker(str(output), fallbacks=[])
     assert reloaded.name == str(output) and reloaded.fallback_reason is None
+
+
+def one_step_of(scifact_sample) -> tuple[TrainingData, TrainSettings]:
+    """One batch of real training pairs and four held-out queries: a training of one step."""
+    corpus = scifact_sample.corpus
+    settings = TrainSettings(epochs=1, batch_size=16, hard_negatives=1, random_negatives=0, heldout_candidates=10)
+    data = build_training_data(scifact_sample, corpus.queries, corpus.qrels, settings)
+    heldout = data.heldout_queries[:4]
+    return (
+        replace(
+            data,
+            pairs=data.pairs[:16],
+            heldout_queries=heldout,
+            heldout_candidates={q: data.heldout_candidates[q] for q in heldout},
+        ),
+        settings,
+    )
+
+
+def lock_free_within(seconds: float) -> bool:
+    """Whether another thread (a search) gets the forward-pass lock within `seconds`."""
+    got = []
+
+    def attempt() -> None:
+        got.append(inference.LOCK.acquire(timeout=seconds))
+        if got[-1]:
+            inference.LOCK.release()
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    return got[0]
+
+
+def test_a_training_step_that_fails_lets_go_of_the_forward_pass_lock(scifact_sample, tmp_path, monkeypatch):
+    """A step raises inside the real trainer's loop while it holds the lock every search waits on; afterwards a
+    search gets the lock at once."""
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    data, settings = one_step_of(scifact_sample)
+    free_during_the_step = []
+
+    def failing(self, *args, **kwargs):
+        free_during_the_step.append(lock_free_within(0.2))
+        raise RuntimeError("a step that fails")
+
+    monkeypatch.setattr(BinaryCrossEntropyLoss, "forward", failing)
+    with pytest.raises(RuntimeError, match="a step that fails"):
+        train(scifact_sample, scifact_sample.corpus.queries, data, settings, tmp_path / "tuned")
+    assert free_during_the_step == [False], "the step held the lock while it ran"
+    assert lock_free_within(10), "the failed step let go of the lock"
+
+
+def test_training_never_deletes_a_folder_it_did_not_make(scifact_sample, tmp_path):
+    """The output folder is empty when training starts; a file of the user's appears in it while the real trainer
+    runs. Saving refuses, the user's file survives, and the trainer's own work folder is gone."""
+    data, settings = one_step_of(scifact_sample)
+    output = tmp_path / "tuned"
+    output.mkdir()
+    progress = TrainingProgress(on_epoch=lambda row: (output / "thesis.tex").write_text("years of work"))
+    with pytest.raises(TrainingError, match="already exists and is not empty"):
+        train(scifact_sample, scifact_sample.corpus.queries, data, settings, output, progress)
+    assert (output / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in output.iterdir()) == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tuned"], "no work folder left beside it"

@@ -64,7 +64,7 @@ def fuse(bi: np.ndarray, ce: np.ndarray, alpha: float, method: str = "hybrid", b
 class Shift:
     """How a document moved from a baseline ranking to another one."""
 
-    change: int | None  # places moved up (negative: down); None when it is new to the top-k
+    change: int | None  # places moved up (negative: down); None when it entered the top-k from outside it
 
     @property
     def label(self) -> str:
@@ -79,5 +79,6 @@ class Shift:
 
 
 def shift(baseline_rank: int, rank: int, top_k: int) -> Shift:
-    """A document at `rank` now, `baseline_rank` before: 'new' if it was outside the baseline's top-k."""
-    return Shift(None if baseline_rank > top_k else baseline_rank - rank)
+    """A document at `rank` now, `baseline_rank` before: 'new' only where it entered the top-k from outside the
+    baseline's top-k; elsewhere the places it moved, whatever the ranks."""
+    return Shift(None if rank <= top_k < baseline_rank else baseline_rank - rank)

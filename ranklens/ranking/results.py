@@ -106,7 +106,7 @@ class SearchResult:
         return sorted(self.candidates, key=lambda c: c.rank(ranker))
 
     def shift(self, candidate: Candidate, ranker: str, top_k: int, baseline: str = "bi") -> fusion.Shift:
-        """How `candidate` moved from the baseline ranking to `ranker`'s ('new' when outside the baseline's top-k)."""
+        """How `candidate` moved from the baseline ranking to `ranker`'s ('new' when it entered the top-k)."""
         return fusion.shift(candidate.rank(baseline), candidate.rank(ranker), top_k)
 
     def with_fusion(self, alpha: float, method: str | None = None) -> SearchResult:
