@@ -181,8 +181,28 @@ def _mine(project: Project, corpus_key: str) -> dict[tuple[str, str], Judgement]
     return {(j.query_id, j.doc_id): j for j in project.store.judgements(corpus_key, rater=project.rater)}
 
 
-def _move(step: int, count: int) -> None:
-    st.session_state[POSITION] = min(max(st.session_state[POSITION] + step, 0), count - 1)
+MOVES = [("◀ Previous", -1, "k"), ("Next ▶", 1, "j"), ("←", -1, "Left"), ("→", 1, "Right")]
+
+
+def _move(step: int, items, corpus_key: str, pair: str) -> None:
+    """Move `step` pairs from the pair the pressed control names (the one on screen), not from wherever the server
+    is: a `j` that arrives after a grade already moved on does not skip the next pair unseen."""
+    here = next((i for i, item in enumerate(items) if _pair(corpus_key, item) == pair), st.session_state[POSITION])
+    st.session_state[POSITION] = min(max(here + step, 0), len(items) - 1)
+
+
+def _move_buttons(items, corpus_key: str, pair: str, live: bool) -> None:
+    """The moves from one pair, keyed by the pair; `live`: with their shortcuts, in columns."""
+    for column, (label, step, key) in zip(st.columns(len(MOVES)) if live else [st] * len(MOVES), MOVES):
+        column.button(
+            label,
+            key=f"focus_move|{key}|{pair}",
+            width="stretch",
+            type="tertiary" if len(label) == 1 else "secondary",
+            shortcut=key if live else None,
+            on_click=_move,
+            args=(step, items, corpus_key, pair),
+        )
 
 
 def _grade_buttons(
@@ -205,7 +225,7 @@ def _grade_buttons(
 
 def _late_controls(items, project: Project, corpus, current: str) -> None:
     """The controls of the pairs shown just before this one, hidden and without shortcuts: a key pressed while the
-    page still showed one of them (before it redrew) reaches a control the server knows, which grades that pair."""
+    page still showed one of them (before it redrew) reaches a control the server knows, which acts on that pair."""
     by_pair = {_pair(corpus.key, item): item for item in items}
     earlier = [pair for pair in st.session_state.get(SHOWN, []) if pair != current and pair in by_pair]
     st.session_state[SHOWN] = [*earlier, current][-KEEP_SHOWN:]
@@ -215,23 +235,12 @@ def _late_controls(items, project: Project, corpus, current: str) -> None:
             context = grading.LabelContext(project.store, corpus.key, item.query_id, item.query, project.rater)
             note_key = f"note|{item.query_id}|{item.doc_id}"
             _grade_buttons(context, corpus.get(item.doc_id), note_key, items, project, corpus.key, pair, live=False)
+            _move_buttons(items, corpus.key, pair, live=False)
 
 
 def _controls(context, doc, note_key: str, items, project: Project, corpus_key: str, pair: str) -> None:
     _grade_buttons(context, doc, note_key, items, project, corpus_key, pair, live=True)
-    moves = st.columns(4)
-    for column, (label, step, key) in zip(
-        moves, [("◀ Previous", -1, "k"), ("Next ▶", 1, "j"), ("←", -1, "Left"), ("→", 1, "Right")]
-    ):
-        column.button(
-            label,
-            key=f"focus_move|{key}",
-            width="stretch",
-            type="tertiary" if len(label) == 1 else "secondary",
-            shortcut=key,
-            on_click=_move,
-            args=(step, len(items)),
-        )
+    _move_buttons(items, corpus_key, pair, live=True)
 
 
 @st.fragment
@@ -275,8 +284,8 @@ def _judge(items: list[QueueItem], stage: FirstStage, project: Project) -> None:
     _controls(context, doc, note_key, items, project, corpus.key, pair)
     _late_controls(items, project, corpus, pair)
     st.caption(
-        "Keys: 0–3 grade (Poor … Perfect), s can't rate, l judge later, j / → next, k / ← previous (not while "
-        "typing a note)."
+        "Keys: 0–3 grade (Poor … Perfect), s can't rate, l judge later: each stores its grade and moves on to the "
+        "next pair by itself. j / → next and k / ← previous move without grading (not while typing a note)."
     )
 
 

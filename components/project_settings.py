@@ -50,7 +50,8 @@ def render() -> Project | None:
     except (ProjectError, OSError, LabelError) as err:
         st.error(f"Cannot open project {name!r}: {err}")
         return None
-    st.caption(f"Labels: project **{name}** ({len(store.corpora())} corpora judged)")
+    judged = len(store.corpora())
+    st.caption(f"Labels: project **{name}** ({judged} {'corpus' if judged == 1 else 'corpora'} judged)")
     return Project(name, folder, store, rater.strip())
 
 

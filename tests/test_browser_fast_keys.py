@@ -83,3 +83,41 @@ def test_a_double_pressed_key_grades_only_the_pair_on_screen(app_url):
     assert heard == [2 * PAIRS] * ROUNDS, "every press heard, with the pair on screen"
     assert unseen == [], "every grade belongs to a pair on screen when its key was pressed"
     assert min(shown_pairs) >= PAIRS and min(graded) >= PAIRS, "ten consecutive pairs each round, each graded"
+
+
+SHOWN_PLACE = re.compile(r"^Pair (\d+) of \d+")
+
+
+def grade_then_next(browser, app_url: str, rater: str, pairs: int) -> tuple[list[dict], int]:
+    """Each pair graded, then `j` pressed at once (0-49 ms later); the presses and the place the page ends on."""
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.goto(f"{app_url}/?project_name={PROJECT}&rater={rater}&tab=Label&query={quote_plus(QUERY)}")
+    expect(page.get_by_text(re.compile(r"^Pair 1 of \d+"))).to_be_visible(timeout=120_000)
+    wait_until_idle(page)
+    page.get_by_test_id("stMain").get_by_text("Guidelines", exact=True).click()
+    page.evaluate(LISTENER)
+    for pair in range(pairs):
+        page.keyboard.press("2")
+        page.wait_for_timeout((pair * 23) % 50)
+        page.keyboard.press("j")
+        settle(page)
+    presses = page.evaluate("window.presses")
+    final = page.get_by_text(SHOWN_PLACE).first.inner_text()
+    page.context.close()
+    return presses, int(SHOWN_PLACE.match(final).group(1))
+
+
+def test_grade_then_j_skips_no_pair_the_rater_did_not_see(app_url):
+    """A grade moves on by itself and `j` moves without grading, each from the pair on screen: a `j` that arrives
+    after the grade's own move does not skip the next pair unseen."""
+    make_project(PROJECT)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        runs = [grade_then_next(browser, app_url, f"next{r}-{uuid.uuid4().hex[:6]}", 6) for r in range(3)]
+        browser.close()
+    unseen = []
+    for presses, final in runs:
+        seen = {int(SHOWN_PLACE.match(p["shown"]).group(1)) for p in presses if SHOWN_PLACE.match(p["shown"])}
+        unseen.append(sorted(set(range(1, final)) - seen))
+    assert [final >= 6 for _, final in runs] == [True] * 3, "the page moved on"
+    assert unseen == [[], [], []], "every pair before the one the page ends on was on screen at a key press"

@@ -35,9 +35,15 @@ def test_removing_the_top_word_lowers_the_score_by_its_contribution(reranker, em
     vectors = embedder.encode([query, variant])
     assert found.bi_score - float(vectors[1] @ vectors[0]) == pytest.approx(top.bi_contribution, abs=1e-5)
     assert {t.text.strip(",.").lower() for t in found.tokens if t.query_term} >= {"hotel", "pool"}
-    assert found.summary.startswith("reranked down 7: the cross-encoder's score") and "“" in found.summary
+    assert found.summary.startswith("reranked down 7: the cross-encoder's score") and " is pulled down most by “" in (
+        found.summary
+    )
+    lowering = sorted(t.contribution for t in found.tokens if t.contribution is not None)[:2]
+    assert [f"({c:+.2f})" in found.summary for c in lowering] == [True, True], "the two words that lower it most"
     again = explain(reranker, embedder, query, doc.id, doc.full_text, shift=Shift(None))
     assert again.tokens == found.tokens and again.summary.startswith("new to the reranked top-k"), "cached"
+    raising = sorted((t.contribution for t in found.tokens if t.contribution is not None), reverse=True)[:2]
+    assert " is lifted most by “" in again.summary and all(f"({c:+.2f})" in again.summary for c in raising)
 
 
 def test_an_explanation_is_kept_on_disk_and_read_back_without_calling_either_model(reranker, embedder):

@@ -194,18 +194,33 @@ def _phrase(explanation: Explanation, token: Token) -> str:
 
 
 def summary(explanation: Explanation, shift: Shift | None = None) -> str:
-    """One line in plain words: how the document moved, and the words the cross-encoder's score rests on."""
-    moved = ""
+    """One line in plain words: how the document moved, and the words that moved it: for a document reranked down
+    the words that pull its score down most, for one reranked up (or new to the top-k) those that lift it most,
+    otherwise those it rests on most either way."""
+    moved, direction = "", 0
     if shift is not None:
         moved = {None: "new to the reranked top-k", 0: "kept its place"}.get(shift.change, "")
+        direction = 1 if shift.change is None else (shift.change > 0) - (shift.change < 0)
         if not moved:
             moved = f"reranked {'up' if shift.change > 0 else 'down'} {abs(shift.change)}"
         moved += ": "
-    top = explanation.top(2)
-    if not top or all(abs(t.contribution) < 1e-4 for t in top):
+    measured = [t for t in explanation.tokens if t.contribution is not None and abs(t.contribution) >= 1e-4]
+    if not measured:
         return f"{moved}no single word of the first {DEFAULT_WORDS} changes the cross-encoder's score"
-    parts = [f"“{_phrase(explanation, t)}” ({t.contribution:+.2f})" for t in top]
-    return f"{moved}the cross-encoder's score (logit {explanation.score:.2f}) rests most on {' and '.join(parts)}"
+    logit = f"the cross-encoder's score (logit {explanation.score:.2f})"
+    if direction:
+        pushing = sorted(
+            (t for t in measured if t.contribution * direction > 0), key=lambda t: -t.contribution * direction
+        )
+        verb = "lifted most by" if direction > 0 else "pulled down most by"
+        if not pushing:
+            return f"{moved}no word of the first {DEFAULT_WORDS} {'lifts' if direction > 0 else 'lowers'} {logit}"
+        return f"{moved}{logit} is {verb} {_quoted(explanation, pushing[:2])}"
+    return f"{moved}{logit} rests most on {_quoted(explanation, explanation.top(2))}"
+
+
+def _quoted(explanation: Explanation, tokens: list[Token]) -> str:
+    return " and ".join(f"“{_phrase(explanation, t)}” ({t.contribution:+.2f})" for t in tokens)
 
 
 def _with_summary(explanation: Explanation, shift: Shift | None) -> Explanation:

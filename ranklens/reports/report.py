@@ -116,7 +116,8 @@ def _metrics(report: ReportInput) -> str:
     if not qrels:
         return "<h2>Metrics</h2><p class=note>No judged query in this report: metrics need judgements.</p>"
     evaluation = Evaluation({q: report.results[q] for q in qrels}, qrels)
-    parts = [f"<h2>Metrics</h2><p class=note>{len(qrels)} judged queries; nDCG with linear gain (trec_eval's).</p>"]
+    counted = f"{len(qrels)} judged {'query' if len(qrels) == 1 else 'queries'}"
+    parts = [f"<h2>Metrics</h2><p class=note>{counted}; nDCG with linear gain (trec_eval's).</p>"]
     parts.append(_frame(evaluation.table()))
     if len(qrels) >= 2:
         choice = cross_validated_alpha(evaluation)
