@@ -14,6 +14,7 @@ from components import (
     model_settings,
     project_settings,
     query_set_panel,
+    results_view,
     search_panel,
     share,
     throughput_panel,
@@ -46,6 +47,12 @@ search_panel.load_models_ahead(corpus, settings)  # before the index loads: see 
 first = index_status.render(corpus, settings)
 if first is None:
     st.stop()
+# Above the tabs: what every tab works on stays in the URL whichever tab is open.
+query_column, hybrid_column = st.columns([3, 2], vertical_alignment="bottom")
+with query_column:
+    search_panel.query_box(corpus)
+with hybrid_column:
+    results_view.hybrid_controls()
 
 
 def latency_and_caches() -> None:

@@ -109,6 +109,17 @@ def _upload_form() -> None:
             st.rerun()
 
 
+def source_params() -> dict[str, str]:
+    """The URL parameters that name the corpus in use (not the sidebar's state: a failed upload leaves the sidebar
+    on Upload while the previous corpus stays in use): a built-in by name, anything else by its identity."""
+    kind, name = st.session_state.get(SOURCE, ("", ""))
+    if kind == "builtin":
+        return {MODE: "Built-in", "builtin_name": name}
+    if kind == "stored":
+        return {MODE: "Stored", STORED: name}
+    return {}
+
+
 def use(corpus: Corpus, source: tuple[str, str]) -> None:
     """Make `corpus` the one in use (from any panel, or a link)."""
     st.session_state[CORPUS] = corpus
@@ -123,12 +134,23 @@ def _stored_picker() -> None:
         return
     current = st.session_state.get(SOURCE, ("", ""))
     keys = list(stored)
-    if current[0] == "stored" and current[1] in keys:
-        st.session_state.setdefault(STORED, current[1])
+    if STORED not in st.session_state:  # a new session: the corpus in use, else the one the link names
+        named = current[1] if current[0] == "stored" else st.query_params.get(STORED)
+        if named in keys:
+            st.session_state[STORED] = named
+    # kept in the URL by hand: a widget bound to the URL leaves out a value chosen by code (a loaded upload), and a
+    # link without the corpus's identity would open whichever corpus is first
     key = st.selectbox(
-        "Stored corpus", keys, format_func=lambda k: f"{stored[k]} ({k[:9]})", key=STORED, bind="query-params"
+        "Stored corpus",
+        keys,
+        index=None,
+        format_func=lambda k: f"{stored[k]} ({k[:9]})",
+        key=STORED,
+        placeholder="Pick a stored corpus",
     )
-    if current != ("stored", key):
+    if key is not None and st.query_params.get(STORED) != key:
+        st.query_params[STORED] = key
+    if key is not None and current != ("stored", key):
         try:
             use(open_corpus(key), ("stored", key))
         except CorpusError as err:
@@ -152,6 +174,10 @@ def render() -> Corpus | None:
         _upload_form()
     else:
         _stored_picker()
+    if mode != "Upload":
+        st.session_state.pop(UPLOAD_ERROR, None)  # said where the upload was tried, not after leaving it
+    if mode != "Stored":
+        st.query_params.pop(STORED, None)
     if UPLOAD_ERROR in st.session_state:
         st.error(f"Upload not loaded: {literal(st.session_state[UPLOAD_ERROR])}")
         if CORPUS in st.session_state:

@@ -25,7 +25,8 @@ VIEWS = ("compact", "cards")
 
 
 def hybrid_controls() -> tuple[float, str]:
-    """Fusion method and alpha, kept while another tab is open (where "use best alpha" may set alpha)."""
+    """Fusion method and alpha, drawn above the tabs so that they stay in the URL whichever tab is open (the
+    Evaluate tab's "use best alpha" sets alpha)."""
     st.session_state.setdefault(ALPHA, fusion.DEFAULT_ALPHA)
     method_column, alpha_column = st.columns([2, 3])
     method = method_column.selectbox(
@@ -135,16 +136,14 @@ def _cards(
 @st.fragment
 def render(result: SearchResult, stage: FirstStage, settings: Settings, labels: grading.LabelContext | None) -> None:
     """The view picked (compact by default), of the result re-fused at the slider's alpha."""
-    view_column, controls_column = st.columns([1, 2.4], vertical_alignment="bottom")
     view = (
-        view_column.segmented_control(
+        st.segmented_control(
             "View", VIEWS, default=VIEWS[0], key=VIEW, bind="query-params", label_visibility="collapsed"
         )
         or VIEWS[0]
     )
-    with controls_column:
-        alpha, method = hybrid_controls()
-    fused = result.with_fusion(alpha, method)
+    alpha = float(st.session_state.get(ALPHA, fusion.DEFAULT_ALPHA))
+    fused = result.with_fusion(alpha, st.session_state.get(FUSION, "hybrid"))
     top_k = min(settings.top_k, len(result.candidates))
     (_compact if view == "compact" else _cards)(fused, stage, settings, top_k, labels)
     query_id = query_id_for(fused.query, stage.corpus.queries)

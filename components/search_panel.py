@@ -194,9 +194,10 @@ def label_context(project: Project | None, corpus: Corpus, query: str) -> gradin
     )
 
 
-def render(stage: FirstStage, settings: Settings, project: Project | None = None) -> SearchResult | None:
-    examples = list(stage.corpus.queries.values())
-    query = st.text_input(
+def query_box(corpus: Corpus) -> str:
+    """The query every tab works on, drawn above the tabs so that it stays in the URL whichever tab is open."""
+    examples = list(corpus.queries.values())
+    return st.text_input(
         "Query",
         value=examples[0] if examples else "",
         key=QUERY,
@@ -204,6 +205,11 @@ def render(stage: FirstStage, settings: Settings, project: Project | None = None
         placeholder="Type a query and press Enter",
         label_visibility="collapsed",
     )
+
+
+def render(stage: FirstStage, settings: Settings, project: Project | None = None) -> SearchResult | None:
+    examples = list(stage.corpus.queries.values())
+    query = st.session_state.get(QUERY, "")
     if not query.strip():
         st.info("Type a query to see the first stage's ranking and the cross-encoder's reranking side by side.")
         _examples(examples)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from components import corpus_picker
 from components.model_settings import Settings
 from ranklens.corpus.corpus import Corpus
 from ranklens.index.base import FirstStage
@@ -16,9 +17,11 @@ from ranklens.reports.report import ReportInput, build_html, comparison_csv
 
 
 def link() -> str:
-    """This page's address with its query parameters: opening it restores the view."""
+    """This page's address with its query parameters: opening it restores the view. The corpus is named by what is
+    in use, an upload by its identity, whatever the sidebar shows."""
     base = (st.context.url or "").rstrip("/")
-    params = st.query_params.to_dict()
+    params = {k: v for k, v in st.query_params.to_dict().items() if k not in ("builtin_name", corpus_picker.STORED)}
+    params.update(corpus_picker.source_params())
     return f"{base}/?{urlencode(params)}" if params else f"{base}/"
 
 
