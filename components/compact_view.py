@@ -13,7 +13,8 @@ from ranklens.ranking.fusion import sigmoid
 from ranklens.ranking.results import SearchResult, SideRanking
 
 EXPLAIN_DOC = "explain_doc"  # the document the explain panel shows
-TITLE_CHARS = 48
+TITLE_CHARS = 40
+FIRST_SCORE = "first-stage score"  # shown under the first stage's score name (cosine, BM25…), apart from its rank
 ROW_PX = 26
 HEADER_PX = 36
 
@@ -30,44 +31,61 @@ def _rank(rank: int, shift: str) -> str:
 def table(
     result: SearchResult, top_k: int, grades: dict[str, int | None] | None, side: SideRanking | None = None
 ) -> pd.DataFrame:
-    """The rows the compact view shows: documents in any ranker's top-k, by reranked rank."""
-    shown = {c.doc_id for r in ("bi", "ce", "hybrid") for c in result.ranking(r)[:top_k]}
-    side_rank = {entry.doc_id: entry.rank for entry in side.entries} if side else {}
+    """The rows the compact view shows: documents in any ranker's top-k (the compared first stage's included), by
+    reranked rank. Every rank column first, then the grade (where a rater is named) and the id, then the bars."""
+    side_entries = {entry.doc_id: entry for entry in side.entries} if side else {}
+    shown = {c.doc_id for r in ("bi", "ce", "hybrid") for c in result.ranking(r)[:top_k]} | set(side_entries)
     candidates = sorted((c for c in result.candidates if c.doc_id in shown), key=lambda c: c.ce_rank)
     bi = np.array([c.bi_score for c in result.candidates])
     low, high = (float(bi.min()), float(bi.max())) if len(bi) else (0.0, 1.0)
     rows = []
     for c in candidates:
-        row = {
-            "document": shorten(c.title or c.text, TITLE_CHARS),
-            result.first_label: c.bi_rank,
+        row = {"document": shorten(c.title or c.text, TITLE_CHARS), result.first_label: c.bi_rank}
+        if side is not None:
+            entry = side_entries.get(c.doc_id)
+            row[side.label] = _rank(entry.rank, entry.shift.label) if entry else ""
+        row |= {
             "reranked": _rank(c.ce_rank, result.shift(c, "ce", top_k).label),
             "hybrid": _rank(c.hybrid_rank, result.shift(c, "hybrid", top_k).label),
-            f"{result.first_score_name}": (c.bi_score - low) / (high - low) if high > low else 1.0,
+        }
+        if grades is not None:
+            row["grade"] = label_of(grades[c.doc_id]) if c.doc_id in grades else ""
+        row |= {
+            "id": c.doc_id,
+            FIRST_SCORE: (c.bi_score - low) / (high - low) if high > low else 1.0,
             "CE (sigmoid)": float(sigmoid(c.ce_score)),
             "hybrid score": c.hybrid_score,
-            "grade": "" if grades is None or c.doc_id not in grades else label_of(grades[c.doc_id]),
             "read": c.coverage if c.coverage != "whole text" else "",
-            "id": c.doc_id,
         }
-        if side is not None:
-            row[side.label] = side_rank.get(c.doc_id)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _config(frame: pd.DataFrame, result: SearchResult) -> dict:
+def _config(frame: pd.DataFrame, result: SearchResult, side: SideRanking | None) -> dict:
     bar = st.column_config.ProgressColumn
+    compared = {}
+    if side is not None:
+        compared[side.label] = st.column_config.TextColumn(
+            shorten(side.label, 14),
+            width="small",
+            help="rank in the compared first stage, and its change against "
+            "the first stage's (new: it entered the top-k from outside the first stage's)",
+        )
     return {
         "document": st.column_config.TextColumn("document", width="medium"),
         result.first_label: st.column_config.NumberColumn(
             shorten(result.first_label, 14), width="small", help="rank in the first stage"
         ),
+        **compared,
         "reranked": st.column_config.TextColumn(
-            "reranked", width="small", help="rank, and the change against the first stage's (new: outside its top-k)"
+            "reranked",
+            width="small",
+            help="rank, and its change against the first stage's (new: it entered the top-k from outside it)",
         ),
         "hybrid": st.column_config.TextColumn("hybrid", width="small"),
-        result.first_score_name: bar(
+        "grade": st.column_config.TextColumn("grade", width="small"),
+        "id": st.column_config.TextColumn("id", width="small"),
+        FIRST_SCORE: bar(
             shorten(result.first_score_name, 10),
             min_value=0.0,
             max_value=1.0,
@@ -85,9 +103,7 @@ def _config(frame: pd.DataFrame, result: SearchResult) -> dict:
             format=" ",
             width="small",
         ),
-        "grade": st.column_config.TextColumn("grade", width="small"),
         "read": st.column_config.TextColumn("read", width="small", help="chunked or truncated: what the models saw"),
-        "id": st.column_config.TextColumn("id", width="small"),
     }
 
 
@@ -108,7 +124,7 @@ def render(
         frame,
         hide_index=True,
         width="stretch",
-        column_config=_config(frame, result),
+        column_config=_config(frame, result, side),
         row_height=ROW_PX,
         height=height_of(len(frame)),
         on_select=lambda: _picked(key, ids),

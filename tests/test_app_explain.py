@@ -36,7 +36,9 @@ def test_the_compact_view_shows_every_ranker_on_one_table_and_explains_a_row():
     assert not at.exception and not at.error
     table = next(f for f in frames(at) if "reranked" in f.columns and "document" in f.columns)
     assert 10 <= len(table) <= 30, "every document of any ranker's top-10, once"
-    assert set(table.columns) >= {"document", "bi-encoder", "reranked", "hybrid", "cosine", "CE (sigmoid)", "grade"}
+    assert list(table.columns[:4]) == ["document", "bi-encoder", "reranked", "hybrid"], "the ranks first"
+    assert set(table.columns) >= {"id", "first-stage score", "CE (sigmoid)", "hybrid score"}
+    assert "grade" not in table.columns, "no rater named: no empty grade column"
     assert [int(r.split()[0]) for r in table["reranked"]] == sorted(int(r.split()[0]) for r in table["reranked"])
     assert any(re.search(r"(▲\d+|▼\d+|new)", r) for r in table["reranked"]), "shifts beside the ranks"
     assert at.get("vega_lite_chart"), "the rank-flow chart"
@@ -51,6 +53,22 @@ def test_the_compact_view_shows_every_ranker_on_one_table_and_explains_a_row():
     ranks = re.match(r"First stage rank (\d+), reranked (\d+)", caption)
     row = table[table["id"] == other].iloc[0]
     assert int(ranks[1]) == int(row["bi-encoder"]) and int(ranks[2]) == int(row["reranked"].split()[0])
+
+
+def test_the_compact_view_with_bm25_shows_every_ranking_it_compares_and_the_grade():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.session_state["first_stage"] = "bm25"
+    at.session_state["compare_first_stage"] = "faiss"
+    at.run()
+    at.text_input(key="rater").set_value("bea").run()
+    at.text_input(key="query").set_value("is a python bite dangerous").run()
+    assert not at.exception and not at.error
+    table = next(f for f in frames(at) if "reranked" in f.columns and "document" in f.columns)
+    assert list(table.columns[:7]) == ["document", "BM25", "bi-encoder", "reranked", "hybrid", "grade", "id"]
+    assert table["BM25"].dtype.kind == "i" and min(table["BM25"]) == 1, "the first stage's rank, not its score"
+    compared = [r for r in table["bi-encoder"] if r]
+    assert compared and all(re.fullmatch(r"\d+( (▲\d+|▼\d+|new))?", r) for r in compared), compared
+    assert 0.0 <= table["first-stage score"].min() and table["first-stage score"].max() == 1.0
 
 
 def test_label_free_agreement_of_the_query_matches_the_engine():

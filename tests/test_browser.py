@@ -97,3 +97,21 @@ def test_rank_flow_point_opens_its_explanation(app_url):
         page.wait_for_timeout(800)
         page.screenshot(path=str(SCREENSHOTS / "explain.png"), full_page=False)
         browser.close()
+
+
+def test_the_compact_table_at_1280_px_shows_every_ranking_and_the_grade_without_scrolling(app_url):
+    """BM25 as the first stage, the bi-encoder compared beside it, a rater named: the grid's visible columns (its
+    accessible table holds the cells it draws) include every rank, the grade and the id."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{app_url}/?first_stage=bm25&compare_first_stage=faiss&rater=wide&query=is+a+python+bite+dangerous")
+        expect(page.get_by_text(COMPACT_CAPTION).first).to_be_visible(timeout=120_000)
+        wait_until_idle(page)
+        grid = page.locator("[data-testid='stDataFrame']").first
+        headers = [h.text_content() for h in grid.locator("[role='columnheader']").all()]
+        box = grid.bounding_box()
+        page.screenshot(path=str(SCREENSHOTS / "compact-bm25-1280.png"), full_page=False)
+        browser.close()
+    assert headers[:7] == ["document", "BM25", "bi-encoder", "reranked", "hybrid", "grade", "id"], headers
+    assert box["x"] + box["width"] <= 1280, "the grid itself fits the window"
