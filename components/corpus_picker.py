@@ -186,7 +186,8 @@ def render() -> Corpus | None:
     if corpus is not None:
         judged = sum(len(v) for v in corpus.qrels.values())
         st.caption(
-            f"{literal(corpus.name)}: {len(corpus)} documents, {len(corpus.queries)} queries, {judged} judgements"
+            f"{literal(corpus.name)}: {len(corpus)} documents, {len(corpus.queries)} queries, "
+            + (f"{judged} relevance judgements of its own" if judged else "no relevance judgements of its own")
         )
         for warning in corpus.warnings:
             st.caption(f"⚠ {literal(warning)}")

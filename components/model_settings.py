@@ -162,6 +162,7 @@ def _budget() -> int | None:
     budget = st.select_slider(
         "Cross-encoder token budget",
         ["window", *BUDGETS],
+        format_func=lambda b: "whole window" if b == "window" else str(b),
         value=DEFAULT_BUDGET,
         key="ce_max_tokens",
         bind="query-params",

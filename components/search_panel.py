@@ -8,7 +8,7 @@ import streamlit as st
 from components import grading, ranking_view, resources, results_view
 from components.model_settings import Settings
 from components.project_settings import Project
-from components.text import literal
+from components.text import literal, model_name
 from ranklens.backends.registry import MIN_SPEARMAN, fp32_reference
 from ranklens.corpus.corpus import Corpus, query_id_for
 from ranklens.index.base import FirstStage
@@ -249,12 +249,13 @@ def _examples(examples: list[str]) -> None:
 def _captions(result: SearchResult, reranker, settings: Settings) -> None:
     if result.ce_fallback_reason:
         st.caption(
-            f":orange[Cross-encoder in use: **{literal(result.ce_model)}**.] {literal(result.ce_fallback_reason)}."
+            f":orange[Cross-encoder in use: **{literal(model_name(result.ce_model))}**.] "
+            f"{literal(result.ce_fallback_reason)}."
         )
     t = result.timings
     truncated = sum(c.ce_truncated for c in result.candidates)
     st.caption(
-        f"First stage {literal(result.first_label)} · cross-encoder {literal(result.ce_model)} ({reranker.backend}, "
+        f"First stage {literal(result.first_label)} · cross-encoder {literal(model_name(result.ce_model))} ({reranker.backend}, "
         f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
         f"search {t.search_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
         f"{t.pairs_cached} cached) · "

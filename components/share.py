@@ -10,6 +10,7 @@ import streamlit as st
 
 from components import corpus_picker
 from components.model_settings import Settings
+from components.text import model_name
 from ranklens.corpus.corpus import Corpus
 from ranklens.index.base import FirstStage
 from ranklens.ranking.results import SearchResult
@@ -35,7 +36,7 @@ def _settings(stage: FirstStage, settings: Settings, result: SearchResult) -> di
     return {
         "corpus": f"{stage.corpus.name} ({len(stage.corpus)} documents)",
         **{k.replace("_", " "): v for k, v in stage.describe().items()},
-        "cross-encoder": f"{result.ce_model} ({settings.backend})",
+        "cross-encoder": f"{model_name(result.ce_model)} ({settings.backend})",
         "candidates reranked (top-N)": settings.top_n,
         "cross-encoder reads": settings.ce_passages,
         "hybrid": f"{result.fusion_method} at alpha {result.alpha:.2f}",

@@ -12,5 +12,11 @@ def literal(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text).replace("\n", "  \n")
 
 
+def model_name(name: str) -> str:
+    """A model as people name it: a hub id as it is, a local folder by its own name (a machine's paths stay off the
+    page and out of reports)."""
+    return name.rstrip("/").rsplit("/", 1)[-1] if name.startswith(("/", "~", ".")) else name
+
+
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

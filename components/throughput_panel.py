@@ -1,4 +1,4 @@
-"""Throughput panel: the loaded models against the seed's code path on this corpus, as bench/rerank_speed.py does."""
+"""Throughput panel: the loaded models against the tutorial's code on this corpus, as `ranklens bench` does."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ THROUGHPUT = "throughput_rows"
 INDEX_SAMPLE = 64  # documents embedded per indexing round: a few seconds per implementation
 
 
-@st.cache_resource(show_spinner="Loading the seed's cross-encoder path…")
+@st.cache_resource(show_spinner="Loading the tutorial's cross-encoder code…")
 def _seed(name: str):
     return seed_reranker(name)
 
@@ -64,7 +64,9 @@ def _show() -> None:
 
     model, rows = st.session_state[THROUGHPUT]
     frame = pd.DataFrame(rows)
-    st.caption(f"Cross-encoder: {model}. 'vs seed' above 1 is better: faster, or more pairs per second.")
+    st.caption(
+        f"Cross-encoder: {model}. 'vs tutorial' is against the tutorial's code (CrossEncoder.predict in fp32): above 1 is better, faster or more pairs per second."
+    )
     st.dataframe(frame.drop(columns="dataset").round(3), hide_index=True, width="stretch")
     latency = frame[frame["measure"].str.startswith("latency")].assign(
         candidates=lambda f: f["measure"].str.extract(r"(\d+) candidates")[0].astype(int)
@@ -81,7 +83,7 @@ def _show() -> None:
                 "implementation",
                 "candidates",
                 alt.Tooltip("value:Q", format=".1f"),
-                alt.Tooltip("vs seed:Q", format=".2f"),
+                alt.Tooltip("vs tutorial:Q", format=".2f"),
             ],
         ),
         width="stretch",
@@ -90,7 +92,7 @@ def _show() -> None:
 
 def render(stage: FirstStage, settings: Settings) -> None:
     st.markdown(
-        "Reranks N candidates of this corpus with the loaded cross-encoder and with the seed's code path "
+        "Reranks N candidates of this corpus with the loaded cross-encoder and with the tutorial's code "
         "(`CrossEncoder.predict` on the unsorted pairs, torch fp32), interleaved, the median of the rounds; "
         "then indexes a sample of documents both ways. `python bench/rerank_speed.py` does the same on the "
         "shared datasets."

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> None:
         f"{described(after)}); 'share of peak': a reranking's useful FLOPs (no padding) per second over its "
         "precision's peak"
     )
-    print(f"medians of {args.repeats} interleaved rounds; 'vs seed' > 1 is better (faster, or higher nDCG)")
+    print(f"medians of {args.repeats} interleaved rounds; 'vs tutorial' > 1 is better (faster, or higher nDCG)")
     print_frame(table, digits=3, index=False, missing="")  # most measures have no share of peak
     args.csv = args.csv or data_dir() / "bench" / "rerank_speed.csv"
     args.csv.parent.mkdir(parents=True, exist_ok=True)

@@ -143,8 +143,12 @@ def alpha_sweep(sweep: pd.DataFrame, choice: AlphaChoice) -> alt.LayerChart:
         alt.Chart(long_form)
         .mark_line(point=True)
         .encode(
-            x=alt.X("alpha:Q", title="alpha (first-stage weight; 0 = reranked, 1 = first stage)"),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            x=alt.X(
+                "alpha:Q",
+                title="alpha (first-stage weight; 0 = reranked, 1 = first stage)",
+                axis=alt.Axis(format=".2f"),
+            ),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format=".3f")),
             color="metric:N",
             tooltip=["alpha", "metric", alt.Tooltip("value:Q", format=".4f")],
         )

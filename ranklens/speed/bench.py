@@ -18,8 +18,8 @@ from ranklens.models.reranker import DEFAULT_CE_BATCH, Reranker
 from ranklens.settings import data_dir
 
 DEFAULT_SIZES = (10, 100, 1000)
-SEED = "seed (CrossEncoder.predict, unsorted, torch fp32)"
-SEED_INDEX = "seed (model.encode + FAISS)"
+SEED = "tutorial's code (CrossEncoder.predict, unsorted, torch fp32)"
+SEED_INDEX = "tutorial's code (model.encode + FAISS)"
 
 Rows = list[dict]
 
@@ -79,7 +79,7 @@ def _rows(dataset: str, measure: str, values: dict[str, float], baseline: str, h
             "implementation": name,
             "measure": measure,
             "value": value,
-            "vs seed": value / values[baseline] if higher_is_better else values[baseline] / value,
+            "vs tutorial": value / values[baseline] if higher_is_better else values[baseline] / value,
         }
         for name, value in values.items()
     ]
@@ -244,7 +244,7 @@ def _index_rows(
     for backend in bi_backends:
         if backend != "torch":
             embedders[backend] = load_embedder(bi_model, backend=backend, notify=log)
-    log(f"[{corpus.name}] indexing {len(texts)} documents, seed vs RankLens ({', '.join(embedders)})…")
+    log(f"[{corpus.name}] indexing {len(texts)} documents, the tutorial's code vs RankLens ({', '.join(embedders)})…")
     rows += index_speed(embedders, texts, repeats, corpus.name)
     for name, other in embedders.items():
         if name != "torch":
@@ -255,7 +255,7 @@ def _index_rows(
                     "implementation": f"ranklens bi-encoder {other.backend}",
                     "measure": "lowest cosine with fp32 embeddings",
                     "value": lowest,
-                    "vs seed": float("nan"),
+                    "vs tutorial": float("nan"),
                 }
             )
     return rows
