@@ -116,6 +116,11 @@ def _pair(corpus_key: str, item: QueueItem) -> str:
     return f"{corpus_key}|{item.query_id}|{item.doc_id}"
 
 
+def _place(items, corpus_key: str, pair: str) -> int | None:
+    """Where the pair a control names stands in the queue."""
+    return next((i for i, item in enumerate(items) if _pair(corpus_key, item) == pair), None)
+
+
 def _mine_for(context: grading.LabelContext, doc_id: str) -> Judgement | None:
     return next(
         (j for j in context.store.judgements(context.corpus, context.query_id, context.rater) if j.doc_id == doc_id),
@@ -141,8 +146,7 @@ def _act(context, doc, choice: str | None, note_key: str, items, project: Projec
         return
     after = _mine_for(context, doc.id)
     if before is not None and after is not None and (before.grade, before.later) != (after.grade, after.later):
-        number = next(i for i, item in enumerate(items) if _pair(corpus_key, item) == pair) + 1
-        st.session_state[REGRADED] = Regraded(number, context, doc, before, after)
+        st.session_state[REGRADED] = Regraded(_place(items, corpus_key, pair) + 1, context, doc, before, after)
 
 
 def _shown_as(judgement: Judgement) -> str:
@@ -187,7 +191,8 @@ MOVES = [("◀ Previous", -1, "k"), ("Next ▶", 1, "j"), ("←", -1, "Left"), (
 def _move(step: int, items, corpus_key: str, pair: str) -> None:
     """Move `step` pairs from the pair the pressed control names (the one on screen), not from wherever the server
     is: a `j` that arrives after a grade already moved on does not skip the next pair unseen."""
-    here = next((i for i, item in enumerate(items) if _pair(corpus_key, item) == pair), st.session_state[POSITION])
+    here = _place(items, corpus_key, pair)
+    here = st.session_state[POSITION] if here is None else here
     st.session_state[POSITION] = min(max(here + step, 0), len(items) - 1)
 
 

@@ -14,6 +14,7 @@ from ranklens.backends.registry import BACKENDS, offered
 from ranklens.corpus.corpus import Corpus
 from ranklens.index.registry import FirstStageSettings
 from ranklens.models.allowed import check_allowed
+from ranklens.models.files import looks_like_a_path
 from ranklens.models.loading import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, ModelError, configured_fallbacks, in_use
 from ranklens.models.reranker import BUDGETS, DEFAULT_CE_BATCH
 from ranklens.ranking.search import DEFAULT_TOP_N
@@ -51,7 +52,7 @@ def _allowed(role: str, name: str, default: str, listed: list[str]) -> str:
 def short_name(name: str) -> str:
     """A model for a narrow sidebar: a hub id without its organisation, a local folder by its last two parts."""
     parts = name.rstrip("/").split("/")
-    if not name.startswith(("/", "~", ".")):
+    if not looks_like_a_path(name):
         return parts[-1]
     return name if len(parts) <= 3 else ".../" + "/".join(parts[-2:])
 

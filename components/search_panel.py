@@ -255,7 +255,8 @@ def _captions(result: SearchResult, reranker, settings: Settings) -> None:
     t = result.timings
     truncated = sum(c.ce_truncated for c in result.candidates)
     st.caption(
-        f"First stage {literal(result.first_label)} · cross-encoder {literal(model_name(result.ce_model))} ({reranker.backend}, "
+        f"First stage {literal(result.first_label)} · cross-encoder {literal(model_name(result.ce_model))} "
+        f"({reranker.backend}, "
         f"batches of {settings.ce_batch}) · {len(result.candidates)} candidates · embed {t.embed_ms:.0f} ms · "
         f"search {t.search_ms:.1f} ms · rerank {t.rerank_ms:.0f} ms ({t.pairs_scored} pairs scored, "
         f"{t.pairs_cached} cached) · "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ranklens.models.files import looks_like_a_path
+
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:=\"'^%@])")
 
 
@@ -15,7 +17,7 @@ def literal(text: str) -> str:
 def model_name(name: str) -> str:
     """A model as people name it: a hub id as it is, a local folder by its own name (a machine's paths stay off the
     page and out of reports)."""
-    return name.rstrip("/").rsplit("/", 1)[-1] if name.startswith(("/", "~", ".")) else name
+    return name.rstrip("/").rsplit("/", 1)[-1] if looks_like_a_path(name) else name
 
 
 def shorten(text: str, limit: int) -> str:

@@ -65,7 +65,8 @@ def _show() -> None:
     model, rows = st.session_state[THROUGHPUT]
     frame = pd.DataFrame(rows)
     st.caption(
-        f"Cross-encoder: {model}. 'vs tutorial' is against the tutorial's code (CrossEncoder.predict in fp32): above 1 is better, faster or more pairs per second."
+        f"Cross-encoder: {model}. 'vs tutorial' is against the tutorial's code (CrossEncoder.predict in fp32): "
+        "above 1 is better, faster or more pairs per second."
     )
     st.dataframe(frame.drop(columns="dataset").round(3), hide_index=True, width="stretch")
     latency = frame[frame["measure"].str.startswith("latency")].assign(
